@@ -1,0 +1,36 @@
+"""The one error tree of the core library; each front maps it once."""
+
+from __future__ import annotations
+
+
+class SearchError(Exception):
+    """Root of every error the core raises on purpose."""
+
+
+class IndexNotFound(SearchError):
+    """There is no index at the given directory (nothing ingested yet)."""
+
+
+class IndexLocked(SearchError):
+    """Another ingest holds the index lock."""
+
+
+class IndexWriteError(SearchError):
+    """The index directory could not be written (permissions, full disk ...)."""
+
+
+class RecordError(SearchError):
+    """One input record was rejected; names where it came from and why."""
+
+    def __init__(self, origin: str, location: str, reason: str):
+        super().__init__(f"{origin}:{location}: {reason}")
+        self.origin = origin
+        self.location = location
+        self.reason = reason
+
+    def to_dict(self) -> dict:
+        return {"file": self.origin, "location": self.location, "reason": self.reason}
+
+
+class SourceError(SearchError):
+    """A whole input path is unusable (missing, unreadable, unknown format)."""

