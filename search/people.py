@@ -28,6 +28,31 @@ _TITLES = {
     "sgt", "lt", "adm", "rev", "father", "sister", "brother", "king", "queen", "prince",
     "princess", "pope", "chairman", "chairwoman", "chief", "coach", "officer", "detective",
     "inspector", "st", "saint", "reverend", "dr.", "mr.", "mrs.", "ms.",
+    # roles written before a name at the start of a sentence ("Striker Jonas Merriweather")
+    "councillor", "councilor", "councilman", "councilwoman", "alderman", "striker", "goalkeeper",
+    "defender", "midfielder", "forward", "manager", "skipper", "editor", "director", "ceo",
+    "spokesman", "spokeswoman", "spokesperson", "actor", "actress", "singer", "rapper", "star",
+    "veteran", "rookie", "sheriff", "commissioner", "ambassador", "treasurer", "deputy", "leader",
+    "boss", "founder", "owner", "author", "writer", "poet", "historian", "biologist", "scientist",
+    "economist", "analyst", "doctor", "nurse", "agent", "attorney", "lawyer", "congressman",
+    "congresswoman", "representative", "mp", "mep", "premier", "emperor", "sultan", "sheikh",
+    "cardinal", "bishop", "rabbi", "imam", "colonel", "lieutenant", "sergeant", "corporal",
+    "admiral", "commander", "chairperson", "demographer", "meteorologist", "auctioneer",
+    "engineer", "organiser", "organizer", "interim", "former", "assistant", "fire", "harbour",
+    "harbor", "mayor-elect", "president-elect", "champion", "coach", "chef", "pilot", "officer",
+}
+# last words that make a capitalised phrase a place, a body or an event, not a person
+_NOT_NAME_LAST = {
+    "point", "street", "st.", "lane", "road", "rd", "avenue", "ave", "square", "bay", "river",
+    "island", "islands", "hall", "park", "bridge", "centre", "center", "cup", "league", "club",
+    "party", "institute", "university", "college", "school", "company", "co", "corp", "inc",
+    "ltd", "plc", "bank", "group", "council", "ministry", "department", "agency", "committee",
+    "association", "union", "airport", "station", "hospital", "church", "cathedral", "museum",
+    "stadium", "summit", "festival", "awards", "prize", "news", "times", "post", "journal",
+    "magazine", "show", "series", "games", "open", "championship", "championships", "tournament",
+    "county", "city", "town", "valley", "mountains", "sea", "ocean", "lake", "coast", "harbour",
+    "harbor", "port", "wharf", "quay", "cinema", "theatre", "theater", "hotel", "market",
+    "foundation", "trust", "fund", "lines", "airlines", "motors", "industries", "holdings",
 }
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 # Lower-case particles that belong inside a name ("Charles de Gaulle", "Ludwig van Beethoven").
@@ -118,7 +143,7 @@ def _clean_mention(text: str) -> str | None:
     text = re.sub(r"['’]s$", "", text.strip())
     tokens = [t for t in re.split(r"\s+", text) if t]
     # drop leading titles and trailing tokens that cannot be part of a name (scores, symbols)
-    while tokens and tokens[0].lower().rstrip(".") in _TITLES:
+    while len(tokens) > 1 and tokens[0].lower().rstrip(".") in _TITLES:
         tokens.pop(0)
     while tokens and not _TOKEN_OK.match(tokens[-1]):
         tokens.pop()
@@ -130,6 +155,8 @@ def _clean_mention(text: str) -> str | None:
             tokens = tokens[:i]
             break
     if not tokens or len(tokens) > _MAX_NAME_TOKENS:
+        return None
+    if tokens[-1].lower() in _NOT_NAME_LAST:
         return None
     if any(not _TOKEN_OK.match(t) for t in tokens):
         return None
@@ -144,7 +171,10 @@ def _clean_mention(text: str) -> str | None:
 
 
 def _key_tokens(name: str) -> list[str]:
-    return [t.casefold().rstrip(".") for t in name.split() if t.casefold().rstrip(".") not in _SUFFIXES]
+    tokens = [t.casefold().rstrip(".") for t in name.split()]
+    while len(tokens) > 1 and tokens[0] in _TITLES:
+        tokens.pop(0)
+    return [t for t in tokens if t not in _SUFFIXES]
 
 
 def _strip_accents(text: str) -> str:
