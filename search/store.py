@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,18 +110,23 @@ def make_current(directory: Path, name: str) -> str | None:
 def remove_index_files(directory: Path, name: str) -> None:
     pattern = re.compile(rf"^_?{re.escape(name)}_")
     for f in os.listdir(directory):
-        if pattern.match(f) or f == f"{name}_WRITELOCK":
+        if pattern.match(f):
             with contextlib.suppress(OSError):
                 os.remove(directory / f)
+    shutil.rmtree(directory / f"{name}.tmp", ignore_errors=True)
 
 
 def remove_orphans(directory: Path) -> list[str]:
-    """Delete the files of indexes that are not live (left by an interrupted rebuild)."""
+    """Delete what killed writers left: the files of indexes that are not live (an interrupted
+    rebuild) and Whoosh's temporary folders. Call only while holding the ingest lock."""
     live = current_name(directory)
-    names = {m.group(1) for f in os.listdir(directory) for m in [re.match(r"^_?(news\d+)_", f)] if m}
+    names = {m.group(1) for f in os.listdir(directory)
+             for m in [re.match(r"^_?(news\d+)(?:_|\.tmp$)", f)] if m}
     orphans = sorted(n for n in names if n != live)
     for name in orphans:
         remove_index_files(directory, name)
+    if live:
+        shutil.rmtree(directory / f"{live}.tmp", ignore_errors=True)
     return orphans
 
 
