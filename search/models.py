@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Article:
         d["date"] = self.date.isoformat() if self.date else None
         return d
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """A digest of every field: equal hashes mean an unchanged article."""
         blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)

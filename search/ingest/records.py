@@ -11,7 +11,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from search.dates import DateParseError, parse_date
@@ -156,7 +156,7 @@ def _with_people(batch: list[Prepared]) -> Iterator[Article]:
         names = list(p.article.people)
         seen = {n.casefold() for n in names}
         names += [n for n in extracted[id(p)] if n.casefold() not in seen]
-        yield Article(**{**p.article.__dict__, "people": tuple(names)})
+        yield replace(p.article, people=tuple(names))
 
 
 def load_articles(files: Iterable[tuple[Path, Format]], *, mode: str = ExtractMode.AUTO,
