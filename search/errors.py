@@ -34,3 +34,17 @@ class RecordError(SearchError):
 
 class SourceError(SearchError):
     """A whole input path is unusable (missing, unreadable, unknown format)."""
+
+
+class ParamError(SearchError):
+    """A request parameter is invalid; ``param`` names it, the message says what to fix."""
+
+    def __init__(self, param: str, message: str, code: str = "invalid_parameter"):
+        super().__init__(message)
+        self.param = param
+        self.message = message
+        self.code = code
+
+
+class ArticleNotFound(SearchError):
+    """No article has the given id."""

@@ -64,3 +64,98 @@ class IngestStats:
             "rejected": self.rejected,
             "seconds": round(self.seconds, 3),
         }
+
+
+SORTS = ("relevance", "newest", "oldest")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A search as the core understands it (already validated: see ``search.params``)."""
+
+    q: str = ""
+    person: tuple[str, ...] = ()
+    section: tuple[str, ...] = ()
+    year: tuple[int, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sort: str | None = None  # None: relevance with a query, newest without
+    page: int = 1
+    per_page: int = 10
+    facet_size: int = 10
+
+    @property
+    def effective_sort(self) -> str:
+        if self.sort and (self.sort != "relevance" or self.q.strip()):
+            return self.sort
+        return "relevance" if self.q.strip() else "newest"
+
+    def to_dict(self) -> dict:
+        return {
+            "q": self.q, "person": list(self.person), "section": list(self.section),
+            "year": list(self.year),
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "sort": self.effective_sort, "page": self.page, "per_page": self.per_page,
+            "facet_size": self.facet_size,
+        }
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    headline: str
+    headline_html: str  # escaped, matches in <mark>
+    snippet_html: str  # escaped, matches in <mark>
+    date: dt.date | None
+    people: tuple[str, ...]
+    section: str
+    source_url: str | None
+    score: float | None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["date"] = self.date.isoformat() if self.date else None
+        d["people"] = list(self.people)
+        return d
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str | int
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    q: str
+    html: str  # escaped, corrected words in <mark>
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    request: SearchRequest
+    total: int
+    hits: tuple[Hit, ...]
+    facets: dict  # name -> tuple[FacetValue, ...]
+    undated: int
+    suggestion: Suggestion | None
+    notes: tuple[str, ...]  # what was adjusted in the query, in plain words
+    took_ms: float
+    query_text: str = ""  # the query as parsed (for display and debugging)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.request.per_page)) if self.total else 0
+
+
+@dataclass(frozen=True)
+class RelatedArticle:
+    id: str
+    headline: str
+    date: dt.date | None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "headline": self.headline,
+                "date": self.date.isoformat() if self.date else None}

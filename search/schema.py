@@ -23,8 +23,9 @@ def build_schema() -> Schema:
         id=ID(stored=True, unique=True),
         # "<content hash>:<id>": a term lookup tells whether an article is already stored unchanged
         fingerprint=ID(stored=True),
-        headline=TEXT(stored=True, analyzer=text, field_boost=HEADLINE_BOOST),
-        body=TEXT(stored=True, analyzer=text),
+        # spelling=True keeps the unstemmed words apart, for "did you mean" suggestions
+        headline=TEXT(stored=True, analyzer=text, field_boost=HEADLINE_BOOST, spelling=True),
+        body=TEXT(stored=True, analyzer=text, spelling=True),
         people=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
         date=DATETIME(stored=True, sortable=True),
         year=NUMERIC(int, bits=32, signed=False, sortable=True),

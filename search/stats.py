@@ -2,50 +2,37 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
-from whoosh.util.times import long_to_datetime
-
 from search import store
-from search.dates import MAX_YEAR
+from search.facets import FacetData
 
 
 def archive_stats(directory: Path) -> dict:
     """Counts for ``directory``'s live index (``IndexNotFound`` if there is none)."""
+    directory = Path(directory)
     ix = store.open_index(directory)
     try:
         with ix.searcher() as searcher:
-            reader = searcher.reader()
-            dates = [d for d in _dates(reader) if d is not None]
+            data = FacetData(searcher)
+            days = data.day[data.dated]
             return {
                 "articles": searcher.doc_count(),
-                "dated": len(dates),
-                "undated": searcher.doc_count() - len(dates),
-                "first_date": min(dates).isoformat() if dates else None,
-                "last_date": max(dates).isoformat() if dates else None,
-                "people": _distinct(reader, "people"),
-                "sections": _distinct(reader, "section"),
+                "dated": int(days.size),
+                "undated": searcher.doc_count() - int(days.size),
+                "first_date": _iso(days.min()) if days.size else None,
+                "last_date": _iso(days.max()) if days.size else None,
+                "people": len(data.people.terms),
+                "sections": len(data.sections.terms),
                 "last_ingest": store.read_meta(directory).get("last_ingest"),
             }
     finally:
         ix.close()
 
 
-def _dates(reader):
-    years = reader.column_reader("year")
-    raw = reader.column_reader("date", translate=False)
-    for docnum in reader.all_doc_ids():
-        # an undated article has no year: its column holds the default (the largest value)
-        yield long_to_datetime(raw[docnum]).date() if years[docnum] <= MAX_YEAR else None
-
-
-def _distinct(reader, field: str) -> int:
-    """Distinct values of ``field`` among live documents (the lexicon may keep deleted ones)."""
-    count = 0
-    for term in reader.lexicon(field):
-        if any(True for _ in reader.postings(field, term).all_ids()):
-            count += 1
-    return count
+def _iso(day) -> str:
+    return dt.date.fromordinal(int(day) + 1).isoformat()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,30 @@
+"""The Flask app: ``create_app(config=None)``.
+
+The index directory comes from ``config["NEWS_INDEX"]``, else the ``NEWS_INDEX`` environment
+variable, else ``./index``. Other settings can come from ``FLASK_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from search.service import Archive
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(NEWS_INDEX=os.environ.get("NEWS_INDEX") or "index")
+    app.config.from_prefixed_env()
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.extensions["archive"] = Archive(app.config["NEWS_INDEX"])
+
+    from web import api
+
+    app.register_blueprint(api.bp)
+    api.register_error_handlers(app)
+    return app

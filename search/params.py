@@ -1,0 +1,114 @@
+"""Turning untrusted request parameters into a ``SearchRequest``, with every limit in one place.
+
+Both fronts (JSON API and HTML page) call ``parse_search_params`` with the query string as a
+mapping of name -> list of values, so they accept and refuse exactly the same input.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+from search.errors import ParamError
+from search.models import SORTS, SearchRequest
+
+MAX_QUERY_CHARS = 500
+MAX_FILTER_VALUES = 20
+MAX_VALUE_CHARS = 200
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 10
+MAX_PAGE = 1000
+MAX_RESULT_WINDOW = 10_000  # page * per_page
+MAX_FACET_SIZE = 100
+DEFAULT_FACET_SIZE = 10
+MIN_YEAR, MAX_YEAR = 1000, 2999
+
+PARAMS = ("q", "person", "section", "year", "from", "to", "sort", "page", "per_page", "facet_size")
+REPEATABLE = ("person", "section", "year")
+
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _single(params: dict, name: str) -> str | None:
+    values = params.get(name) or []
+    values = [v for v in values if v is not None]
+    if len(values) > 1:
+        raise ParamError(name, f"give '{name}' at most once")
+    return values[0] if values else None
+
+
+def _int(params: dict, name: str, default: int, low: int, high: int) -> int:
+    raw = _single(params, name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ParamError(name, f"'{name}' must be a whole number from {low} to {high}") from None
+    if not low <= value <= high:
+        raise ParamError(name, f"'{name}' must be from {low} to {high} (got {value})")
+    return value
+
+
+def parse_partial_date(raw: str, name: str, end: bool) -> dt.date:
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; a partial date is its first (or last) day."""
+    m = _PARTIAL_DATE.match(raw.strip())
+    if not m:
+        raise ParamError(name, f"'{name}' must be YYYY, YYYY-MM or YYYY-MM-DD (got {raw[:40]!r})")
+    year = int(m[1])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ParamError(name, f"'{name}' year must be from {MIN_YEAR} to {MAX_YEAR}")
+    month = int(m[2]) if m[2] else (12 if end else 1)
+    try:
+        if m[3]:
+            return dt.date(year, month, int(m[3]))
+        day = calendar.monthrange(year, month)[1] if end else 1
+        return dt.date(year, month, day)
+    except (ValueError, calendar.IllegalMonthError):
+        raise ParamError(name, f"'{name}' is not a real date (got {raw[:40]!r})") from None
+
+
+def _values(params: dict, name: str) -> list[str]:
+    values = [v.strip() for v in (params.get(name) or []) if v is not None and v.strip()]
+    if len(values) > MAX_FILTER_VALUES:
+        raise ParamError(name, f"at most {MAX_FILTER_VALUES} '{name}' values")
+    for v in values:
+        if len(v) > MAX_VALUE_CHARS or _CONTROL.search(v):
+            raise ParamError(name, f"each '{name}' value must be at most {MAX_VALUE_CHARS} "
+                                   "characters with no control characters")
+    return list(dict.fromkeys(values))
+
+
+def parse_search_params(params: dict[str, list[str]]) -> SearchRequest:
+    """Validate ``params`` (name -> list of values); ``ParamError`` names the first bad one."""
+    q = _single(params, "q") or ""
+    if len(q) > MAX_QUERY_CHARS:
+        raise ParamError("q", f"'q' must be at most {MAX_QUERY_CHARS} characters "
+                              f"(got {len(q)})")
+    people = _values(params, "person")
+    sections = _values(params, "section")
+    years = []
+    for raw in _values(params, "year"):
+        if not raw.isdigit() or not MIN_YEAR <= int(raw) <= MAX_YEAR:
+            raise ParamError("year", f"'year' must be a year from {MIN_YEAR} to {MAX_YEAR} "
+                                     f"(got {raw[:20]!r})")
+        years.append(int(raw))
+    raw_from, raw_to = _single(params, "from"), _single(params, "to")
+    date_from = parse_partial_date(raw_from, "from", end=False) if raw_from and raw_from.strip() else None
+    date_to = parse_partial_date(raw_to, "to", end=True) if raw_to and raw_to.strip() else None
+    if date_from and date_to and date_from > date_to:
+        raise ParamError("to", "'to' must not be before 'from'")
+    sort = (_single(params, "sort") or "").strip().lower() or None
+    if sort is not None and sort not in SORTS:
+        raise ParamError("sort", f"'sort' must be one of {', '.join(SORTS)}")
+    per_page = _int(params, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    page = _int(params, "page", 1, 1, MAX_PAGE)
+    if page * per_page > MAX_RESULT_WINDOW:
+        raise ParamError("page", f"page x per_page must be at most {MAX_RESULT_WINDOW:,}; "
+                                 "narrow the search instead of paging this deep")
+    facet_size = _int(params, "facet_size", DEFAULT_FACET_SIZE, 1, MAX_FACET_SIZE)
+    return SearchRequest(q=q, person=tuple(people), section=tuple(sections),
+                         year=tuple(dict.fromkeys(years)), date_from=date_from, date_to=date_to,
+                         sort=sort, page=page, per_page=per_page, facet_size=facet_size)

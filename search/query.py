@@ -1,0 +1,279 @@
+"""Parsing untrusted query text, and running a search: ``run_search(searcher, facets, request)``.
+
+Syntax: words are ANDed; ``"exact phrases"``; ``OR``, ``NOT``, ``-word``; ``prefix*``; fields
+``headline:``, ``body:``, ``people:`` (alias ``person:``) and ``section:``. Headline and body are
+stemmed ("election" finds "elections"); people and section match whole values, case-insensitively
+(``people:"Paul Volcker"``, ``section:sport``). Relevance is BM25F with the headline weighted
+above the body (``search.schema.HEADLINE_BOOST``).
+
+Nothing the user types makes the search fail: the parser is lenient (unbalanced quotes and
+brackets are repaired, stray operators ignored), control characters are dropped, and prefixes
+that are too short or expand to too many words are left out, each with a note saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.fields import Schema
+from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
+from whoosh.qparser.plugins import RangePlugin
+from whoosh.scoring import BM25F
+
+from search.facets import FacetData
+from search.highlight import escape, highlight_whole, snippet
+from search.models import FacetValue, Hit, SearchRequest, SearchResult, Suggestion
+from search.schema import doc_to_article
+
+log = logging.getLogger(__name__)
+
+QUERY_FIELDS = ("headline", "body", "people", "section")
+DEFAULT_FIELDS = ("headline", "body")
+FIELD_ALIASES = {"people": ["person", "persons"], "headline": ["title"], "section": ["category"]}
+MAX_QUERY_CHARS = 500
+MIN_PREFIX_CHARS = 2
+MAX_EXPANSIONS = 512
+SUGGEST_BELOW = 3  # offer a spelling suggestion when fewer hits than this
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_DAY0 = dt.date(1, 1, 1).toordinal()
+
+
+def make_parser(schema: Schema) -> MultifieldParser:
+    # Only the searchable fields are known to the parser: "id:", "date:" or "fingerprint:" are
+    # read as plain words rather than reaching internal fields.
+    visible = Schema(**{name: schema[name] for name in QUERY_FIELDS})
+    parser = MultifieldParser(list(DEFAULT_FIELDS), visible)
+    parser.remove_plugin_class(RangePlugin)  # term ranges over text scan the lexicon
+    parser.add_plugin(PlusMinusPlugin())
+    parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
+    return parser
+
+
+def clean_query_text(text: str, notes: list[str]) -> str:
+    cleaned = " ".join(_CONTROL.sub(" ", text).split())
+    if len(cleaned) > MAX_QUERY_CHARS:
+        cut = cleaned[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
+        notes.append(f"the query was cut to its first {len(cut)} characters")
+        cleaned = cut
+    return cleaned
+
+
+def parse_query(text: str, schema: Schema, reader, notes: list[str]) -> wq.Query | None:
+    """The query for ``text``, or ``None`` when nothing searchable is left (browse)."""
+    if not text:
+        return None
+    parser = make_parser(schema)
+    try:
+        parsed = parser.parse(text)
+    except Exception:  # noqa: BLE001 - the parser must never take the search down
+        words = " ".join(re.findall(r"\w+", text))
+        notes.append("the query could not be read as written; searched for its words instead")
+        parsed = parser.parse(words) if words else wq.NullQuery
+    checked = _check(parsed, reader, notes)
+    if checked is None or checked is wq.NullQuery:
+        if text.strip():
+            notes.append("nothing searchable was left in the query; showing the whole archive")
+        return None
+    return checked.normalize()
+
+
+def _check(q: wq.Query, reader, notes: list[str]) -> wq.Query | None:
+    """Drop the parts of ``q`` that would be too expensive, with a note for each."""
+    if isinstance(q, wq.Every):
+        notes.append("a lone * matches everything and was ignored")
+        return None
+    if isinstance(q, (wq.Prefix, wq.Wildcard)):
+        text = q.text
+        stem = re.split(r"[*?]", text, maxsplit=1)[0] if isinstance(q, wq.Wildcard) else text
+        shown = text if isinstance(q, wq.Wildcard) else text + "*"
+        if len(stem) < MIN_PREFIX_CHARS:
+            notes.append(f"'{shown}' was ignored: give at least {MIN_PREFIX_CHARS} letters "
+                         "before * or ?")
+            return None
+        count = 0
+        for _ in reader.expand_prefix(q.fieldname, stem):
+            count += 1
+            if count > MAX_EXPANSIONS:
+                notes.append(f"'{shown}' was ignored: it matches more than {MAX_EXPANSIONS} "
+                             "different words; add letters")
+                return None
+        return q
+    if isinstance(q, wq.CompoundQuery):
+        kept = [c for c in (_check(s, reader, notes) for s in q.subqueries) if c is not None]
+        if not kept:
+            return None
+        return q.__class__(kept, boost=q.boost) if len(kept) != len(q.subqueries) or \
+            any(a is not b for a, b in zip(kept, q.subqueries)) else q
+    if isinstance(q, wq.Not):
+        inner = _check(q.query, reader, notes)
+        return wq.Not(inner) if inner is not None else None
+    if isinstance(q, wq.AndNot):
+        a, b = _check(q.a, reader, notes), _check(q.b, reader, notes)
+        if a is None:
+            return None
+        return wq.AndNot(a, b) if b is not None else a
+    if isinstance(q, wq.AndMaybe):
+        a, b = _check(q.a, reader, notes), _check(q.b, reader, notes)
+        if a is None:
+            return b
+        return wq.AndMaybe(a, b) if b is not None else a
+    if isinstance(q, wq.WrappingQuery):
+        inner = _check(q.child, reader, notes)
+        return q.__class__(inner) if inner is not None else None
+    return q
+
+
+def positive_terms(q: wq.Query | None, reader) -> dict[str, frozenset[str]]:
+    """The words to mark, per field: terms of ``q`` outside NOT, prefixes expanded."""
+    found: dict[str, set[str]] = {}
+
+    def walk(node):
+        if isinstance(node, wq.Not):
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+            return
+        if node.is_leaf():
+            try:
+                terms = node.existing_terms(reader, phrases=True, expand=True)
+            except Exception:  # noqa: BLE001 - highlighting is best effort
+                terms = set()
+            for field, text in terms:
+                found.setdefault(field, set()).add(
+                    text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
+            return
+        for child in node.children():
+            walk(child)
+
+    if q is not None:
+        walk(q)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def date_to_day(value: dt.date) -> int:
+    """Days since 0001-01-01, the unit of ``FacetData.day``."""
+    return value.toordinal() - _DAY0
+
+
+def run_search(searcher, facets: FacetData, req: SearchRequest) -> SearchResult:
+    started = time.perf_counter()
+    notes: list[str] = []
+    reader = searcher.reader()
+    text = clean_query_text(req.q, notes)
+    q = parse_query(text, searcher.schema, reader, notes)
+
+    if q is None:
+        matched = facets.live
+    else:
+        matched = np.zeros(facets.maxdoc, dtype=bool)
+        docs = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
+        matched[docs] = True
+    filters = {
+        "person": facets.person_mask(req.person) if req.person else None,
+        "section": facets.section_mask(req.section) if req.section else None,
+        "year": facets.year_mask(req.year) if req.year else None,
+        "dates": facets.date_mask(date_to_day(req.date_from) if req.date_from else None,
+                                  date_to_day(req.date_to) if req.date_to else None)
+        if (req.date_from or req.date_to) else None,
+    }
+
+    def context(*skip: str) -> np.ndarray:
+        mask = matched
+        for name, f in filters.items():
+            if f is not None and name not in skip:
+                mask = mask & f
+        return mask
+
+    final = context()
+    total = int(np.count_nonzero(final))
+    year_values, undated = facets.year_facet(context("year"), req.year)
+    facet_values: dict[str, tuple[FacetValue, ...]] = {
+        "people": facets.people_facet(context("person"), req.person, req.facet_size),
+        "section": facets.section_facet(context("section"), req.section),
+        "year": year_values,
+    }
+
+    start = (req.page - 1) * req.per_page
+    sort = req.effective_sort
+    if q is not None and sort == "relevance":
+        allowed = set(np.flatnonzero(final).tolist())
+        results = searcher.search(q, filter=allowed, limit=start + req.per_page)
+        page_docs = [(h.docnum, float(h.score)) for h in results[start:start + req.per_page]]
+    else:
+        docs = np.flatnonzero(final)
+        days = facets.day[docs]
+        undated_key = np.iinfo(np.int64).max
+        dated = facets.dated[docs]
+        key = np.where(dated, -days if sort == "newest" else days, undated_key)
+        order = np.argsort(key, kind="stable")[start:start + req.per_page]
+        page_docs = [(int(docs[i]), None) for i in order]
+
+    terms = positive_terms(q, reader)
+    hits = tuple(_hit(searcher, docnum, score, terms) for docnum, score in page_docs)
+    suggestion = _suggest(searcher, q, text, total) if q is not None and total < SUGGEST_BELOW else None
+    took = (time.perf_counter() - started) * 1000
+    return SearchResult(request=req, total=total, hits=hits, facets=facet_values,
+                        undated=undated, suggestion=suggestion,
+                        notes=tuple(dict.fromkeys(notes)),
+                        took_ms=round(took, 2), query_text=str(q) if q is not None else "")
+
+
+def _hit(searcher, docnum: int, score: float | None, terms: dict) -> Hit:
+    article = doc_to_article(searcher.stored_fields(docnum))
+    schema = searcher.schema
+    return Hit(
+        id=article.id,
+        headline=article.headline,
+        headline_html=highlight_whole(article.headline, terms.get("headline", frozenset()),
+                                      schema["headline"].analyzer),
+        snippet_html=snippet(article.body, terms.get("body", frozenset()),
+                             schema["body"].analyzer),
+        date=article.date,
+        people=article.people,
+        section=article.section,
+        source_url=safe_source_url(article.url),
+        score=round(score, 4) if score is not None else None,
+    )
+
+
+def safe_source_url(url: str) -> str | None:
+    """The article's original address, only when it is an http(s) URL."""
+    return url if re.match(r"^https?://[^\s<>\"']+$", url or "", re.I) else None
+
+
+def _suggest(searcher, q: wq.Query, text: str, total: int) -> Suggestion | None:
+    """A better-spelled query from the archive's own words, when it finds more."""
+    try:
+        correction = searcher.correct_query(q, text, maxdist=2, prefix=1)
+    except Exception:  # noqa: BLE001 - a suggestion is optional
+        log.debug("spelling correction failed for %r", text, exc_info=True)
+        return None
+    if correction.query == q or not correction.string or correction.string == text:
+        return None
+    try:
+        better = len(searcher.search(correction.query, limit=1))
+    except Exception:  # noqa: BLE001
+        return None
+    if better <= total:
+        return None
+    return Suggestion(q=correction.string, html=_mark_changes(text, correction.string))
+
+
+def _mark_changes(original: str, corrected: str) -> str:
+    """Escaped ``corrected`` with the words that differ from ``original`` in <mark>."""
+    before = original.split()
+    out = []
+    for i, word in enumerate(corrected.split()):
+        changed = i >= len(before) or before[i] != word
+        out.append(f"<mark>{escape(word)}</mark>" if changed else escape(word))
+    return " ".join(out)
+
+
+def weighting():
+    """BM25F; the headline's higher weight comes from its field boost in the schema."""
+    return BM25F()

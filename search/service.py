@@ -1,0 +1,112 @@
+"""``Archive``: the one object the fronts talk to. Searches, articles, related articles, stats.
+
+Searchers are pooled and reused until the index changes (a commit by ingest, or a rebuild
+swapping ``CURRENT``); then new ones are opened rather than calling ``searcher.refresh()``,
+which keeps stale segments after merges in the Whoosh forks. A searcher is used by one thread
+at a time. The facet arrays are built once per index version and shared by all threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from search import store
+from search.errors import ArticleNotFound
+from search.facets import FacetCache
+from search.models import Article, RelatedArticle, SearchRequest, SearchResult
+from search.query import run_search
+from search.schema import doc_to_article
+from search.stats import archive_stats
+
+log = logging.getLogger(__name__)
+
+RELATED_COUNT = 5
+POOL_SIZE = 8
+
+
+class _Opened:
+    """An open index and one searcher on it, with the version they show."""
+
+    def __init__(self, directory: Path):
+        self.name = store.current_name(directory)
+        self.ix = store.open_index(directory)  # IndexNotFound when nothing was ingested
+        self.searcher = self.ix.searcher()
+        self.key = (self.name, self.ix.latest_generation())
+
+    def current(self, directory: Path) -> bool:
+        if store.current_name(directory) != self.name:
+            return False
+        try:
+            return self.searcher.up_to_date()
+        except Exception:  # noqa: BLE001 - files of an old generation may be gone
+            return False
+
+    def close(self) -> None:
+        for obj in (self.searcher, self.ix):
+            with contextlib.suppress(Exception):
+                obj.close()
+
+
+class Archive:
+    def __init__(self, directory: Path | str):
+        self.directory = Path(directory)
+        self._pool: list[_Opened] = []
+        self._lock = threading.Lock()
+        self._facets = FacetCache()
+
+    @contextlib.contextmanager
+    def _searching(self) -> Iterator[_Opened]:
+        with self._lock:
+            opened = self._pool.pop() if self._pool else None
+        if opened is not None and not opened.current(self.directory):
+            opened.close()
+            opened = None
+        if opened is None:
+            opened = _Opened(self.directory)
+        try:
+            yield opened
+        finally:
+            with self._lock:
+                if len(self._pool) < POOL_SIZE and opened.current(self.directory):
+                    self._pool.append(opened)
+                    opened = None
+            if opened is not None:
+                opened.close()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, []
+        for opened in pool:
+            opened.close()
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        with self._searching() as opened:
+            facets = self._facets.get(opened.key, opened.searcher)
+            return run_search(opened.searcher, facets, request)
+
+    def article(self, article_id: str) -> Article:
+        with self._searching() as opened:
+            stored = opened.searcher.document(id=article_id)
+        if stored is None:
+            raise ArticleNotFound(article_id)
+        return doc_to_article(stored)
+
+    def related(self, article_id: str, count: int = RELATED_COUNT) -> list[RelatedArticle]:
+        """Articles most like this one, by the key terms of its headline and body."""
+        with self._searching() as opened:
+            searcher = opened.searcher
+            docnum = searcher.document_number(id=article_id)
+            if docnum is None:
+                raise ArticleNotFound(article_id)
+            article = doc_to_article(searcher.stored_fields(docnum))
+            text = f"{article.headline}\n{article.headline}\n{article.body}"
+            results = searcher.more_like(docnum, "body", text=text, top=count, numterms=12)
+            return [RelatedArticle(a.id, a.headline, a.date)
+                    for a in (doc_to_article(hit.fields()) for hit in results)]
+
+    def stats(self) -> dict:
+        return archive_stats(self.directory)

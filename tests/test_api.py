@@ -1,0 +1,177 @@
+"""The JSON API through Flask's test client, on the demo index."""
+
+import json
+import string
+
+import pytest
+
+from web import create_app
+from web.openapi import spec
+
+from .conftest import run_ingest, write_jsonl
+from .test_search import HOSTILE_QUERIES
+
+
+@pytest.fixture(scope="module")
+def client(demo_index):
+    app = create_app({"NEWS_INDEX": str(demo_index), "TESTING": True})
+    yield app.test_client()
+    app.extensions["archive"].close()
+
+
+def assert_error_body(resp, status):
+    assert resp.status_code == status, resp.data[:300]
+    body = resp.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "param"}
+    assert body["error"]["message"]
+    return body["error"]
+
+
+def test_search_shape(client):
+    resp = client.get("/api/search?q=ferry&per_page=3")
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    body = resp.get_json()
+    assert set(body) == {"query", "total", "page", "per_page", "pages", "took_ms", "hits",
+                         "facets", "undated", "suggestion"}
+    assert body["query"]["q"] == "ferry" and body["query"]["sort"] == "relevance"
+    assert body["per_page"] == 3 and len(body["hits"]) == 3
+    assert body["pages"] == -(-body["total"] // 3)
+    hit = body["hits"][0]
+    assert set(hit) == {"id", "headline", "headline_html", "snippet_html", "date", "people",
+                        "section", "url", "source_url", "score"}
+    assert hit["url"] == f"/api/articles/{hit['id']}".replace("/api", "")
+    assert set(body["facets"]) == {"people", "section", "year"}
+    assert all(set(v) == {"value", "count", "selected"} for v in body["facets"]["people"])
+
+
+def test_repeatable_filters_and_dates(client):
+    body = client.get("/api/search?person=Tobias+Wren&person=Caspian+Lowe&year=2023"
+                      "&year=2022&from=2022-06&to=2023").get_json()
+    assert body["query"]["person"] == ["Tobias Wren", "Caspian Lowe"]
+    assert body["query"]["from"] == "2022-06-01" and body["query"]["to"] == "2023-12-31"
+    assert body["total"] > 0
+    for h in body["hits"]:
+        assert {"Tobias Wren", "Caspian Lowe"} & set(h["people"])
+        assert h["date"][:4] in ("2022", "2023") and h["date"] >= "2022-06-01"
+
+
+def test_dates_are_iso_strings(client):
+    body = client.get("/api/search?per_page=100").get_json()
+    dates = [h["date"] for h in body["hits"]]
+    assert all(d is None or (len(d) == 10 and d[4] == "-") for d in dates)
+    assert None in dates
+
+
+def test_article_endpoint(client):
+    body = client.get("/api/articles/mqc-2022-001").get_json()
+    assert body["headline"] == "Ferry terminal opens at last"
+    assert body["date"] == "2022-04-11" and body["section"] == "Politics"
+    assert body["source_url"] == "https://courier.example/2022/ferry-terminal-opens"
+    assert 0 < len(body["related"]) <= 5
+    assert set(body["related"][0]) >= {"id", "headline", "date"}
+    err = assert_error_body(client.get("/api/articles/does-not-exist"), 404)
+    assert err["code"] == "not_found"
+
+
+def test_article_ids_with_slashes(tmp_path):
+    index = tmp_path / "ix"
+    src = write_jsonl(tmp_path / "a.jsonl", [{"url": "https://e.example/a/b?c=1", "headline": "H",
+                                              "people": []}])
+    run_ingest("--index", index, src)
+    app = create_app({"NEWS_INDEX": str(index)})
+    client = app.test_client()
+    hit = client.get("/api/search").get_json()["hits"][0]
+    assert hit["id"] == "https://e.example/a/b?c=1"
+    assert client.get("/api" + hit["url"]).get_json()["id"] == hit["id"]
+    app.extensions["archive"].close()
+
+
+def test_stats(client):
+    body = client.get("/api/stats").get_json()
+    assert body["articles"] >= 40 and body["undated"] >= 3
+    assert body["first_date"] < body["last_date"] and body["people"] > 10
+    assert body["last_ingest"]
+
+
+@pytest.mark.parametrize("query, param", [
+    ("page=0", "page"), ("page=-1", "page"), ("per_page=1000", "per_page"), ("year=abc", "year"),
+    ("from=2020-13", "from"), ("to=2020-02-30", "to"), ("sort=best", "sort"),
+    ("facet_size=0", "facet_size"), ("q=" + "x" * 600, "q"), ("page=1&page=2", "page"),
+    ("person=" + "p" * 300, "person"), ("from=2022&to=2021", "to"),
+])
+def test_invalid_parameters_are_400_with_error_body(client, query, param):
+    err = assert_error_body(client.get("/api/search?" + query), 400)
+    assert err["param"] == param and err["code"] == "invalid_parameter"
+
+
+@pytest.mark.parametrize("q", HOSTILE_QUERIES + ["%00", "%ff%fe", "q=%", "😀" * 50])
+def test_hostile_queries_answer_200(client, q):
+    resp = client.get("/api/search", query_string={"q": q})
+    assert resp.status_code in (200, 400)
+    if resp.status_code == 400:
+        assert_error_body(resp, 400)
+    else:
+        assert {"total", "hits", "facets"} <= set(resp.get_json())
+
+
+def test_odd_raw_query_strings_never_5xx(client):
+    for raw in ["q=%", "q=%zz", "person=%00", "year=%ff", "&&&", "q", "=x", "page=1e3",
+                "per_page=%20", "from=%00%00", "year=2020&year=2020&year=9999"]:
+        resp = client.get("/api/search?" + raw)
+        assert resp.status_code in (200, 400), raw
+        if resp.status_code == 400:
+            assert_error_body(resp, 400)
+
+
+def test_unknown_api_route_and_method_are_json(client):
+    assert_error_body(client.get("/api/nope"), 404)
+    assert_error_body(client.post("/api/search"), 405)
+
+
+def test_openapi_matches_the_endpoints(client):
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc == json.loads(json.dumps(spec()))
+    app = client.application
+    api_rules = {r.rule.replace("<path:article_id>", "{id}") for r in app.url_map.iter_rules()
+                 if r.rule.startswith("/api/")}
+    assert set(doc["paths"]) == api_rules
+    from search.params import PARAMS
+    documented = [p["name"] for p in doc["paths"]["/api/search"]["get"]["parameters"]]
+    assert documented == list(PARAMS)
+
+
+def test_new_articles_appear_without_restart(tmp_path):
+    index = tmp_path / "ix"
+    first = write_jsonl(tmp_path / "a.jsonl", [{"id": "1", "headline": "Quokka sighting",
+                                                "people": []}])
+    run_ingest("--index", index, first)
+    app = create_app({"NEWS_INDEX": str(index)})
+    client = app.test_client()
+    assert client.get("/api/search?q=quokka").get_json()["total"] == 1
+    second = write_jsonl(tmp_path / "b.jsonl", [{"id": "2", "headline": "Second quokka",
+                                                 "people": []}])
+    run_ingest("--index", index, second)
+    assert client.get("/api/search?q=quokka").get_json()["total"] == 2
+    run_ingest("--index", index, "--rebuild", second)  # a rebuild swaps the index
+    assert client.get("/api/search?q=quokka").get_json()["total"] == 1
+    app.extensions["archive"].close()
+
+
+def test_index_location_config_then_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWS_INDEX", str(tmp_path / "from-env"))
+    assert create_app().config["NEWS_INDEX"] == str(tmp_path / "from-env")
+    assert create_app({"NEWS_INDEX": "cfg"}).config["NEWS_INDEX"] == "cfg"
+    monkeypatch.delenv("NEWS_INDEX")
+    assert create_app().config["NEWS_INDEX"] == "index"
+
+
+def test_no_index_yet_is_a_clear_503(tmp_path):
+    client = create_app({"NEWS_INDEX": str(tmp_path / "empty")}).test_client()
+    err = assert_error_body(client.get("/api/search"), 503)
+    assert err["code"] == "no_index" and "ingest" in err["message"]
+
+
+def test_every_printable_character_alone(client):
+    for ch in string.printable:
+        resp = client.get("/api/search", query_string={"q": ch})
+        assert resp.status_code == 200, repr(ch)

@@ -1,0 +1,244 @@
+"""The search core on the demo archive and on small hostile archives."""
+
+import datetime as dt
+import re
+
+import pytest
+
+from search.errors import ArticleNotFound, ParamError
+from search.indexer import Indexer
+from search.models import Article, SearchRequest
+from search.params import parse_search_params
+from search.service import Archive
+
+from .plain import all_articles, facet_counts
+
+
+@pytest.fixture(scope="module")
+def archive(demo_index):
+    arch = Archive(demo_index)
+    yield arch
+    arch.close()
+
+
+def search(archive, **params):
+    return archive.search(parse_search_params(
+        {k: v if isinstance(v, list) else [str(v)] for k, v in params.items()}))
+
+
+def ids(result):
+    return [h.id for h in result.hits]
+
+
+def facet(result, name):
+    return {v.value: v.count for v in result.facets[name]}
+
+
+def test_words_are_anded_and_stemmed(archive):
+    both = search(archive, q="ferry terminal", per_page=100)
+    ferry = set(ids(search(archive, q="ferry", per_page=100)))
+    terminal = set(ids(search(archive, q="terminal", per_page=100)))
+    assert set(ids(both)) == ferry & terminal and both.total == len(ferry & terminal) > 0
+    # "election" finds "elected"/"elections" through the stemmer
+    election = search(archive, q="election", per_page=100)
+    assert "mqc-2019-005" in ids(election)  # has "re-elected" and "election"
+    assert any("<mark>elected</mark>" in h.snippet_html for h in election.hits)
+
+
+def test_phrase_or_not_minus_prefix(archive):
+    phrase = search(archive, q='"ferry terminal"', per_page=100)
+    loose = search(archive, q="ferry terminal", per_page=100)
+    assert 0 < phrase.total <= loose.total
+    for h in phrase.hits:
+        assert re.search(r"ferry terminal", f"{h.headline} {archive.article(h.id).body}", re.I)
+    either = search(archive, q="seal OR turbine", per_page=100)
+    assert either.total == len(set(ids(search(archive, q="seal", per_page=100)))
+                               | set(ids(search(archive, q="turbine", per_page=100))))
+    minus = search(archive, q="lighthouse -turbine", per_page=100)
+    notq = search(archive, q="lighthouse NOT turbine", per_page=100)
+    assert ids(minus) == ids(notq) and minus.total > 0
+    for h in minus.hits:
+        assert "turbine" not in archive.article(h.id).body.lower()
+    prefix = search(archive, q="lighth*", per_page=100)
+    assert prefix.total >= search(archive, q="lighthouse").total > 0
+    assert any("<mark>" in h.headline_html for h in prefix.hits)
+
+
+def test_field_queries(archive):
+    res = search(archive, q='people:"caspian lowe"', per_page=100)
+    assert res.total > 0 and all("Caspian Lowe" in h.people for h in res.hits)
+    assert search(archive, q='person:"CASPIAN LOWE"').total == res.total
+    sec = search(archive, q="section:sport", per_page=100)
+    assert sec.total > 0 and all(h.section == "Sport" for h in sec.hits)
+    head = search(archive, q="headline:rovers", per_page=100)
+    assert head.total > 0 and all("rovers" in h.headline.lower() for h in head.hits)
+    body_only = search(archive, q="body:rovers", per_page=100)
+    assert body_only.total >= head.total - 1
+
+
+def test_headline_outranks_body(archive):
+    res = search(archive, q="lighthouse")
+    assert "lighthouse" in res.hits[0].headline.lower()
+    assert res.hits[0].score >= res.hits[-1].score
+
+
+def test_filters_only_counts_equal_plain_counts(archive, demo_index):
+    arts = all_articles(demo_index)
+    cases = [
+        {},
+        {"person": ("Tobias Wren", "Caspian Lowe")},
+        {"person": ("Tobias Wren",), "year": (2021, 2022)},
+        {"section": ("Politics", "Sport"), "year": (2023,)},
+        {"date_from": dt.date(2020, 1, 1), "date_to": dt.date(2022, 6, 30)},
+        {"person": ("Caspian Lowe",), "section": ("Local",), "date_from": dt.date(2021, 1, 1)},
+    ]
+    for f in cases:
+        res = archive.search(SearchRequest(facet_size=100, **f))
+        total, people, sections, years, undated = facet_counts(arts, **f)
+        assert res.total == total, f
+        assert facet(res, "people") == {k: v for k, v in people.items()} | \
+            {p: people.get(p, 0) for p in f.get("person", ())}, f
+        assert facet(res, "section") == dict(sections) | \
+            {s: sections.get(s, 0) for s in f.get("section", ())}, f
+        assert facet(res, "year") == dict(years) | {y: years.get(y, 0) for y in f.get("year", ())}, f
+        assert res.undated == undated, f
+
+
+def test_multi_select_after_choosing_two_people(archive):
+    res = search(archive, person=["Tobias Wren", "Caspian Lowe"], facet_size=100)
+    people = {v.value: v for v in res.facets["people"]}
+    assert people["Tobias Wren"].selected and people["Caspian Lowe"].selected
+    # the people facet ignores its own filter: counts are those of the unfiltered archive
+    unfiltered = facet(search(archive, facet_size=100), "people")
+    assert {k: v.count for k, v in people.items()} == unfiltered
+    assert not people["Odile Brannock"].selected
+    # while the total is the union of the two people's articles
+    wren = set(ids(search(archive, person=["Tobias Wren"], per_page=100)))
+    lowe = set(ids(search(archive, person=["Caspian Lowe"], per_page=100)))
+    assert res.total == len(wren | lowe)
+    # and the other facets are counted over that union
+    assert sum(v.count for v in res.facets["year"]) + res.undated == res.total
+
+
+def test_selected_values_always_listed(archive):
+    res = search(archive, person=["Nobody Atall"], facet_size=1)
+    listed = {v.value: v for v in res.facets["people"]}
+    assert listed["Nobody Atall"].selected and listed["Nobody Atall"].count == 0
+    assert len(res.facets["people"]) == 2 and res.total == 0
+
+
+def test_year_histogram_in_order_with_undated_apart(archive, demo_index):
+    res = search(archive)
+    years = [v.value for v in res.facets["year"]]
+    assert years == sorted(years) and len(years) >= 5
+    assert res.undated == sum(1 for a in all_articles(demo_index) if a.date is None) >= 3
+
+
+def test_sort_orders_put_undated_last(archive):
+    newest = search(archive, per_page=100)
+    dates = [h.date for h in newest.hits]
+    dated = [d for d in dates if d]
+    assert dated == sorted(dated, reverse=True)
+    assert dates[len(dated):] == [None] * (len(dates) - len(dated))  # undated last
+    oldest = search(archive, sort="oldest", per_page=100)
+    odates = [h.date for h in oldest.hits]
+    assert [d for d in odates if d] == sorted(dated)
+    assert odates[-1] is None
+    rel = search(archive, q="ferry", sort="newest", per_page=100)
+    rdates = [h.date for h in rel.hits if h.date]
+    assert rdates == sorted(rdates, reverse=True)
+    assert search(archive).request.effective_sort == "newest"
+    assert search(archive, q="ferry").request.effective_sort == "relevance"
+
+
+def test_paging_is_exact(archive):
+    all_hits = ids(search(archive, per_page=100))
+    pages = [ids(search(archive, per_page=7, page=p)) for p in range(1, 10)]
+    assert sum(pages, []) == all_hits
+    res = search(archive, per_page=7)
+    assert res.pages == -(-res.total // 7)
+
+
+def test_suggestion_for_a_misspelled_name(archive):
+    res = search(archive, q="brannok")
+    assert res.total == 0 and res.suggestion is not None
+    assert res.suggestion.q == "brannock" and "<mark>brannock</mark>" in res.suggestion.html
+    assert search(archive, q="brannock").suggestion is None
+
+
+def test_related_articles_and_lookup(archive):
+    related = archive.related("mqc-2022-001")
+    assert 0 < len(related) <= 5 and all(r.id != "mqc-2022-001" for r in related)
+    assert any("ferry" in r.headline.lower() for r in related)
+    with pytest.raises(ArticleNotFound):
+        archive.article("no-such-id")
+
+
+HOSTILE_QUERIES = [
+    '"unbalanced', "(ferry", "ferry)", "AND", "OR OR", "NOT", "-", "*", "a*", "?*", "**",
+    "ferry AND", '"', "()", "[a TO z]", "date:[2020 to 2021]", "id:mqc-2019-001", "fingerprint:x",
+    "people:", ":", "\x00\x01ferry\x7f", "ferry\u202e", "ferry~", "ferry^5", "\\", "'", "%s%n",
+    "<script>alert(1)</script>", "x" * 499, " ".join(["ferry"] * 80), "a" * 400 + "*",
+    "headline:(", "body:\"", "NOT NOT NOT ferry", "((((((((((ferry))))))))))", "/ferry/",
+]
+
+
+@pytest.mark.parametrize("q", HOSTILE_QUERIES)
+def test_hostile_queries_never_fail(archive, q):
+    res = search(archive, q=q)
+    assert res.total >= 0 and isinstance(res.notes, tuple)
+
+
+def test_adjustments_are_reported(archive):
+    assert any("lone *" in n for n in search(archive, q="*").notes)
+    assert any("at least 2 letters" in n for n in search(archive, q="a*").notes)
+    assert search(archive, q="*").total == search(archive).total  # browse, newest first
+
+
+@pytest.mark.parametrize("params, param", [
+    ({"page": ["0"]}, "page"), ({"page": ["x"]}, "page"), ({"per_page": ["101"]}, "per_page"),
+    ({"per_page": ["0"]}, "per_page"), ({"facet_size": ["1000"]}, "facet_size"),
+    ({"year": ["99"]}, "year"), ({"from": ["2020-02-30"]}, "from"), ({"to": ["yesterday"]}, "to"),
+    ({"from": ["2021"], "to": ["2020"]}, "to"), ({"sort": ["random"]}, "sort"),
+    ({"q": ["x" * 501]}, "q"), ({"person": ["p"] * 21}, "person"),
+    ({"page": ["1000"], "per_page": ["100"]}, "page"), ({"q": ["a", "b"]}, "q"),
+])
+def test_invalid_parameters_name_the_parameter(params, param):
+    with pytest.raises(ParamError) as info:
+        parse_search_params(params)
+    assert info.value.param == param and info.value.message
+
+
+def test_partial_dates_are_inclusive():
+    req = parse_search_params({"from": ["2020-02"], "to": ["2021"]})
+    assert req.date_from == dt.date(2020, 2, 1) and req.date_to == dt.date(2021, 12, 31)
+
+
+@pytest.fixture(scope="module")
+def hostile_archive(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("hostile") / "ix"
+    with Indexer(directory) as indexer:
+        indexer.upsert([
+            Article(id="x1", headline="<script>alert(1)</script> Harbour news",
+                    body="Ferry prices & <b>fees</b> rise; <img src=x onerror=alert(1)> said the "
+                         "harbour master. \"Quoted\" 'single' &amp; done.",
+                    people=("O'Brien <Evil>",), date=dt.date(2020, 1, 1), section="<i>Local</i>",
+                    url="javascript:alert(1)"),
+        ])
+    arch = Archive(directory)
+    yield arch
+    arch.close()
+
+
+def test_highlights_escape_hostile_text(hostile_archive):
+    for q in ("harbour", "ferry", "script", ""):
+        hit = hostile_archive.search(SearchRequest(q=q)).hits[0]
+        for html in (hit.headline_html, hit.snippet_html):
+            stripped = html.replace("<mark>", "").replace("</mark>", "")
+            assert "<" not in stripped and ">" not in stripped, html
+            assert '"' not in stripped
+        assert hit.headline_html.startswith("&lt;") and "alert(1)&lt;/" in hit.headline_html
+        assert hit.source_url is None  # javascript: is not a link
+    hit = hostile_archive.search(SearchRequest(q="harbour")).hits[0]
+    assert "<mark>Harbour</mark>" in hit.headline_html
+    assert "&amp;amp;" in hit.snippet_html or "&amp;" in hit.snippet_html

@@ -1,0 +1,129 @@
+"""The JSON API under ``/api``: search, articles, stats, and its OpenAPI description."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from search.errors import ArticleNotFound, IndexNotFound, ParamError
+from search.models import SearchResult
+from search.params import parse_search_params
+from search.query import safe_source_url
+from search.service import Archive
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code", "message", "param"}}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str, param: str | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.param = status, code, message, param
+
+    def to_dict(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "param": self.param}}
+
+
+def archive() -> Archive:
+    return current_app.extensions["archive"]
+
+
+def article_path(article_id: str) -> str:
+    """The address of an article's page here (ids may hold '/', ':' and the like)."""
+    return "/articles/" + quote(article_id, safe="")
+
+
+def result_to_json(result: SearchResult) -> dict:
+    """The one JSON shape of a search; the HTML page renders the same data."""
+    req = result.request
+    return {
+        "query": {**req.to_dict(), "notes": list(result.notes)},
+        "total": result.total,
+        "page": req.page,
+        "per_page": req.per_page,
+        "pages": result.pages,
+        "took_ms": result.took_ms,
+        "hits": [{**h.to_dict(), "url": article_path(h.id)} for h in result.hits],
+        "facets": {name: [{"value": v.value, "count": v.count, "selected": v.selected}
+                          for v in values] for name, values in result.facets.items()},
+        "undated": result.undated,
+        "suggestion": ({"q": result.suggestion.q, "html": result.suggestion.html}
+                       if result.suggestion else None),
+    }
+
+
+def query_params() -> dict[str, list[str]]:
+    return {key: request.args.getlist(key) for key in request.args}
+
+
+@bp.get("/search")
+def search():
+    try:
+        req = parse_search_params(query_params())
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    return jsonify(result_to_json(archive().search(req)))
+
+
+@bp.get("/articles/<path:article_id>")
+def article(article_id: str):
+    try:
+        art = archive().article(article_id)
+        related = archive().related(article_id)
+    except ArticleNotFound:
+        raise ApiError(404, "not_found", f"no article with id {article_id!r}", "id") from None
+    return jsonify({
+        "id": art.id, "headline": art.headline, "body": art.body, "people": list(art.people),
+        "date": art.date.isoformat() if art.date else None, "section": art.section,
+        "byline": art.byline, "source": art.source, "source_url": safe_source_url(art.url),
+        "url": article_path(art.id),
+        "related": [{**r.to_dict(), "url": article_path(r.id)} for r in related],
+    })
+
+
+@bp.get("/stats")
+def stats():
+    return jsonify(archive().stats())
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from web.openapi import spec
+
+    return jsonify(spec())
+
+
+def register_error_handlers(app: Flask) -> None:
+    def wants_json() -> bool:
+        return request.path == "/api" or request.path.startswith("/api/")
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return jsonify(exc.to_dict()), exc.status
+
+    @app.errorhandler(IndexNotFound)
+    def no_index(exc: IndexNotFound):
+        body = ApiError(503, "no_index", f"{exc}. Nothing has been ingested yet.").to_dict()
+        return jsonify(body), 503
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if not wants_json():
+            return exc
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code, "http_error")
+        body = ApiError(exc.code, code, exc.description or exc.name).to_dict()
+        return jsonify(body), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unexpected error on %s", request.path)
+        if wants_json():
+            body = ApiError(500, "internal_error", "the server failed to answer; it was logged").to_dict()
+            return jsonify(body), 500
+        return "Internal server error", 500

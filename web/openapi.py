@@ -1,0 +1,98 @@
+"""The OpenAPI 3.1 description of ``/api``, served at ``/api/openapi.json``."""
+
+from __future__ import annotations
+
+from search import params as P
+
+
+def _param(name, schema, description, repeat=False):
+    p = {"name": name, "in": "query", "required": False, "description": description,
+         "schema": {"type": "array", "items": schema} if repeat else schema}
+    if repeat:
+        p["style"], p["explode"] = "form", True
+    return p
+
+
+_PARTIAL_DATE = {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"}
+_ERROR = {"description": "Invalid request",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def search_parameters() -> list[dict]:
+    return [
+        _param("q", {"type": "string", "maxLength": P.MAX_QUERY_CHARS},
+               'Query: words (ANDed), "phrases", OR, NOT, -word, prefix*, and the fields '
+               "headline:, body:, people: (or person:), section:. Empty: browse everything."),
+        _param("person", {"type": "string", "maxLength": P.MAX_VALUE_CHARS},
+               f"Only articles naming any of these people (up to {P.MAX_FILTER_VALUES}).", True),
+        _param("section", {"type": "string", "maxLength": P.MAX_VALUE_CHARS},
+               f"Only articles in any of these sections (up to {P.MAX_FILTER_VALUES}).", True),
+        _param("year", {"type": "integer", "minimum": P.MIN_YEAR, "maximum": P.MAX_YEAR},
+               f"Only articles of any of these years (up to {P.MAX_FILTER_VALUES}).", True),
+        _param("from", _PARTIAL_DATE, "Earliest date, inclusive: YYYY, YYYY-MM or YYYY-MM-DD."),
+        _param("to", _PARTIAL_DATE, "Latest date, inclusive: YYYY, YYYY-MM or YYYY-MM-DD."),
+        _param("sort", {"type": "string", "enum": ["relevance", "newest", "oldest"]},
+               "Order: relevance (default with a query) or newest (default without); "
+               "undated articles come last."),
+        _param("page", {"type": "integer", "minimum": 1, "maximum": P.MAX_PAGE, "default": 1},
+               f"Page, from 1; page x per_page at most {P.MAX_RESULT_WINDOW}."),
+        _param("per_page", {"type": "integer", "minimum": 1, "maximum": P.MAX_PER_PAGE,
+                            "default": P.DEFAULT_PER_PAGE}, "Hits per page."),
+        _param("facet_size", {"type": "integer", "minimum": 1, "maximum": P.MAX_FACET_SIZE,
+                              "default": P.DEFAULT_FACET_SIZE}, "How many people to list."),
+    ]
+
+
+def spec() -> dict:
+    facet_value = {"type": "object", "properties": {
+        "value": {"type": ["string", "integer"]}, "count": {"type": "integer"},
+        "selected": {"type": "boolean"}}}
+    hit = {"type": "object", "properties": {
+        "id": {"type": "string"}, "headline": {"type": "string"},
+        "headline_html": {"type": "string", "description": "escaped, matches in <mark>"},
+        "snippet_html": {"type": "string", "description": "escaped, matches in <mark>"},
+        "date": {"type": ["string", "null"], "format": "date"},
+        "people": {"type": "array", "items": {"type": "string"}},
+        "section": {"type": "string"},
+        "url": {"type": "string", "description": "the article's page here"},
+        "source_url": {"type": ["string", "null"], "description": "original, http(s) only"},
+        "score": {"type": ["number", "null"]}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "News archive search", "version": "0.1.0",
+                 "description": "Full-text search over a news archive."},
+        "paths": {
+            "/api/search": {"get": {
+                "summary": "Search the archive",
+                "parameters": search_parameters(),
+                "responses": {"200": {"description": "Results", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/SearchResult"}}}},
+                    "400": _ERROR}}},
+            "/api/articles/{id}": {"get": {
+                "summary": "One whole article, with related articles",
+                "parameters": [{"name": "id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The article"},
+                              "404": {**_ERROR, "description": "No such article"}}}},
+            "/api/stats": {"get": {"summary": "Counts about the archive",
+                                   "responses": {"200": {"description": "Stats"}}}},
+            "/api/openapi.json": {"get": {"summary": "This document",
+                                          "responses": {"200": {"description": "OpenAPI"}}}},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"},
+                "param": {"type": ["string", "null"]}}}}},
+            "SearchResult": {"type": "object", "properties": {
+                "query": {"type": "object"}, "total": {"type": "integer"},
+                "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                "pages": {"type": "integer"}, "took_ms": {"type": "number"},
+                "hits": {"type": "array", "items": hit},
+                "facets": {"type": "object", "properties": {
+                    k: {"type": "array", "items": facet_value}
+                    for k in ("people", "section", "year")}},
+                "undated": {"type": "integer"},
+                "suggestion": {"type": ["object", "null"], "properties": {
+                    "q": {"type": "string"}, "html": {"type": "string"}}}}},
+        }},
+    }
