@@ -47,6 +47,8 @@ class _TermTable:
         self.index: dict[str, int] = {}
         docs_per_term: list[np.ndarray] = []
         for term in reader.field_terms(field):
+            if not term:
+                continue
             docs = np.fromiter(reader.postings(field, term).all_ids(), dtype=np.int64)
             if not len(docs):
                 continue  # only deleted documents had it

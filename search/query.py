@@ -103,12 +103,6 @@ def _check(q: wq.Query, reader, notes: list[str]) -> wq.Query | None:
                              "different words; add letters")
                 return None
         return q
-    if isinstance(q, wq.CompoundQuery):
-        kept = [c for c in (_check(s, reader, notes) for s in q.subqueries) if c is not None]
-        if not kept:
-            return None
-        return q.__class__(kept, boost=q.boost) if len(kept) != len(q.subqueries) or \
-            any(a is not b for a, b in zip(kept, q.subqueries)) else q
     if isinstance(q, wq.Not):
         inner = _check(q.query, reader, notes)
         return wq.Not(inner) if inner is not None else None
@@ -116,12 +110,20 @@ def _check(q: wq.Query, reader, notes: list[str]) -> wq.Query | None:
         a, b = _check(q.a, reader, notes), _check(q.b, reader, notes)
         if a is None:
             return None
-        return wq.AndNot(a, b) if b is not None else a
+        # And([a, Not(b)]) rather than AndNot(a, b): whoosh3 3.54's AndNot matcher lets a few
+        # documents through that contain b ("oil -prices" on Reuters-21578: 835 vs 832).
+        return wq.And([a, wq.Not(b)]) if b is not None else a
     if isinstance(q, wq.AndMaybe):
         a, b = _check(q.a, reader, notes), _check(q.b, reader, notes)
         if a is None:
             return b
         return wq.AndMaybe(a, b) if b is not None else a
+    if isinstance(q, wq.CompoundQuery):
+        kept = [c for c in (_check(s, reader, notes) for s in q.subqueries) if c is not None]
+        if not kept:
+            return None
+        return q.__class__(kept, boost=q.boost) if len(kept) != len(q.subqueries) or \
+            any(a is not b for a, b in zip(kept, q.subqueries)) else q
     if isinstance(q, wq.WrappingQuery):
         inner = _check(q.child, reader, notes)
         return q.__class__(inner) if inner is not None else None
@@ -215,7 +217,8 @@ def run_search(searcher, facets: FacetData, req: SearchRequest) -> SearchResult:
 
     terms = positive_terms(q, reader)
     hits = tuple(_hit(searcher, docnum, score, terms) for docnum, score in page_docs)
-    suggestion = _suggest(searcher, q, text, total) if q is not None and total < SUGGEST_BELOW else None
+    suggestion = (_suggest(searcher, q, text, total)
+                  if q is not None and total < SUGGEST_BELOW else None)
     took = (time.perf_counter() - started) * 1000
     return SearchResult(request=req, total=total, hits=hits, facets=facet_values,
                         undated=undated, suggestion=suggestion,
@@ -246,32 +249,71 @@ def safe_source_url(url: str) -> str | None:
     return url if re.match(r"^https?://[^\s<>\"']+$", url or "", re.I) else None
 
 
+_WORD = re.compile(r"(?<![\w:*])([^\W\d_][\w'’-]*)(?![\w:*])")
+_OPERATORS = {"and", "or", "not", "to"}
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
 def _suggest(searcher, q: wq.Query, text: str, total: int) -> Suggestion | None:
-    """A better-spelled query from the archive's own words, when it finds more."""
-    try:
-        correction = searcher.correct_query(q, text, maxdist=2, prefix=1)
-    except Exception:  # noqa: BLE001 - a suggestion is optional
-        log.debug("spelling correction failed for %r", text, exc_info=True)
+    """A better-spelled query from the archive's own words, when it finds more.
+
+    A word of the query that the archive uses rarely or never is replaced by the closest word it
+    uses far more often (fewest edits first, then the most frequent), taken from the unstemmed
+    spelling fields.
+    """
+    reader = searcher.reader()
+    corrector = searcher.corrector("body")
+    analyzer = searcher.schema["body"].analyzer
+
+    def frequency(word: str) -> int:
+        stems = [t.text for t in analyzer(word)]
+        return sum(reader.doc_frequency(field, stems[0]) for field in ("headline", "body")) \
+            if stems else 0
+
+    replacements: dict[str, str] = {}
+    for match in _WORD.finditer(text):
+        word = match.group(1).lower()
+        if word in _OPERATORS or len(word) < 3 or word in replacements:
+            continue
+        own = frequency(word)
+        candidates = [c for c in corrector.suggest(word, limit=20, maxdist=2, prefix=1)
+                      if c != word]
+        scored = sorted(((_edit_distance(word, c), -frequency(c), c) for c in candidates))
+        for distance, negative_freq, candidate in scored:
+            # a rare spelling next to a common one ("volker" beside "volcker")
+            if -negative_freq >= 3 * own + 3:
+                replacements[word] = candidate
+                break
+    if not replacements:
         return None
-    if correction.query == q or not correction.string or correction.string == text:
+    corrected = _WORD.sub(lambda m: replacements.get(m.group(1).lower(), m.group(1)), text)
+    notes: list[str] = []
+    better_query = parse_query(corrected, searcher.schema, reader, notes)
+    if better_query is None:
         return None
-    try:
-        better = len(searcher.search(correction.query, limit=1))
-    except Exception:  # noqa: BLE001
-        return None
+    better = sum(1 for _ in searcher.docs_for_query(better_query))
     if better <= total:
         return None
-    return Suggestion(q=correction.string, html=_mark_changes(text, correction.string))
-
-
-def _mark_changes(original: str, corrected: str) -> str:
-    """Escaped ``corrected`` with the words that differ from ``original`` in <mark>."""
-    before = original.split()
-    out = []
-    for i, word in enumerate(corrected.split()):
-        changed = i >= len(before) or before[i] != word
-        out.append(f"<mark>{escape(word)}</mark>" if changed else escape(word))
-    return " ".join(out)
+    html_parts = []
+    last = 0
+    for m in _WORD.finditer(corrected):
+        html_parts.append(escape(corrected[last:m.start()]))
+        word = m.group(1)
+        html_parts.append(f"<mark>{escape(word)}</mark>" if word in replacements.values()
+                          and word.lower() not in replacements else escape(word))
+        last = m.end()
+    html_parts.append(escape(corrected[last:]))
+    return Suggestion(q=corrected, html="".join(html_parts))
 
 
 def weighting():

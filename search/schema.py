@@ -47,11 +47,12 @@ def article_to_doc(article: Article) -> dict:
         "headline": article.headline,
         "body": article.body,
         "people": PEOPLE_SEPARATOR.join(article.people),
-        "section": article.section,
-        "url": article.url,
         "byline": article.byline,
-        "source": article.source,
     }
+    # empty values are left out, so that "" never becomes a section or a source term
+    for name in ("section", "url", "source"):
+        if getattr(article, name):
+            doc[name] = getattr(article, name)
     if article.date is not None:
         doc["date"] = dt.datetime(article.date.year, article.date.month, article.date.day)
         doc["year"] = article.date.year

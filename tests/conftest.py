@@ -56,3 +56,12 @@ def demo_index(tmp_path_factory) -> Path:
     result = run_ingest("--index", directory, "--json", DEMO)
     assert result.returncode == 0, result.stderr
     return directory
+
+
+@pytest.fixture(scope="session")
+def reuters_ingest(tmp_path_factory):
+    """All of Reuters-21578 ingested once per session: (folder, index, first run's result)."""
+    folder = corpus_path("reuters21578")
+    index = tmp_path_factory.mktemp("reuters") / "ix"
+    first = run_ingest("--index", index, "--json", folder)
+    return folder, index, first

@@ -6,7 +6,7 @@ import pytest
 
 from search.people import name_from_id
 
-from .conftest import corpus_path, run_ingest, summary_of
+from .conftest import run_ingest, summary_of
 from .test_ingest_cli import stored_articles
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -30,11 +30,8 @@ def expected_from_sgml(folder):
 
 
 @pytest.fixture(scope="module")
-def reuters(tmp_path_factory):
-    folder = corpus_path("reuters21578")
-    index = tmp_path_factory.mktemp("reuters") / "ix"
-    first = run_ingest("--index", index, "--json", folder)
-    return folder, index, first
+def reuters(reuters_ingest):
+    return reuters_ingest
 
 
 def test_article_count_equals_records_with_title_or_body(reuters):
