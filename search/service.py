@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 from search import store
 from search.errors import ArticleNotFound
 from search.facets import FacetCache
 from search.models import Article, RelatedArticle, SearchRequest, SearchResult
-from search.query import run_search
-from search.schema import doc_to_article
+from search.highlight import highlight_whole
+from search.query import clean_query_text, parse_query, positive_terms, run_search
+from search.schema import build_schema, doc_to_article
 from search.stats import archive_stats
 
 log = logging.getLogger(__name__)
@@ -108,5 +111,37 @@ class Archive:
             return [RelatedArticle(a.id, a.headline, a.date)
                     for a in (doc_to_article(hit.fields()) for hit in results)]
 
+    def highlight_article(self, article: Article, q: str) -> tuple[str, list[str]]:
+        """The headline and the body's paragraphs as escaped HTML, with the words of the search
+        ``q`` (the one that led to the article) in ``<mark>``."""
+        terms: dict = {}
+        if q.strip():
+            with self._searching() as opened:
+                reader = opened.searcher.reader()
+                query = parse_query(clean_query_text(q, []), opened.searcher.schema, reader, [])
+                terms = positive_terms(query, reader)
+        schema = _analyzers()
+        headline = highlight_whole(article.headline, terms.get("headline", frozenset()),
+                                   schema["headline"])
+        paragraphs = [highlight_whole(p, terms.get("body", frozenset()), schema["body"])
+                      for p in split_paragraphs(article.body)]
+        return headline, paragraphs
+
     def stats(self) -> dict:
         return archive_stats(self.directory)
+
+
+@lru_cache(maxsize=1)
+def _analyzers() -> dict:
+    schema = build_schema()
+    return {"headline": schema["headline"].analyzer, "body": schema["body"].analyzer}
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs of a body: blank lines separate them; single line breaks are kept as spaces."""
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text or "")]
+    paragraphs = [p for p in paragraphs if p]
+    if len(paragraphs) == 1 and "\n" in (text or "").strip():
+        # wire copy often breaks paragraphs with a single newline and an indent
+        paragraphs = [" ".join(p.split()) for p in re.split(r"\n(?=\s)", text) if p.strip()]
+    return paragraphs

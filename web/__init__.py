@@ -23,8 +23,22 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["archive"] = Archive(app.config["NEWS_INDEX"])
 
-    from web import api
+    from web import api, views
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)
     api.register_error_handlers(app)
+    app.after_request(security_headers)
     return app
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def security_headers(resp):
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["X-Frame-Options"] = "DENY"
+    return resp

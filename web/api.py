@@ -115,7 +115,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if not wants_json():
-            return exc
+            return html_error(exc.code, exc.name, exc.description or "")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code, "http_error")
         body = ApiError(exc.code, code, exc.description or exc.name).to_dict()
         return jsonify(body), exc.code
@@ -126,4 +126,10 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             body = ApiError(500, "internal_error", "the server failed to answer; it was logged").to_dict()
             return jsonify(body), 500
-        return "Internal server error", 500
+        return html_error(500, "Something went wrong",
+                          "The server could not answer this request. It has been logged.")
+
+    def html_error(status: int, title: str, message: str):
+        from flask import render_template
+
+        return render_template("error.html", status=status, title=title, message=message), status

@@ -1,0 +1,55 @@
+"""``python -m web [--host H] [--port P] [--index DIR] [--workers N]``: serve the app with
+gunicorn (a production WSGI server) and print the address."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+from search import store
+from search.errors import IndexNotFound
+from search.stats import archive_stats
+
+
+class _Server(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from web import create_app
+
+        return create_app()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m web", description="Serve the search service.")
+    ap.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    ap.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    ap.add_argument("--index", default=None, help="index folder (default $NEWS_INDEX or ./index)")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    index = args.index or str(store.default_index_dir())
+    os.environ["NEWS_INDEX"] = index
+    try:
+        stats = archive_stats(index)
+        print(f"{stats['articles']} articles in {index} "
+              f"({stats['first_date']} to {stats['last_date']}, {stats['undated']} undated)")
+    except IndexNotFound:
+        print(f"no index in {index} yet: the page will explain how to ingest")
+    print(f"Serving on http://{args.host}:{args.port}/  (JSON API: http://{args.host}:{args.port}"
+          "/api/search, Ctrl-C to stop)", flush=True)
+    _Server({"bind": f"{args.host}:{args.port}", "workers": args.workers,
+             "accesslog": "-", "loglevel": "warning"}).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""The HTML pages: the search page (``/``) and article pages (``/articles/<id>``).
+
+They render exactly the data of the JSON API (``web.api.result_to_json``) and link to it.
+Every state of the search page is in its URL; links and forms work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, render_template, request
+from werkzeug.datastructures import MultiDict
+
+from search.errors import ArticleNotFound, IndexNotFound, ParamError
+from search.params import PARAMS, parse_search_params
+from search.query import safe_source_url
+from web.api import archive, article_path, query_params, result_to_json
+
+bp = Blueprint("views", __name__)
+
+PAGE_FACET_SIZE = 40  # people listed on the page: 10 in view, the rest behind "more"
+PEOPLE_IN_VIEW = 10
+
+
+def current_args() -> MultiDict:
+    return MultiDict([(k, v) for k, v in request.args.items(multi=True) if k in PARAMS and v != ""])
+
+
+def url_with(args: MultiDict, *, add=(), remove=(), set_=None, keep_page=False) -> str:
+    """``/`` with ``args`` changed: (name, value) pairs added or removed, names set."""
+    out = MultiDict(args)
+    for name, value in remove:
+        out.setlist(name, [v for v in out.getlist(name) if v != str(value)])
+    for name, value in add:
+        if str(value) not in out.getlist(name):
+            out.add(name, str(value))
+    for name, value in (set_ or {}).items():
+        if value in (None, ""):
+            out.pop(name, None)
+        else:
+            out.setlist(name, [str(value)])
+    if not keep_page and "page" not in (set_ or {}):
+        out.pop("page", None)
+    query = urlencode(list(out.items(multi=True)))
+    return "/?" + query if query else "/"
+
+
+@bp.app_context_processor
+def helpers():
+    args = current_args()
+
+    def toggle(name, value, selected):
+        return url_with(args, remove=[(name, value)]) if selected else \
+            url_with(args, add=[(name, value)])
+
+    return {
+        "args": args,
+        "toggle_url": toggle,
+        "add_url": lambda name, value: url_with(args, add=[(name, value)]),
+        "remove_url": lambda name, value: url_with(args, remove=[(name, value)]),
+        "set_url": lambda **kw: url_with(args, set_=kw),
+        "page_url": lambda page: url_with(args, set_={"page": page if page > 1 else None}),
+        "article_url": lambda art_id, q="": article_path(art_id) + (
+            "?" + urlencode({"q": q}) if q else ""),
+    }
+
+
+def _alternate(resp: Response, api_path: str) -> Response:
+    resp.headers["Link"] = f'<{api_path}>; rel="alternate"; type="application/json"'
+    return resp
+
+
+@bp.get("/")
+def search_page():
+    params = query_params()
+    params.setdefault("facet_size", [str(PAGE_FACET_SIZE)])
+    api_query = request.query_string.decode("latin-1")
+    api_path = "/api/search" + ("?" + api_query if api_query else "")
+    try:
+        req = parse_search_params(params)
+    except ParamError as exc:
+        html = render_template("error.html", status=400, title="That search could not be read",
+                               message=exc.message, param=exc.param)
+        return _alternate(Response(html, status=400), api_path)
+    try:
+        result = archive().search(req)
+    except IndexNotFound as exc:
+        html = render_template("empty_index.html", message=str(exc),
+                               index=str(archive().directory))
+        return Response(html, status=503)
+    data = result_to_json(result)
+    html = render_template("search.html", data=data, people_in_view=PEOPLE_IN_VIEW,
+                           filtered=bool(req.person or req.section or req.year or req.date_from
+                                         or req.date_to))
+    return _alternate(Response(html), api_path)
+
+
+@bp.get("/articles/<path:article_id>")
+def article_page(article_id: str):
+    q = request.args.get("q", "")[:500]
+    arch = archive()
+    try:
+        art = arch.article(article_id)
+        related = arch.related(article_id)
+    except ArticleNotFound:
+        html = render_template("error.html", status=404, title="No such article",
+                               message="There is no article at this address. It may have been "
+                                       "removed, or the link may be incomplete.")
+        return Response(html, status=404)
+    headline_html, paragraphs = arch.highlight_article(art, q)
+    html = render_template("article.html", art=art, headline_html=headline_html,
+                           paragraphs=paragraphs, related=related, q=q,
+                           source_url=safe_source_url(art.url))
+    return _alternate(Response(html), "/api" + article_path(art.id))
