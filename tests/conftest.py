@@ -65,3 +65,11 @@ def reuters_ingest(tmp_path_factory):
     index = tmp_path_factory.mktemp("reuters") / "ix"
     first = run_ingest("--index", index, "--json", folder)
     return folder, index, first
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

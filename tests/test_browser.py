@@ -1,0 +1,235 @@
+"""The web page in a real browser: Debian's Chromium driven by Playwright, against the app served
+by gunicorn (``python -m web``) on 127.0.0.1. Screenshots go to ``test-artifacts/``."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from .conftest import DEMO, ROOT, free_port, run_ingest, write_jsonl
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+pytestmark = pytest.mark.browser
+
+
+def _require_chromium():
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} not installed (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    index = tmp_path_factory.mktemp("browser") / "ix"
+    assert run_ingest("--index", index, DEMO).returncode == 0
+    hostile = write_jsonl(tmp_path_factory.mktemp("hostile") / "h.jsonl", [{
+        "id": "hostile-1", "headline": "Quayside <script>alert(1)</script> notice",
+        "body": "Harbour notice <img src=x onerror=alert(1)> and <script>alert(2)</script> text.",
+        "people": ["<img src=x onerror=alert(3)>"], "section": "<b>Notices</b>",
+        "date": "2024-02-02", "url": "javascript:alert(4)"}])
+    assert run_ingest("--index", index, hostile).returncode == 0
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "web", "--port", str(port), "--index",
+                             str(index), "--workers", "2"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/stats", timeout=5).read()
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.dialogs = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def params(page):
+    return parse_qs(urlsplit(page.url).query)
+
+
+def api_total(base, query):
+    import json
+
+    with urllib.request.urlopen(f"{base}/api/search?{query}") as resp:
+        return json.load(resp)
+
+
+def test_search_shows_highlighted_results(page, server):
+    page.goto(server + "/")
+    page.fill("#q", "ferry")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"q=ferry"))
+    hits = page.locator("li.hit")
+    assert hits.count() > 0
+    assert page.locator("li.hit h2 mark").first.inner_text().lower() == "ferry"
+    assert page.locator("li.hit .snippet mark").count() > 0
+    assert re.search(r"\d+ articles? in \d+ ms", page.locator("#results-title").inner_text())
+    shot(page, "search-results")
+
+
+def test_two_people_and_a_year_then_remove_a_chip(page, server):
+    page.goto(server + "/")
+    page.get_by_role("checkbox", name=re.compile("Tobias Wren")).check()
+    page.wait_for_url(re.compile(r"person=Tobias"))
+    page.get_by_role("checkbox", name=re.compile("Caspian Lowe")).check()
+    page.wait_for_url(re.compile(r"person=Caspian"))
+    page.get_by_role("checkbox", name=re.compile("^2023")).check()
+    page.wait_for_url(re.compile(r"year=2023"))
+    assert sorted(params(page)["person"]) == ["Caspian Lowe", "Tobias Wren"]
+    chips = page.locator("a.chip")
+    assert sorted(chips.all_inner_texts()) == sorted(["Tobias Wren ×", "Caspian Lowe ×",
+                                                      "Year: 2023 ×"])
+    api = api_total(server, "person=Tobias+Wren&person=Caspian+Lowe&year=2023")
+    assert int(page.locator("section.results").get_attribute("data-total")) == api["total"]
+    for v in api["facets"]["people"][:10]:
+        row = page.locator("ul.facet li", has=page.get_by_role("checkbox", name=v["value"],
+                                                               exact=False)).first
+        assert row.locator(".n").inner_text() == str(v["count"])
+        assert row.get_by_role("checkbox").is_checked() == v["selected"]
+    shot(page, "two-people-one-year")
+    page.get_by_role("link", name="Remove filter Caspian Lowe").click()
+    page.wait_for_url(lambda url: "Caspian" not in url)
+    assert sorted(page.locator("a.chip").all_inner_texts()) == ["Tobias Wren ×", "Year: 2023 ×"]
+    page.go_back()  # the back button walks back through the states
+    page.wait_for_url(re.compile(r"person=Caspian"))
+    assert page.locator("a.chip").count() == 3
+
+
+def test_paging_forward_and_back(page, server):
+    page.goto(server + "/?sort=oldest")
+    first = page.locator("li.hit").first.get_attribute("data-id")
+    page.get_by_role("link", name="Next →").click()
+    page.wait_for_url(re.compile(r"page=2"))
+    assert params(page)["sort"] == ["oldest"]  # paging keeps the other parameters
+    assert page.locator("li.hit").first.get_attribute("data-id") != first
+    assert "Page 2 of" in page.locator(".pager").inner_text()
+    page.get_by_role("link", name="← Previous").click()
+    page.wait_for_url(lambda url: "page=" not in url)
+    assert page.locator("li.hit").first.get_attribute("data-id") == first
+    page.go_back()
+    page.wait_for_url(re.compile(r"page=2"))
+
+
+def test_result_to_article_and_person_link_back(page, server):
+    page.goto(server + "/?q=ferry+terminal")
+    page.locator("li.hit h2 a").first.click()
+    page.wait_for_url(re.compile(r"/articles/"))
+    assert page.locator("h1#headline").count() == 1
+    assert page.locator(".body mark").count() > 0  # the search words are marked
+    shot(page, "article")
+    person = page.locator("article ul.people a").first
+    name = person.inner_text()
+    person.click()
+    page.wait_for_url(re.compile(r"person="))
+    assert params(page)["person"] == [name]
+    assert page.locator("a.chip").first.inner_text().startswith(name)
+
+
+def test_suggestion_link(page, server):
+    page.goto(server + "/?q=brannok")
+    link = page.locator(".suggestion a")
+    assert "brannock" in link.inner_text()
+    link.click()
+    page.wait_for_url(re.compile(r"q=brannock"))
+    assert page.locator("li.hit").count() > 0
+
+
+def test_empty_state(page, server):
+    page.goto(server + "/?q=zzqxjv")
+    assert "No articles found" in page.locator("#results-title").inner_text()
+    assert page.get_by_role("link", name="Browse the whole archive").count() == 1
+    shot(page, "no-results")
+
+
+def test_hostile_article_renders_as_text(page, server):
+    page.goto(server + "/?q=quayside")
+    assert page.locator("li.hit").count() == 1
+    assert "<script>alert(1)</script>" in page.locator("li.hit h2").inner_text()
+    assert page.locator("li.hit img, li.hit script").count() == 0
+    page.locator("li.hit h2 a").click()
+    page.wait_for_url(re.compile(r"/articles/hostile-1"))
+    body = page.locator(".body").inner_text()
+    assert "<img src=x onerror=alert(1)>" in body and "<script>alert(2)</script>" in body
+    assert page.locator("article img, article script").count() == 0
+    assert page.locator("a[href^='javascript:']").count() == 0
+    page.goto(server + "/?person=" + "%3Cimg%20src%3Dx%20onerror%3Dalert(3)%3E")
+    page.wait_for_timeout(300)
+    assert page.dialogs == []
+    shot(page, "hostile-article")
+
+
+def test_phone_viewport(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    pg = context.new_page()
+    pg.goto(server + "/?q=harbour")
+    width = pg.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page is {width}px wide on a 390px screen"
+    assert pg.locator("#q").is_visible() and pg.locator("li.hit").first.is_visible()
+    shot(pg, "phone")
+    context.close()
+
+
+def test_works_without_javascript(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    pg = context.new_page()
+    pg.goto(server + "/")
+    pg.get_by_role("checkbox", name=re.compile("Caspian Lowe")).check()
+    pg.get_by_role("button", name="Apply filters").click()
+    pg.wait_for_url(re.compile(r"person=Caspian"))
+    assert pg.locator("a.chip").count() == 1
+    context.close()
+
+
+def test_controls_are_labelled_and_keyboard_reachable(page, server):
+    page.goto(server + "/?q=ferry")
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select')]
+        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+        .map(el => el.name)""")
+    assert unlabelled == []
+    for landmark in ("banner", "main", "search", "complementary", "contentinfo"):
+        assert page.get_by_role(landmark).count() >= 1, landmark
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"

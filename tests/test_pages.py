@@ -1,0 +1,140 @@
+"""The HTML pages through Flask's test client: same data as the API, safe, helpful."""
+
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from web import create_app
+
+from .conftest import ROOT, free_port, write_jsonl, run_ingest
+
+
+@pytest.fixture(scope="module")
+def client(demo_index):
+    app = create_app({"NEWS_INDEX": str(demo_index), "TESTING": True})
+    yield app.test_client()
+    app.extensions["archive"].close()
+
+
+def page_ids(html: str) -> list[str]:
+    return re.findall(r'<li class="hit" data-id="([^"]+)"', html)
+
+
+def page_total(html: str) -> int:
+    return int(re.search(r'data-total="(\d+)"', html).group(1))
+
+
+@pytest.mark.parametrize("query", [
+    "", "q=ferry", "q=ferry&person=Tobias+Wren", "person=Tobias+Wren&person=Caspian+Lowe&year=2023",
+    "sort=oldest&page=2", "q=harbour&from=2020&to=2022-06", "section=Sport&section=Science",
+])
+def test_page_shows_the_same_results_as_the_api(client, query):
+    page = client.get("/?" + query)
+    api = client.get("/api/search?" + query).get_json()
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert page_total(html) == api["total"]
+    assert page_ids(html) == [h["id"] for h in api["hits"]]
+    assert page.headers["Link"] == f'</api/search{"?" + query if query else ""}>; rel="alternate"; ' \
+                                   'type="application/json"'
+
+
+def test_security_headers(client):
+    resp = client.get("/?q=ferry")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"]
+    html = resp.get_data(as_text=True)
+    assert "<script>" not in html and " style=" not in html and "<style" not in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # no inline scripts
+    assert not re.search(r"(src|href)=\"(https?:)?//", html.replace("courier.example", ""))
+
+
+def test_error_pages_in_the_site_look(client):
+    for url, status in [("/?page=0", 400), ("/?year=abc", 400), ("/no/such/page", 404),
+                        ("/articles/no-such-id", 404)]:
+        resp = client.get(url)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == status, url
+        assert resp.mimetype == "text/html"
+        assert 'class="site"' in html and "Start a new search" in html
+        assert "Traceback" not in html
+
+
+def test_query_echo_is_escaped(client):
+    html = client.get("/?q=%3Cscript%3Ealert(1)%3C/script%3E").get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+
+
+def test_no_index_empty_state(tmp_path):
+    client = create_app({"NEWS_INDEX": str(tmp_path / "none")}).test_client()
+    resp = client.get("/")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 503 and "The archive is empty" in html and "ingest.py" in html
+
+
+def test_no_results_state(client):
+    html = client.get("/?q=zzqxjv").get_data(as_text=True)
+    assert "No articles found" in html and "Check the spelling" in html
+
+
+def test_article_page(client):
+    html = client.get("/articles/mqc-2019-001?q=ferry").get_data(as_text=True)
+    assert "<mark>ferry</mark>" in html
+    assert 'href="https://courier.example/2019/ferry-terminal"' in html
+    assert "Related articles" in html
+    assert 'href="/?person=Odile+Brannock"' in html
+
+
+def test_hostile_article_fields_are_escaped(tmp_path):
+    index = tmp_path / "ix"
+    src = write_jsonl(tmp_path / "h.jsonl", [{
+        "id": "evil", "headline": "<script>alert(1)</script> Harbour",
+        "body": "<img src=x onerror=alert(1)> harbour text", "people": ["<b>Bold</b> Person"],
+        "section": "<i>x</i>", "byline": "<svg onload=alert(1)>", "url": "javascript:alert(1)"}])
+    run_ingest("--index", index, src)
+    app = create_app({"NEWS_INDEX": str(index)})
+    client = app.test_client()
+    for url in ("/?q=harbour", "/articles/evil?q=harbour", "/"):
+        html = client.get(url).get_data(as_text=True)
+        for raw in ("<script>alert", "<img src=x", "<b>Bold", "<i>x</i>", "<svg onload",
+                    'href="javascript:'):
+            assert raw not in html, (url, raw)
+    app.extensions["archive"].close()
+
+
+def test_run_command_serves_the_page(demo_index):
+    """`python -m web` (the README's run command after ingest) prints an address that answers."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "web", "--port", str(port), "--index",
+                             str(demo_index), "--workers", "1"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        address = None
+        for _ in range(5):
+            line = proc.stdout.readline()
+            m = re.search(r"Serving on (http://\S+)", line)
+            if m:
+                address = m.group(1)
+                break
+        assert address == f"http://127.0.0.1:{port}/"
+        deadline = time.time() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(address + "?q=ferry", timeout=5) as resp:
+                    html = resp.read().decode()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert "<mark>Ferry</mark>" in html
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        proc.stdout.close()
