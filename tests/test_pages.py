@@ -34,13 +34,17 @@ def page_total(html: str) -> int:
 ])
 def test_page_shows_the_same_results_as_the_api(client, query):
     page = client.get("/?" + query)
-    api = client.get("/api/search?" + query).get_json()
     html = page.get_data(as_text=True)
     assert page.status_code == 200
+    link = re.fullmatch(r'<(/api/search\?[^>]*)>; rel="alternate"; type="application/json"',
+                        page.headers["Link"])
+    assert link, page.headers["Link"]
+    api = client.get(link.group(1)).get_json()
     assert page_total(html) == api["total"]
     assert page_ids(html) == [h["id"] for h in api["hits"]]
-    assert page.headers["Link"] == f'</api/search{"?" + query if query else ""}>; rel="alternate"; ' \
-                                   'type="application/json"'
+    # the page lists the facet values the JSON has, with the same counts
+    for v in api["facets"]["people"] + api["facets"]["section"] + api["facets"]["year"]:
+        assert f'value="{v["value"]}"' in html
 
 
 def test_security_headers(client):

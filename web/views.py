@@ -74,8 +74,8 @@ def _alternate(resp: Response, api_path: str) -> Response:
 def search_page():
     params = query_params()
     params.setdefault("facet_size", [str(PAGE_FACET_SIZE)])
-    api_query = request.query_string.decode("latin-1")
-    api_path = "/api/search" + ("?" + api_query if api_query else "")
+    # the JSON twin is asked with exactly the parameters this page used (facet_size included)
+    api_path = "/api/search?" + urlencode([(k, v) for k, vs in params.items() for v in vs])
     try:
         req = parse_search_params(params)
     except ParamError as exc:
@@ -90,6 +90,7 @@ def search_page():
         return Response(html, status=503)
     data = result_to_json(result)
     html = render_template("search.html", data=data, people_in_view=PEOPLE_IN_VIEW,
+                           api_path=api_path,
                            filtered=bool(req.person or req.section or req.year or req.date_from
                                          or req.date_to))
     return _alternate(Response(html), api_path)
