@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 
 import numpy as np
 
@@ -104,8 +105,42 @@ class FacetData:
         raw = column_array(reader, "date", np.uint64, translate=False)
         days = (raw // np.uint64(_US_PER_DAY)).astype(np.int64)
         self.day = np.where(self.dated, days, 0)  # days since 0001-01-01
+        self._reader = reader
+        self._docs_cache: OrderedDict = OrderedDict()
+        self._docs_cache_bytes = 0
+        self._docs_lock = threading.Lock()
         log.info("facet arrays for %d documents built in %.0f ms", self.maxdoc,
                  (time.perf_counter() - started) * 1000)
+
+    # -- documents of a term (cached per index version) ----------------------------------------
+
+    DOCS_CACHE_BYTES = 64 * 2**20
+
+    def term_docs(self, field: str, text) -> np.ndarray:
+        """The live documents holding ``text`` in ``field``, as a sorted int32 array."""
+        def compute():
+            try:
+                return np.fromiter(self._reader.postings(field, text).all_ids(), dtype=np.int32)
+            except Exception:  # noqa: BLE001 - whoosh raises TermNotFound for unknown terms
+                return np.zeros(0, dtype=np.int32)
+
+        return self.cached_docs((field, text), compute)
+
+    def cached_docs(self, key, compute) -> np.ndarray:
+        """``compute()`` (a document array) cached under ``key`` for this index version."""
+        with self._docs_lock:
+            hit = self._docs_cache.get(key)
+            if hit is not None:
+                self._docs_cache.move_to_end(key)
+                return hit
+        docs = compute()
+        with self._docs_lock:
+            self._docs_cache[key] = docs
+            self._docs_cache_bytes += docs.nbytes
+            while self._docs_cache_bytes > self.DOCS_CACHE_BYTES and len(self._docs_cache) > 1:
+                _, old = self._docs_cache.popitem(last=False)
+                self._docs_cache_bytes -= old.nbytes
+        return docs
 
     # -- filters -------------------------------------------------------------------------------
 

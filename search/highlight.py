@@ -65,9 +65,7 @@ def opening(text: str, limit: int = SNIPPET_CHARS) -> str:
     return escape(cut.rstrip(" ,;:")) + ELLIPSIS
 
 
-def _fragments(text: str, terms: frozenset[str], analyzer, size: int, top: int):
-    tokens = analyzer(text, chars=True, mode="query", removestops=False)
-    tokens = set_matched_filter(tokens, terms)
+def _fragments(text: str, tokens: list, size: int, top: int):
     fragmenter = ContextFragmenter(maxchars=size, surround=max(15, (size - 20) // 2))
     return top_fragments(fragmenter.fragment_tokens(text, tokens), top, BasicFragmentScorer(),
                          FIRST, minscore=1)
@@ -80,10 +78,13 @@ def snippet(text: str, terms: frozenset[str], analyzer, limit: int = SNIPPET_CHA
         return ""
     flat = " ".join(text.split())
     if terms:
+        # analyse once; the fragmenter reads the tokens twice
+        tokens = [t.copy() for t in set_matched_filter(
+            analyzer(flat, chars=True, mode="query", removestops=False), terms)]
         # how many separate places match decides how wide each fragment may be
-        found = _fragments(flat, terms, analyzer, limit // 3, 3)
+        found = _fragments(flat, tokens, limit // 3, 3)
         if found:
             if len(found) < 3:
-                found = _fragments(flat, terms, analyzer, limit // len(found), len(found))
+                found = _fragments(flat, tokens, limit // len(found), len(found))
             return MarkFormatter()(flat, found)
     return opening(flat, limit)

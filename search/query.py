@@ -43,7 +43,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u20
 _DAY0 = dt.date(1, 1, 1).toordinal()
 
 
+_PARSERS: dict = {}
+
+
 def make_parser(schema: Schema) -> MultifieldParser:
+    """The query parser for ``schema`` (built once per schema object)."""
+    parser = _PARSERS.get(id(schema))
+    if parser is None or parser[0] is not schema:
+        parser = (schema, _build_parser(schema))
+        _PARSERS.clear()  # one live schema at a time is the common case; keep it small
+        _PARSERS[id(schema)] = parser
+    return parser[1]
+
+
+def _build_parser(schema: Schema) -> MultifieldParser:
     # Only the searchable fields are known to the parser: "id:", "date:" or "fingerprint:" are
     # read as plain words rather than reaching internal fields.
     visible = Schema(**{name: schema[name] for name in QUERY_FIELDS})
@@ -130,6 +143,49 @@ def _check(q: wq.Query, reader, notes: list[str]) -> wq.Query | None:
     return q
 
 
+def matched_mask(q: wq.Query, searcher, facets: FacetData) -> np.ndarray:
+    """The documents ``q`` matches, as a boolean mask, without scoring anything.
+
+    Terms, prefixes and boolean structure are evaluated with numpy over cached per-term document
+    arrays; what needs positions (phrases) or is unusual goes to Whoosh's own matcher.
+    """
+    if isinstance(q, wq.Term):
+        mask = np.zeros(facets.maxdoc, dtype=bool)
+        mask[facets.term_docs(q.fieldname, q.text)] = True
+        return mask
+    if isinstance(q, (wq.Prefix, wq.Wildcard)):
+        mask = np.zeros(facets.maxdoc, dtype=bool)
+        reader = searcher.reader()
+        for text in q._btexts(reader):  # the expansions (bounded by _check)
+            term = text.decode("utf-8") if isinstance(text, bytes) else text
+            mask[facets.term_docs(q.fieldname, term)] = True
+        return mask
+    if isinstance(q, wq.And):
+        mask = facets.live.copy()
+        for sub in q.subqueries:
+            mask &= matched_mask(sub, searcher, facets)
+        return mask
+    if isinstance(q, wq.Or) and not q.minmatch:
+        mask = np.zeros(facets.maxdoc, dtype=bool)
+        for sub in q.subqueries:
+            mask |= matched_mask(sub, searcher, facets)
+        return mask
+    if isinstance(q, wq.Not):
+        return facets.live & ~matched_mask(q.query, searcher, facets)
+    if isinstance(q, wq.AndMaybe):
+        return matched_mask(q.a, searcher, facets)
+    if isinstance(q, wq.Every) and not q.fieldname:
+        return facets.live.copy()
+    if q is wq.NullQuery:
+        return np.zeros(facets.maxdoc, dtype=bool)
+    # phrases and the rest: Whoosh's matcher, cached per index version
+    docs = facets.cached_docs(("query", repr(q)), lambda: np.fromiter(
+        searcher.docs_for_query(q), dtype=np.int32))
+    mask = np.zeros(facets.maxdoc, dtype=bool)
+    mask[docs] = True
+    return mask
+
+
 def positive_terms(q: wq.Query | None, reader) -> dict[str, frozenset[str]]:
     """The words to mark, per field: terms of ``q`` outside NOT, prefixes expanded."""
     found: dict[str, set[str]] = {}
@@ -169,12 +225,7 @@ def run_search(searcher, facets: FacetData, req: SearchRequest) -> SearchResult:
     text = clean_query_text(req.q, notes)
     q = parse_query(text, searcher.schema, reader, notes)
 
-    if q is None:
-        matched = facets.live
-    else:
-        matched = np.zeros(facets.maxdoc, dtype=bool)
-        docs = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
-        matched[docs] = True
+    matched = facets.live if q is None else matched_mask(q, searcher, facets) & facets.live
     filters = {
         "person": facets.person_mask(req.person) if req.person else None,
         "section": facets.section_mask(req.section) if req.section else None,
@@ -203,7 +254,9 @@ def run_search(searcher, facets: FacetData, req: SearchRequest) -> SearchResult:
     start = (req.page - 1) * req.per_page
     sort = req.effective_sort
     if q is not None and sort == "relevance":
-        allowed = set(np.flatnonzero(final).tolist())
+        filtered = any(f is not None for f in filters.values())
+        # without filters Whoosh can skip low-scoring blocks; with them it scores only allowed docs
+        allowed = set(np.flatnonzero(final).tolist()) if filtered else None
         results = searcher.search(q, filter=allowed, limit=start + req.per_page)
         page_docs = [(h.docnum, float(h.score)) for h in results[start:start + req.per_page]]
     else:
