@@ -48,3 +48,7 @@ class ParamError(SearchError):
 
 class ArticleNotFound(SearchError):
     """No article has the given id."""
+
+
+class SearchTimeout(SearchError):
+    """A search ran past its time limit before it had anything to show."""

@@ -161,12 +161,12 @@ class Indexer:
                     writer.update_document(**article_to_doc(a))
                 writer.commit()
             except OSError as exc:
-                writer.cancel()
+                _cancel(writer)
                 raise IndexWriteError(
                     f"writing the index in {self.directory} failed: {exc.strerror or exc}; "
-                    "batches committed before this one are kept") from exc
+                    "batches committed before this one are kept and searchable") from exc
             except BaseException:
-                writer.cancel()
+                _cancel(writer)
                 raise
         self.stats.added += len(adds)
         self.stats.updated += len(updates)
@@ -201,6 +201,14 @@ class Indexer:
                     missing.append(article_id)
             writer.commit()
         except OSError as exc:
-            writer.cancel()
+            _cancel(writer)
             raise IndexWriteError(f"deleting from {self.directory} failed: {exc}") from exc
         return missing
+
+
+def _cancel(writer) -> None:
+    """Give up a writer's batch; on a full disk even the clean-up may fail."""
+    try:
+        writer.cancel()
+    except Exception:  # noqa: BLE001
+        log.debug("cancelling the writer failed", exc_info=True)

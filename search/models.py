@@ -144,6 +144,7 @@ class SearchResult:
     notes: tuple[str, ...]  # what was adjusted in the query, in plain words
     took_ms: float
     query_text: str = ""  # the query as parsed (for display and debugging)
+    timed_out: bool = False  # the time limit cut ranking short: hits are the best found so far
 
     @property
     def pages(self) -> int:

@@ -20,11 +20,13 @@ import time
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.fields import Schema
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 from whoosh.qparser.plugins import RangePlugin
 from whoosh.scoring import BM25F
 
+from search.errors import SearchTimeout
 from search.facets import FacetData
 from search.highlight import escape, highlight_whole, snippet
 from search.models import FacetValue, Hit, SearchRequest, SearchResult, Suggestion
@@ -218,14 +220,23 @@ def date_to_day(value: dt.date) -> int:
     return value.toordinal() - _DAY0
 
 
-def run_search(searcher, facets: FacetData, req: SearchRequest) -> SearchResult:
+DEFAULT_TIME_LIMIT = 5.0  # seconds a search may take (see run_search)
+
+
+def run_search(searcher, facets: FacetData, req: SearchRequest,
+               time_limit: float = DEFAULT_TIME_LIMIT) -> SearchResult:
+    """Run ``req``. If finding the matching documents takes longer than ``time_limit`` seconds,
+    ``SearchTimeout``; if ranking them does, the best hits found so far with ``timed_out``."""
     started = time.perf_counter()
+    deadline = started + time_limit
     notes: list[str] = []
     reader = searcher.reader()
     text = clean_query_text(req.q, notes)
     q = parse_query(text, searcher.schema, reader, notes)
 
     matched = facets.live if q is None else matched_mask(q, searcher, facets) & facets.live
+    if time.perf_counter() > deadline:
+        raise SearchTimeout(f"the search took longer than {time_limit:g}s; make it more specific")
     filters = {
         "person": facets.person_mask(req.person) if req.person else None,
         "section": facets.section_mask(req.section) if req.section else None,
@@ -253,11 +264,21 @@ def run_search(searcher, facets: FacetData, req: SearchRequest) -> SearchResult:
 
     start = (req.page - 1) * req.per_page
     sort = req.effective_sort
+    timed_out = False
     if q is not None and sort == "relevance":
         filtered = any(f is not None for f in filters.values())
         # without filters Whoosh can skip low-scoring blocks; with them it scores only allowed docs
         allowed = set(np.flatnonzero(final).tolist()) if filtered else None
-        results = searcher.search(q, filter=allowed, limit=start + req.per_page)
+        collector = TimeLimitCollector(
+            searcher.collector(limit=start + req.per_page, filter=allowed),
+            timelimit=max(0.001, deadline - time.perf_counter()), use_alarm=False)
+        try:
+            searcher.search_with_collector(q, collector)
+        except TimeLimit:
+            timed_out = True
+            if collector.timer is not None:
+                collector.timer.cancel()
+        results = collector.results()
         page_docs = [(h.docnum, float(h.score)) for h in results[start:start + req.per_page]]
     else:
         docs = np.flatnonzero(final)
@@ -276,7 +297,8 @@ def run_search(searcher, facets: FacetData, req: SearchRequest) -> SearchResult:
     return SearchResult(request=req, total=total, hits=hits, facets=facet_values,
                         undated=undated, suggestion=suggestion,
                         notes=tuple(dict.fromkeys(notes)),
-                        took_ms=round(took, 2), query_text=str(q) if q is not None else "")
+                        took_ms=round(took, 2), query_text=str(q) if q is not None else "",
+                        timed_out=timed_out)
 
 
 def _hit(searcher, docnum: int, score: float | None, terms: dict) -> Hit:

@@ -21,7 +21,8 @@ from search.errors import ArticleNotFound
 from search.facets import FacetCache
 from search.models import Article, RelatedArticle, SearchRequest, SearchResult
 from search.highlight import highlight_whole
-from search.query import clean_query_text, parse_query, positive_terms, run_search
+from search.query import (DEFAULT_TIME_LIMIT, clean_query_text, parse_query, positive_terms,
+                          run_search)
 from search.schema import build_schema, doc_to_article
 from search.stats import archive_stats
 
@@ -55,8 +56,9 @@ class _Opened:
 
 
 class Archive:
-    def __init__(self, directory: Path | str):
+    def __init__(self, directory: Path | str, time_limit: float = DEFAULT_TIME_LIMIT):
         self.directory = Path(directory)
+        self.time_limit = time_limit
         self._pool: list[_Opened] = []
         self._lock = threading.Lock()
         self._facets = FacetCache()
@@ -89,7 +91,7 @@ class Archive:
     def search(self, request: SearchRequest) -> SearchResult:
         with self._searching() as opened:
             facets = self._facets.get(opened.key, opened.searcher)
-            return run_search(opened.searcher, facets, request)
+            return run_search(opened.searcher, facets, request, self.time_limit)
 
     def article(self, article_id: str) -> Article:
         with self._searching() as opened:

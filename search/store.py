@@ -153,9 +153,16 @@ def ingest_lock(directory: Path, timeout: float = 30.0) -> Iterator[None]:
                         f"another ingest is writing to {directory}{holder}; waited {timeout:g}s. "
                         "Try again when it has finished.") from None
                 time.sleep(0.2)
+        previous = _read_holder(fd)
+        if previous:
+            # A finished ingest clears its pid; one that is still written here was killed.
+            log.warning("a previous ingest%s stopped before finishing (killed or failed); its "
+                        "lock is free again. Batches it committed are kept; re-run it to "
+                        "complete the job.", previous)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
+        os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # closing releases the flock
 

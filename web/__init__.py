@@ -1,7 +1,8 @@
 """The Flask app: ``create_app(config=None)``.
 
 The index directory comes from ``config["NEWS_INDEX"]``, else the ``NEWS_INDEX`` environment
-variable, else ``./index``. Other settings can come from ``FLASK_*`` environment variables.
+variable, else ``./index``. ``SEARCH_TIME_LIMIT`` (seconds, default 5) bounds each search. Settings
+can also come from ``FLASK_*`` environment variables (``FLASK_SEARCH_TIME_LIMIT=2``).
 """
 
 from __future__ import annotations
@@ -10,18 +11,21 @@ import os
 
 from flask import Flask
 
+from search.query import DEFAULT_TIME_LIMIT
 from search.service import Archive
 
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_mapping(NEWS_INDEX=os.environ.get("NEWS_INDEX") or "index")
+    app.config.from_mapping(NEWS_INDEX=os.environ.get("NEWS_INDEX") or "index",
+                            SEARCH_TIME_LIMIT=DEFAULT_TIME_LIMIT)
     app.config.from_prefixed_env()
     if config:
         app.config.update(config)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    app.extensions["archive"] = Archive(app.config["NEWS_INDEX"])
+    app.extensions["archive"] = Archive(app.config["NEWS_INDEX"],
+                                        time_limit=float(app.config["SEARCH_TIME_LIMIT"]))
 
     from web import api, views
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from search.errors import ArticleNotFound, IndexNotFound, ParamError
+from search.errors import ArticleNotFound, IndexNotFound, ParamError, SearchTimeout
 from search.models import SearchResult
 from search.params import parse_search_params
 from search.query import safe_source_url
@@ -55,6 +55,7 @@ def result_to_json(result: SearchResult) -> dict:
         "undated": result.undated,
         "suggestion": ({"q": result.suggestion.q, "html": result.suggestion.html}
                        if result.suggestion else None),
+        "timed_out": result.timed_out,
     }
 
 
@@ -106,6 +107,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
         return jsonify(exc.to_dict()), exc.status
+
+    @app.errorhandler(SearchTimeout)
+    def timeout(exc: SearchTimeout):
+        if wants_json():
+            return jsonify(ApiError(503, "timeout", str(exc), "q").to_dict()), 503
+        return html_error(503, "That search took too long", str(exc))
 
     @app.errorhandler(IndexNotFound)
     def no_index(exc: IndexNotFound):

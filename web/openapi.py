@@ -67,7 +67,8 @@ def spec() -> dict:
                 "parameters": search_parameters(),
                 "responses": {"200": {"description": "Results", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/SearchResult"}}}},
-                    "400": _ERROR}}},
+                    "400": _ERROR,
+                    "503": {**_ERROR, "description": "No index yet, or the search timed out"}}}},
             "/api/articles/{id}": {"get": {
                 "summary": "One whole article, with related articles",
                 "parameters": [{"name": "id", "in": "path", "required": True,
@@ -92,6 +93,8 @@ def spec() -> dict:
                     k: {"type": "array", "items": facet_value}
                     for k in ("people", "section", "year")}},
                 "undated": {"type": "integer"},
+                "timed_out": {"type": "boolean",
+                              "description": "ranking hit the time limit; hits are partial"},
                 "suggestion": {"type": ["object", "null"], "properties": {
                     "q": {"type": "string"}, "html": {"type": "string"}}}}},
         }},

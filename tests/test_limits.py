@@ -1,0 +1,64 @@
+"""Time limits on searches, and the limits on what a client controls."""
+
+import pytest
+from whoosh.collectors import TimeLimit, TimeLimitCollector
+
+import search.query
+from search.errors import SearchTimeout
+from search.models import SearchRequest
+from search.params import MAX_FILTER_VALUES, MAX_QUERY_CHARS
+from search.service import Archive
+from web import create_app
+
+
+class StopsAfterOne(TimeLimitCollector):
+    """Behaves as if the time limit ran out right after the first matching document."""
+
+    def collect_matches(self):
+        for sub_docnum in self.child.matches():
+            self.child.collect(sub_docnum)
+            raise TimeLimit
+
+
+def test_ranking_past_the_limit_returns_what_it_found(demo_index, monkeypatch):
+    archive = Archive(demo_index)
+    full = archive.search(SearchRequest(q="harbour"))
+    assert not full.timed_out and len(full.hits) > 1
+    monkeypatch.setattr(search.query, "TimeLimitCollector", StopsAfterOne)
+    res = archive.search(SearchRequest(q="harbour"))
+    archive.close()
+    assert res.timed_out and len(res.hits) == 1
+    assert res.total == full.total > 1  # counts and facets are still exact
+    assert res.facets == full.facets
+
+
+def test_matching_past_the_limit_is_a_clear_503(demo_index):
+    archive = Archive(demo_index, time_limit=0.0)
+    with pytest.raises(SearchTimeout):
+        archive.search(SearchRequest(q="harbour"))
+    archive.close()
+    app = create_app({"NEWS_INDEX": str(demo_index), "SEARCH_TIME_LIMIT": 0.0})
+    client = app.test_client()
+    resp = client.get("/api/search?q=harbour")
+    assert resp.status_code == 503
+    assert resp.get_json()["error"]["code"] == "timeout"
+    page = client.get("/?q=harbour")
+    assert page.status_code == 503 and "took too long" in page.get_data(as_text=True)
+    app.extensions["archive"].close()
+
+
+@pytest.mark.parametrize("query, limit_text", [
+    ("q=" + "x" * (MAX_QUERY_CHARS + 1), f"at most {MAX_QUERY_CHARS} characters"),
+    ("&".join(["person=p"] * (MAX_FILTER_VALUES + 1)), f"at most {MAX_FILTER_VALUES}"),
+    ("&".join(["section=s"] * (MAX_FILTER_VALUES + 1)), f"at most {MAX_FILTER_VALUES}"),
+    ("&".join([f"year={2000 + i}" for i in range(MAX_FILTER_VALUES + 1)]), f"at most {MAX_FILTER_VALUES}"),
+    ("per_page=101", "from 1 to 100"), ("page=1001", "from 1 to 1000"),
+    ("page=200&per_page=100", "at most 10,000"), ("facet_size=101", "from 1 to 100"),
+    ("person=" + "p" * 201, "at most 200 characters"),
+])
+def test_each_limit_is_a_400_that_states_it(demo_index, query, limit_text):
+    app = create_app({"NEWS_INDEX": str(demo_index)})
+    resp = app.test_client().get("/api/search?" + query)
+    assert resp.status_code == 400
+    assert limit_text in resp.get_json()["error"]["message"]
+    app.extensions["archive"].close()
