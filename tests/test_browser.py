@@ -13,9 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from .conftest import DEMO, ROOT, free_port, run_ingest, write_jsonl
+from .hostile import write_hostile_files
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
+HOSTILE_IDS: list[str] = []  # ids of the stored hostile articles, filled by the server fixture
 pytestmark = pytest.mark.browser
 
 
@@ -29,6 +31,7 @@ def _require_chromium():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """The demo archive plus hostile articles, served by gunicorn on 127.0.0.1."""
     index = tmp_path_factory.mktemp("browser") / "ix"
     assert run_ingest("--index", index, DEMO).returncode == 0
     hostile = write_jsonl(tmp_path_factory.mktemp("hostile") / "h.jsonl", [{
@@ -37,6 +40,11 @@ def server(tmp_path_factory):
         "people": ["<img src=x onerror=alert(3)>"], "section": "<b>Notices</b>",
         "date": "2024-02-02", "url": "javascript:alert(4)"}])
     assert run_ingest("--index", index, hostile).returncode == 0
+    # hostile articles of every ingest format (some are rejected, the rest stored)
+    folder = tmp_path_factory.mktemp("hostile-formats")
+    HOSTILE_IDS[:] = write_hostile_files(folder)["stored"]
+    run_ingest("--index", index, "--format", "text", folder / "texts")
+    run_ingest("--index", index, folder)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "web", "--port", str(port), "--index",
                              str(index), "--workers", "2"], cwd=ROOT,
@@ -233,3 +241,18 @@ def test_controls_are_labelled_and_keyboard_reachable(page, server):
         assert page.get_by_role(landmark).count() >= 1, landmark
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+
+
+def test_hostile_articles_of_every_format_run_no_script(page, server):
+    from urllib.parse import quote
+
+    assert HOSTILE_IDS
+    for art_id in HOSTILE_IDS:
+        page.goto(f"{server}/articles/{quote(art_id, safe='')}?q=alert")
+        assert page.locator("h1#headline").count() == 1, art_id
+    for url in ("/?q=markup", "/?q=alert", "/?q=evil", "/?sort=oldest&per_page=100"):
+        page.goto(server + url)
+        assert page.locator("main script, main img, main iframe").count() == 0, url
+    page.wait_for_timeout(300)
+    assert page.dialogs == []
+    shot(page, "hostile-formats")

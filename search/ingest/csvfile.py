@@ -1,4 +1,8 @@
-"""CSV (or TSV) with a header row; one record a row."""
+"""CSV (or TSV) with a header row; one record a row.
+
+Lines that are not valid UTF-8 are read as Windows-1252 (with a warning on the records they
+belong to) rather than abandoning the rest of the file.
+"""
 
 from __future__ import annotations
 
@@ -14,38 +18,64 @@ from search.ingest import Record
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
+class _Lines:
+    """Decoded lines of a binary file; remembers which ones were not UTF-8."""
+
+    def __init__(self, fh):
+        self._fh = fh
+        self.lineno = 0
+        self.fallback: set[int] = set()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        raw = self._fh.readline()
+        if not raw:
+            raise StopIteration
+        self.lineno += 1
+        if self.lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.fallback.add(self.lineno)
+            return raw.decode("cp1252", errors="replace")
+
+
 def read_csv(path: Path) -> Iterator[Record | RecordError]:
     origin = str(path)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open("r", encoding="utf-8-sig", errors="strict", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+    with path.open("rb") as fh:
+        lines = _Lines(fh)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader)
         except StopIteration:
             return
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             yield RecordError(origin, "line 1", f"unreadable header: {exc}")
             return
         header = [h.strip() for h in header]
-        start = reader.line_num + 1
+        start = lines.lineno + 1
         while True:
             try:
                 row = next(reader)
             except StopIteration:
                 return
-            except UnicodeDecodeError as exc:
-                yield RecordError(origin, f"line {start}", f"not UTF-8 ({exc.reason}); file abandoned")
-                return
             except csv.Error as exc:
                 yield RecordError(origin, f"line {start}", f"bad CSV: {exc}")
-                start = reader.line_num + 1
+                start = lines.lineno + 1
                 continue
             where = f"line {start}"
-            start = reader.line_num + 1
+            first, start = start, lines.lineno + 1
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
                 yield RecordError(origin, where,
                                   f"row has {len(row)} fields, the header has {len(header)}")
                 continue
-            yield Record(dict(zip(header, row)), origin, where, "csv")
+            fields = dict(zip(header, row))
+            if any(first <= n < start for n in lines.fallback):
+                fields["_warning"] = "not UTF-8; read as Windows-1252"
+            yield Record(fields, origin, where, "csv")
