@@ -1,0 +1,128 @@
+"""Faults: SIGKILL at 25 random moments, a full disk, a stale lock."""
+
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from search import store
+from search.models import SearchRequest
+from search.service import Archive
+
+from .conftest import ROOT, run_ingest, summary_of, write_jsonl
+
+pytestmark = pytest.mark.slow
+
+TOTAL = 10_000
+BATCH = 400
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    rng = random.Random(11)
+    words = ("harbour ferry council storm tide mackerel lighthouse budget vote school market "
+             "minister strike river bridge festival").split()
+    return write_jsonl(tmp_path_factory.mktemp("faults") / "src.jsonl", [{
+        "id": f"f{i:05d}", "headline": f"{rng.choice(words).title()} report {i}",
+        "body": " ".join(rng.choice(words) for _ in range(40)),
+        "date": f"20{rng.randint(10, 24)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        "people": [f"Person {rng.randint(1, 50)}"],
+    } for i in range(TOTAL)])
+
+
+def ingest_proc(index, src, *extra, **kw):
+    return subprocess.Popen([sys.executable, str(ROOT / "ingest.py"), "--index", str(index),
+                             "--batch-size", str(BATCH), "-q", *extra, str(src)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, **kw)
+
+
+def check(index) -> int:
+    """Opens, answers searches, holds exactly a prefix of the source (whole batches, in order,
+    no duplicates, nothing half-written). Returns the count."""
+    ix = store.open_index(index)
+    with ix.searcher() as s:
+        ids = sorted(f["id"] for f in s.all_stored_fields())
+        assert s.doc_count() == len(ids)
+    ix.close()
+    assert len(ids) == len(set(ids)), "duplicates"
+    assert ids == [f"f{i:05d}" for i in range(len(ids))], "not a prefix of the source"
+    archive = Archive(index)
+    res = archive.search(SearchRequest(q="harbour"))
+    archive.close()
+    assert res.total <= len(ids)
+    return len(ids)
+
+
+def test_sigkill_at_25_random_moments(tmp_path, source):
+    index = tmp_path / "ix"
+    rng = random.Random(25)
+    counts = []
+    kills = 0
+    while kills < 25:
+        proc = ingest_proc(index, source)
+        time.sleep(rng.uniform(0.5, 8.0))
+        if proc.poll() is not None:  # finished before the kill: start again from an empty index
+            counts.append(check(index))
+            store.remove_index_files(index, store.current_name(index))
+            (index / store.CURRENT_FILE).unlink()
+            continue
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        kills += 1
+        if store.exists(index):
+            counts.append(check(index))
+    assert len({c for c in counts if 0 < c < TOTAL}) >= 4, counts  # kills landed all over
+    before = check(index)
+    result = run_ingest("--index", index, "--json", source)
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(result)
+    assert summary["unchanged"] == before and summary["added"] == TOTAL - before
+    assert check(index) == TOTAL
+
+
+def _limit_file_size():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+
+def test_full_disk_fails_clearly_and_keeps_the_index(tmp_path, source):
+    index = tmp_path / "ix"
+    small = write_jsonl(tmp_path / "small.jsonl", [{"id": f"s{i}", "headline": f"Small {i}",
+                                                    "body": "harbour", "people": []}
+                                                   for i in range(50)])
+    assert run_ingest("--index", index, small).returncode == 0
+    proc = subprocess.run([sys.executable, str(ROOT / "ingest.py"), "--index", str(index),
+                           "--batch-size", "5000", str(source)], capture_output=True, text=True,
+                          cwd=ROOT, preexec_fn=_limit_file_size, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "writing the index" in proc.stderr and "File too large" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    archive = Archive(index)
+    assert archive.search(SearchRequest(q="harbour")).total == 50
+    archive.close()
+    # room again: the same command completes
+    assert run_ingest("--index", index, source).returncode == 0
+    archive = Archive(index)
+    assert archive.stats()["articles"] == TOTAL + 50
+    archive.close()
+
+
+def test_stale_lock_from_a_killed_ingest(tmp_path, source):
+    index = tmp_path / "ix"
+    proc = ingest_proc(index, source)
+    deadline = time.time() + 30
+    while not (index / store.LOCK_FILE).exists() or not (index / store.LOCK_FILE).read_text():
+        assert time.time() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    started = time.time()
+    result = run_ingest("--index", index, "--lock-timeout", "2", "--json", source)
+    assert result.returncode == 0, result.stderr
+    assert "stopped before finishing" in result.stderr and f"process {proc.pid}" in result.stderr
+    assert time.time() - started < 120
+    assert check(index) == TOTAL
