@@ -11,7 +11,9 @@ One run measures, on the same corpus:
   without people fields);
 - (a) a full results page from the core (10 hits, highlights, people/section/year multi-select
   facets) next to the same page computed as Whoosh documents it (``groupedby`` facets,
-  ``hit.highlights``, ``And([Term, DateRange])`` filters) -- see ``bench.search_bench``;
+  ``hit.highlights``, ``And([Term, DateRange])`` filters) -- see ``bench.search_bench``. The core
+  runs the workload ``--rounds`` times (the first round is cold, later ones reuse per-term
+  caches); the documented side runs it once, within ``--documented-budget`` seconds;
 - (b) the same page over HTTP from the production server (gunicorn, ``python -m web``);
 - (c) the article page with related articles over HTTP.
 Latencies are p50/p95/p99 over a fixed, seeded workload: common and rare terms, two-word phrases,
@@ -173,16 +175,20 @@ def measure_core(index: Path, reqs, rounds: int, documented: bool, budget: float
     parser = make_parser(ix.schema)
     core, doc = [], []
     arch.search(reqs[0])  # builds the per-version facet arrays once, as a server would
-    started = time.perf_counter()
     for rnd in range(rounds):
         for req in reqs:
             t = time.perf_counter()
             arch.search(req)
             core.append((time.perf_counter() - t) * 1000)
-            if documented and time.perf_counter() - started < budget:
-                t = time.perf_counter()
-                documented_page(searcher, parser, req)
-                doc.append((time.perf_counter() - t) * 1000)
+    if documented:
+        # one pass over the same requests, within the time budget (it is slow at scale)
+        started = time.perf_counter()
+        for req in reqs:
+            if time.perf_counter() - started > budget:
+                break
+            t = time.perf_counter()
+            documented_page(searcher, parser, req)
+            doc.append((time.perf_counter() - t) * 1000)
     searcher.close()
     ix.close()
     arch.close()
@@ -256,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-documented", action="store_true")
-    ap.add_argument("--documented-budget", type=float, default=600.0,
-                    help="seconds the documented side may spend on pages (default 600)")
+    ap.add_argument("--documented-budget", type=float, default=240.0,
+                    help="seconds the documented side may spend on pages (default 240)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
     if not args.data.exists():
