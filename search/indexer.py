@@ -25,35 +25,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 2_000
 DEFAULT_LIMIT_MB = 256
-MERGE_FANOUT = 4
-
-
-def merge_tiered(writer, segments):
-    """Merge policy: keep the number of segments logarithmic in the size of the index.
-
-    Segments fall into tiers by size (powers of ``MERGE_FANOUT`` documents); whenever a tier holds
-    ``MERGE_FANOUT`` segments they are merged into one of the next tier. Whoosh's default policy
-    (MERGE_SMALL) never merges segments of a few thousand documents until about twenty of them
-    pile up, then merges everything at once; many segments make every search slower and a
-    single huge merge makes one commit take minutes.
-    """
-    import math
-
-    from whoosh.reading import SegmentReader
-
-    tiers: dict[int, list] = {}
-    for seg in segments:
-        tier = int(math.log(max(1, seg.doc_count()), MERGE_FANOUT))
-        tiers.setdefault(tier, []).append(seg)
-    full = [t for t, segs in sorted(tiers.items()) if len(segs) >= MERGE_FANOUT]
-    if not full:
-        return segments
-    merging = tiers[full[0]]
-    for seg in merging:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
-    return [seg for seg in segments if seg not in merging]
 
 
 class Indexer:
@@ -188,7 +159,7 @@ class Indexer:
                     writer.add_document(**article_to_doc(a))
                 for a in updates:
                     writer.update_document(**article_to_doc(a))
-                writer.commit(mergetype=merge_tiered)
+                writer.commit()
             except OSError as exc:
                 _cancel(writer)
                 raise IndexWriteError(
@@ -228,7 +199,7 @@ class Indexer:
                     self.stats.deleted += 1
                 else:
                     missing.append(article_id)
-            writer.commit(mergetype=merge_tiered)
+            writer.commit()
         except OSError as exc:
             _cancel(writer)
             raise IndexWriteError(f"deleting from {self.directory} failed: {exc}") from exc

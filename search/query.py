@@ -24,7 +24,6 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.fields import Schema
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 from whoosh.qparser.plugins import RangePlugin
-from whoosh.scoring import BM25F
 
 from search.errors import SearchTimeout
 from search.facets import FacetData
@@ -291,7 +290,7 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
 
     terms = positive_terms(q, reader)
     hits = tuple(_hit(searcher, docnum, score, terms) for docnum, score in page_docs)
-    suggestion = (_suggest(searcher, q, text, total)
+    suggestion = (_suggest(searcher, text, total)
                   if q is not None and total < SUGGEST_BELOW else None)
     took = (time.perf_counter() - started) * 1000
     return SearchResult(request=req, total=total, hits=hits, facets=facet_values,
@@ -339,7 +338,7 @@ def _edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def _suggest(searcher, q: wq.Query, text: str, total: int) -> Suggestion | None:
+def _suggest(searcher, text: str, total: int) -> Suggestion | None:
     """A better-spelled query from the archive's own words, when it finds more.
 
     A word of the query that the archive uses rarely or never is replaced by the closest word it
@@ -389,8 +388,3 @@ def _suggest(searcher, q: wq.Query, text: str, total: int) -> Suggestion | None:
         last = m.end()
     html_parts.append(escape(corrected[last:]))
     return Suggestion(q=corrected, html="".join(html_parts))
-
-
-def weighting():
-    """BM25F; the headline's higher weight comes from its field boost in the schema."""
-    return BM25F()
