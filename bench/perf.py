@@ -30,7 +30,6 @@ import os
 import platform
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -198,29 +197,12 @@ def measure_core(index: Path, reqs, rounds: int, documented: bool, budget: float
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def measure_http(index: Path, reqs, rounds: int) -> dict:
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "web", "--port", str(port), "--index",
-                               str(index), "--workers", "2"], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from bench.load import start_server
+
+    server, base = start_server(index, workers=2)
+    port = int(base.rsplit(":", 1)[1])
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-                conn.request("GET", "/api/stats")
-                conn.getresponse().read()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.3)
         # warm both workers (each builds its facet arrays once per index version)
         for _ in range(4):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)

@@ -3,16 +3,15 @@ by gunicorn (``python -m web``) on 127.0.0.1. Screenshots go to ``test-artifacts
 
 import os
 import re
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import DEMO, ROOT, free_port, run_ingest, write_jsonl
+from bench.load import start_server
+
+from .conftest import DEMO, ROOT, run_ingest, write_jsonl
 from .hostile import write_hostile_files
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,21 +44,7 @@ def server(tmp_path_factory):
     HOSTILE_IDS[:] = write_hostile_files(folder)["stored"]
     run_ingest("--index", index, "--format", "text", folder / "texts")
     run_ingest("--index", index, folder)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "web", "--port", str(port), "--index",
-                             str(index), "--workers", "2"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/stats", timeout=5).read()
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
+    proc, base = start_server(index, workers=2)
     yield base
     proc.terminate()
     proc.wait(timeout=20)
