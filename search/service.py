@@ -75,8 +75,9 @@ class Archive:
         try:
             yield opened
         finally:
+            # back to the pool as it is: the next _searching() checks whether it is current
             with self._lock:
-                if len(self._pool) < POOL_SIZE and opened.current(self.directory):
+                if len(self._pool) < POOL_SIZE:
                     self._pool.append(opened)
                     opened = None
             if opened is not None:

@@ -52,6 +52,8 @@ _STRUCTURED = {Format.JSONL, Format.JSON, Format.CSV, Format.REUTERS}
 def detect_format(path: Path) -> Format | None:
     """The format of ``path`` by extension, else by its first bytes; ``None`` if unknown."""
     fmt = _BY_EXTENSION.get(path.suffix.lower())
+    if fmt is not None and fmt is not Format.JSON:
+        return fmt  # the extension decides; only .json and unknown names need a look inside
     try:
         with path.open("rb") as fh:
             head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -63,7 +65,7 @@ def detect_format(path: Path) -> Format | None:
         if len(first) == 2 and first[1].strip().startswith(b"{") and first[0].rstrip().endswith(b"}"):
             return Format.JSONL
         return Format.JSON
-    if fmt is not None:
+    if fmt is Format.JSON:
         return fmt
     if head.startswith(b"<!DOCTYPE lewis") or head.startswith(b"<REUTERS"):
         return Format.REUTERS
@@ -99,9 +101,8 @@ def iter_files(path: Path, fmt: Format | None) -> Iterator[tuple[Path, Format]]:
             if fmt is not None:
                 chosen.append((file, fmt))
                 continue
-            found = _BY_EXTENSION.get(file.suffix.lower())
-            if found is not None:
-                chosen.append((file, detect_format(file) or found))
+            if file.suffix.lower() in _BY_EXTENSION:
+                chosen.append((file, detect_format(file)))
         if fmt is None and any(f in _STRUCTURED for _, f in chosen):
             skipped = [p.name for p, f in chosen if f is Format.TEXT]
             if skipped:
