@@ -17,6 +17,7 @@ import numpy as np
 
 from search.dates import MAX_YEAR
 from search.models import FacetValue
+from search.postings import field_lengths, term_postings
 
 log = logging.getLogger(__name__)
 
@@ -114,33 +115,46 @@ class FacetData:
 
     # -- documents of a term (cached per index version) ----------------------------------------
 
-    DOCS_CACHE_BYTES = 64 * 2**20
+    DOCS_CACHE_BYTES = 128 * 2**20
+
+    def term_postings(self, field: str, text) -> tuple[np.ndarray, np.ndarray]:
+        """(documents, weights) of every posting of ``text`` in ``field``, deleted documents
+        included (see ``search.postings.term_postings``)."""
+        return self.cached(("postings", field, text),
+                           lambda: term_postings(self._reader, field, text))
 
     def term_docs(self, field: str, text) -> np.ndarray:
         """The live documents holding ``text`` in ``field``, as a sorted int32 array."""
-        def compute():
-            try:
-                return np.fromiter(self._reader.postings(field, text).all_ids(), dtype=np.int32)
-            except Exception:  # noqa: BLE001 - whoosh raises TermNotFound for unknown terms
-                return np.zeros(0, dtype=np.int32)
+        docs = self.term_postings(field, text)[0]
+        return docs[self.live[docs]]
 
-        return self.cached_docs((field, text), compute)
+    def lengths(self, field: str) -> np.ndarray:
+        """Every document's length of ``field``, quantised as Whoosh scores with it."""
+        return self.cached(("lengths", field), lambda: field_lengths(self._reader, field))
 
     def cached_docs(self, key, compute) -> np.ndarray:
         """``compute()`` (a document array) cached under ``key`` for this index version."""
+        return self.cached(key, compute)
+
+    def cached(self, key, compute):
+        """``compute()`` (an array or a tuple of arrays) cached under ``key`` for this index
+        version, least recently used first out past ``DOCS_CACHE_BYTES``."""
         with self._docs_lock:
             hit = self._docs_cache.get(key)
             if hit is not None:
                 self._docs_cache.move_to_end(key)
                 return hit
-        docs = compute()
+        value = compute()
+        size = sum(a.nbytes for a in value) if isinstance(value, tuple) else value.nbytes
         with self._docs_lock:
-            self._docs_cache[key] = docs
-            self._docs_cache_bytes += docs.nbytes
+            if key not in self._docs_cache:
+                self._docs_cache[key] = value
+                self._docs_cache_bytes += size
             while self._docs_cache_bytes > self.DOCS_CACHE_BYTES and len(self._docs_cache) > 1:
                 _, old = self._docs_cache.popitem(last=False)
-                self._docs_cache_bytes -= old.nbytes
-        return docs
+                self._docs_cache_bytes -= (sum(a.nbytes for a in old) if isinstance(old, tuple)
+                                           else old.nbytes)
+        return value
 
     # -- filters -------------------------------------------------------------------------------
 

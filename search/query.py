@@ -20,7 +20,6 @@ import time
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.fields import Schema
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 from whoosh.qparser.plugins import RangePlugin
@@ -29,6 +28,7 @@ from search.errors import SearchTimeout
 from search.facets import FacetData
 from search.highlight import escape, highlight_whole, snippet
 from search.models import FacetValue, Hit, SearchRequest, SearchResult, Suggestion
+from search.postings import avg_field_length, bm25, idf
 from search.schema import doc_to_article
 
 log = logging.getLogger(__name__)
@@ -214,6 +214,89 @@ def positive_terms(q: wq.Query | None, reader) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in found.items()}
 
 
+def _in(docs: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each candidate, whether it is in the sorted ``docs``, and its position there."""
+    pos = np.searchsorted(docs, candidates)
+    found = pos < len(docs)
+    found[found] = docs[pos[found]] == candidates[found]
+    return found, pos
+
+
+def _term_scores(field: str, text, boost: float, searcher, facets: FacetData,
+                 docs: np.ndarray) -> np.ndarray:
+    """Whoosh's score of one term for each of ``docs`` (0 where it does not occur)."""
+    out = np.zeros(len(docs))
+    if field not in searcher.schema:
+        return out
+    postings, weights = facets.term_postings(field, text)
+    found, pos = _in(postings, docs)
+    if not found.any():
+        return out
+    w = weights[pos[found]].astype(np.float64)
+    if searcher.schema[field].scorable:
+        reader = searcher.reader()
+        lengths = facets.lengths(field)[docs[found]].astype(np.float64)
+        w = bm25(w, lengths, idf(reader, field, text), avg_field_length(reader, field))
+    out[found] = w * boost
+    return out
+
+
+def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
+                deadline: float) -> tuple[np.ndarray, bool]:
+    """The relevance score of each of ``docs`` (documents ``q`` matches), as Whoosh's BM25F
+    computes it, in numpy: a compound query adds the scores of its parts that match, a phrase
+    the scores of its words, a prefix or wildcard the scores of the words it expands to, a NOT
+    part its boost.
+
+    Each term is scored over all of ``docs`` at once. If ``deadline`` (a ``perf_counter`` time)
+    passes, the terms not yet scored are left out and the second value is True.
+    """
+    stopped = False
+    zero = np.zeros(len(docs))
+
+    def matching(node) -> np.ndarray:
+        # a term scores 0 where it does not occur, so only compound parts need their mask
+        if isinstance(node, wq.Term):
+            return score(node, 1.0)
+        return score(node, 1.0) * matched_mask(node, searcher, facets)[docs]
+
+    def score(node, boost: float) -> np.ndarray:
+        nonlocal stopped
+        boost *= node.boost
+        if stopped:
+            return zero
+        if isinstance(node, wq.Not):  # Whoosh counts an excluded part as its boost
+            return np.full(len(docs), boost)
+        if time.perf_counter() > deadline:
+            stopped = True
+            return zero
+        if isinstance(node, wq.Term):
+            return _term_scores(node.fieldname, node.text, boost, searcher, facets, docs)
+        if isinstance(node, wq.Phrase):
+            words = sum((_term_scores(node.fieldname, w, boost, searcher, facets, docs)
+                         for w in node.words), zero)
+            return words * matched_mask(node, searcher, facets)[docs]
+        if isinstance(node, wq.And):  # every part matches every one of docs
+            return sum((score(sub, boost) for sub in node.subqueries), zero)
+        if isinstance(node, wq.Or):
+            return sum((matching(sub) * boost for sub in node.subqueries), zero)
+        if isinstance(node, (wq.AndMaybe, wq.AndNot)):
+            optional = matching(node.b) * boost if isinstance(node, wq.AndMaybe) else zero
+            return score(node.a, boost) + optional
+        if isinstance(node, wq.MultiTerm):
+            # a prefix or wildcard scores as the OR of the words it expands to (whoosh3 3.54
+            # scores the words even when ``constantscore`` is set)
+            expansions = (t.decode("utf-8") if isinstance(t, bytes) else t
+                          for t in node._btexts(searcher.reader()))
+            return sum((_term_scores(node.fieldname, t, boost, searcher, facets, docs)
+                        for t in expansions), zero)
+        # the rest: a constant for the documents they match
+        return matched_mask(node, searcher, facets)[docs] * boost
+
+    scores = score(q, 1.0)
+    return scores, stopped
+
+
 def date_to_day(value: dt.date) -> int:
     """Days since 0001-01-01, the unit of ``FacetData.day``."""
     return value.toordinal() - _DAY0
@@ -225,7 +308,8 @@ DEFAULT_TIME_LIMIT = 5.0  # seconds a search may take (see run_search)
 def run_search(searcher, facets: FacetData, req: SearchRequest,
                time_limit: float = DEFAULT_TIME_LIMIT) -> SearchResult:
     """Run ``req``. If finding the matching documents takes longer than ``time_limit`` seconds,
-    ``SearchTimeout``; if ranking them does, the best hits found so far with ``timed_out``."""
+    ``SearchTimeout``; if ranking them does, hits ranked by the terms scored in time, with
+    ``timed_out``."""
     started = time.perf_counter()
     deadline = started + time_limit
     notes: list[str] = []
@@ -265,20 +349,11 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
     sort = req.effective_sort
     timed_out = False
     if q is not None and sort == "relevance":
-        filtered = any(f is not None for f in filters.values())
-        # without filters Whoosh can skip low-scoring blocks; with them it scores only allowed docs
-        allowed = set(np.flatnonzero(final).tolist()) if filtered else None
-        collector = TimeLimitCollector(
-            searcher.collector(limit=start + req.per_page, filter=allowed),
-            timelimit=max(0.001, deadline - time.perf_counter()), use_alarm=False)
-        try:
-            searcher.search_with_collector(q, collector)
-        except TimeLimit:
-            timed_out = True
-            if collector.timer is not None:
-                collector.timer.cancel()
-        results = collector.results()
-        page_docs = [(h.docnum, float(h.score)) for h in results[start:start + req.per_page]]
+        docs = np.flatnonzero(final)
+        scores, timed_out = rank_scores(q, searcher, facets, docs, deadline)
+        # best first; equal scores in index order, as Whoosh's collector does
+        order = np.lexsort((docs, -scores))[start:start + req.per_page]
+        page_docs = [(int(docs[i]), float(scores[i])) for i in order]
     else:
         docs = np.flatnonzero(final)
         days = facets.day[docs]

@@ -94,7 +94,7 @@ def spec() -> dict:
                     for k in ("people", "section", "year")}},
                 "undated": {"type": "integer"},
                 "timed_out": {"type": "boolean",
-                              "description": "ranking hit the time limit; hits are partial"},
+                              "description": "ranking hit the time limit: hits are ordered by the query words scored before it"},
                 "suggestion": {"type": ["object", "null"], "properties": {
                     "q": {"type": "string"}, "html": {"type": "string"}}}}},
         }},
