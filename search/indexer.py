@@ -9,11 +9,15 @@ completes the job: articles already stored unchanged are recognised by a fingerp
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import queue
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import LockError
 
 from search import store
@@ -23,8 +27,11 @@ from search.schema import article_to_doc, fingerprint
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 2_000
+DEFAULT_BATCH_SIZE = 5_000
 DEFAULT_LIMIT_MB = 256
+# batches at least this large are analysed by this many writer processes in parallel
+PARALLEL_FROM = 500
+PROCESSES = max(1, min(2, os.cpu_count() or 1))
 
 
 class Indexer:
@@ -37,9 +44,10 @@ class Indexer:
 
     def __init__(self, directory: Path, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  limitmb: int = DEFAULT_LIMIT_MB, lock_timeout: float = 30.0,
-                 rebuild: bool = False, dry_run: bool = False):
+                 rebuild: bool = False, dry_run: bool = False, processes: int = PROCESSES):
         self.directory = Path(directory)
         self.batch_size = max(1, batch_size)
+        self.processes = max(1, processes)
         self.limitmb = limitmb
         self.lock_timeout = lock_timeout
         self.rebuild = rebuild
@@ -153,7 +161,7 @@ class Indexer:
     def _flush(self, pending: dict[str, Article]) -> None:
         adds, updates = self._plan(pending)
         if not self.dry_run and (adds or updates):
-            writer = self._writer()
+            writer = self._writer(len(adds) + len(updates))
             try:
                 for a in adds:
                     writer.add_document(**article_to_doc(a))
@@ -171,8 +179,13 @@ class Indexer:
         self.stats.added += len(adds)
         self.stats.updated += len(updates)
 
-    def _writer(self):
+    def _writer(self, documents: int = 0):
         try:
+            if self.processes > 1 and documents >= PARALLEL_FROM:
+                # one job file per process, so that the parent never waits on a full queue
+                return _ParallelWriter(self.ix, procs=self.processes, multisegment=True,
+                                       batchsize=-(-documents // self.processes),
+                                       limitmb=self.limitmb, timeout=5.0)
             return self.ix.writer(limitmb=self.limitmb, timeout=5.0)
         except LockError:
             raise IndexLocked(f"the index in {self.directory} is locked by another writer") from None
@@ -212,3 +225,57 @@ def _cancel(writer) -> None:
         writer.cancel()
     except Exception:  # noqa: BLE001
         log.debug("cancelling the writer failed", exc_info=True)
+
+
+class _SubWriter(SubWriterTask):
+    """Whoosh's writer process, reporting a failure to the parent instead of printing it."""
+
+    def run(self):
+        try:
+            super().run()
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+            code = exc.errno if isinstance(exc, OSError) else None
+            message = (exc.strerror if isinstance(exc, OSError) and exc.strerror
+                       else f"{type(exc).__name__}: {exc}")
+            self.resultqueue.put(("error", code, message), timeout=5)
+
+
+class _ParallelWriter(MpWriter):
+    """Whoosh's ``MpWriter`` (documents analysed and written by sub-processes, one segment each,
+    while the parent merges older segments), made safe to lose a process: whoosh3 3.54 commits
+    without the segment of a sub-process that failed, silently dropping its documents. Here a
+    batch whose sub-processes did not all report a segment is not committed at all."""
+
+    def _new_task(self):
+        task = _SubWriter(self.storage, self.indexname, self.jobqueue, self.resultqueue,
+                          self.subargs, self.multisegment)
+        self.tasks.append(task)
+        task.start()
+        return task
+
+    def _commit(self, mergetype, optimize, merge):
+        if self.docbuffer:
+            self._enqueue()
+        for _ in self.tasks:
+            self.jobqueue.put(None)
+        finalsegments = self._merge_segments(mergetype, optimize, merge)
+        for task in self.tasks:
+            task.join()
+        results = []
+        for _ in self.tasks:
+            try:
+                results.append(self.resultqueue.get(timeout=5))
+            except queue.Empty:
+                break
+        failures = [r for r in results if r[0] == "error"]
+        if failures or len(results) != len(self.tasks):
+            code, message = (failures[0][1], failures[0][2]) if failures else \
+                (errno.EIO, "a writer process stopped without finishing")
+            raise OSError(code or errno.EIO, message)
+        finalsegments += [segment for _, _, segment in results]
+        if self._added:
+            finalsegments.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(finalsegments)
+        self._finish()
