@@ -50,5 +50,9 @@ class ArticleNotFound(SearchError):
     """No article has the given id."""
 
 
+class PersonNotFound(SearchError):
+    """No article of the archive names the given person."""
+
+
 class SearchTimeout(SearchError):
     """A search ran past its time limit before it had anything to show."""

@@ -8,12 +8,15 @@ facet is then a couple of numpy operations over a boolean mask of matched docume
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
 
 import numpy as np
+from anyascii import anyascii
 
 from search.dates import MAX_YEAR
 from search.models import FacetValue
@@ -23,6 +26,13 @@ log = logging.getLogger(__name__)
 
 # Whoosh DATETIME columns hold microseconds since 0001-01-01
 _US_PER_DAY = 86_400 * 10**6
+_DAYS_0001_TO_1970 = 719_162  # date(1970, 1, 1).toordinal() - date(1, 1, 1).toordinal()
+
+
+def fold(text: str) -> str:
+    """``text`` for accent- and case-insensitive matching: "Zoë O’Brien-Ný" -> "zoe obrien ny"."""
+    ascii_text = anyascii(text).casefold().replace("'", "")
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", ascii_text).split())
 
 
 def column_array(reader, field: str, dtype, translate: bool = True) -> np.ndarray:
@@ -61,6 +71,8 @@ class _TermTable:
             docs_per_term.append(docs)
         self.docs = docs_per_term
         lengths = np.array([len(d) for d in docs_per_term], dtype=np.int64)
+        self.doc_counts = lengths
+        self._keys: list[tuple[str, tuple[str, ...]]] | None = None
         self.pair_docs = np.concatenate(docs_per_term) if docs_per_term else np.zeros(0, np.int64)
         self.pair_terms = np.repeat(np.arange(len(self.terms), dtype=np.int64), lengths)
         if not multi:
@@ -77,6 +89,27 @@ class _TermTable:
 
     def counts(self, ctx: np.ndarray) -> np.ndarray:
         return np.bincount(self.pair_terms[ctx[self.pair_docs]], minlength=len(self.terms))
+
+    def lookup(self, text: str, limit: int) -> list[tuple[str, int]]:
+        """Values whose folded form starts with folded ``text``, then values in which every
+        word of ``text`` starts a word ("wren" finds "Tobias Wren"); most articles first."""
+        if self._keys is None:  # built on first use: (folded value, its folded words)
+            self._keys = [(k, tuple(k.split())) for k in (fold(d) for d in self.display)]
+        key = fold(text)
+        if not key:
+            return []
+        words = key.split()
+        found = []
+        for tid, (full, parts) in enumerate(self._keys):
+            if full.startswith(key):
+                rank = 0
+            elif all(any(p.startswith(w) for p in parts) for w in words):
+                rank = 1
+            else:
+                continue
+            found.append((rank, -int(self.doc_counts[tid]), self.display[tid], tid))
+        found.sort()
+        return [(display, -negative) for _, negative, display, _ in found[:limit]]
 
 
 def _display(stored: str | None, term: str, multi: bool) -> str:
@@ -106,10 +139,13 @@ class FacetData:
         raw = column_array(reader, "date", np.uint64, translate=False)
         days = (raw // np.uint64(_US_PER_DAY)).astype(np.int64)
         self.day = np.where(self.dated, days, 0)  # days since 0001-01-01
+        months = (self.day - _DAYS_0001_TO_1970).astype("datetime64[D]").astype("datetime64[M]")
+        self.month = np.where(self.dated, months.astype(np.int64) % 12 + 1, 0)  # 1-12
         self._reader = reader
         self._docs_cache: OrderedDict = OrderedDict()
         self._docs_cache_bytes = 0
         self._docs_lock = threading.Lock()
+        self._spelling: dict[str, list[str]] | None = None
         log.info("facet arrays for %d documents built in %.0f ms", self.maxdoc,
                  (time.perf_counter() - started) * 1000)
 
@@ -127,6 +163,23 @@ class FacetData:
         """The live documents holding ``text`` in ``field``, as a sorted int32 array."""
         docs = self.term_postings(field, text)[0]
         return docs[self.live[docs]]
+
+    SPELLING_FIELDS = ("spell_headline", "spell_body")  # Whoosh's unstemmed words (spelling=True)
+
+    def spelling_words(self, first: str) -> list[str]:
+        """The archive's unstemmed words that start with the letter ``first``."""
+        with self._docs_lock:
+            if self._spelling is None:
+                by_letter: dict[str, set[str]] = {}
+                schema_names = set(self._reader.schema.names())
+                for field in self.SPELLING_FIELDS:
+                    if field not in schema_names:
+                        continue
+                    for word in self._reader.field_terms(field):
+                        if word:
+                            by_letter.setdefault(word[0], set()).add(word)
+                self._spelling = {k: sorted(v) for k, v in by_letter.items()}
+            return self._spelling.get(first, [])
 
     def lengths(self, field: str) -> np.ndarray:
         """Every document's length of ``field``, quantised as Whoosh scores with it."""
@@ -205,6 +258,37 @@ class FacetData:
         values = tuple(FacetValue(y, found[y], y in selected) for y in sorted(found))
         undated = int(np.count_nonzero(ctx & self.live & ~self.dated))
         return values, undated
+
+    def month_facet(self, ctx: np.ndarray, year: int, date_from, date_to) \
+            -> tuple[FacetValue, ...]:
+        """Articles per month of ``year`` (all twelve, "YYYY-MM"); a month is selected when the
+        date range is exactly that month."""
+        counts = np.bincount(self.month[ctx & self.dated & (self.year == year)], minlength=13)
+        chosen = None
+        if date_from and date_to and date_from.day == 1 and date_from.year == year \
+                and (date_from.year, date_from.month) == (date_to.year, date_to.month) \
+                and (date_to + dt.timedelta(days=1)).month != date_to.month:
+            chosen = date_from.month
+        return tuple(FacetValue(f"{year:04d}-{m:02d}", int(counts[m]), m == chosen)
+                     for m in range(1, 13))
+
+    def cooccurrence(self, name: str, ctx: np.ndarray, size: int) \
+            -> tuple[str, int, tuple[FacetValue, ...]] | None:
+        """The people most often named in the articles of ``ctx`` that name ``name``: its
+        display form, how many such articles there are, and (person, articles) pairs."""
+        tid = self.people.index.get(name.casefold())
+        if tid is None:
+            return None
+        with_person = np.zeros(self.maxdoc, dtype=bool)
+        with_person[self.people.docs[tid]] = True
+        with_person &= ctx
+        counts = self.people.counts(with_person)
+        articles = int(counts[tid])
+        counts[tid] = 0
+        order = sorted(np.flatnonzero(counts).tolist(),
+                       key=lambda t: (-counts[t], self.people.display[t]))
+        return self.people.display[tid], articles, tuple(
+            FacetValue(self.people.display[t], int(counts[t]), False) for t in order[:size])
 
     @staticmethod
     def _count_of(table: _TermTable, counts: np.ndarray, value: str) -> tuple[str, int]:

@@ -112,3 +112,35 @@ def parse_search_params(params: dict[str, list[str]]) -> SearchRequest:
     return SearchRequest(q=q, person=tuple(people), section=tuple(sections),
                          year=tuple(dict.fromkeys(years)), date_from=date_from, date_to=date_to,
                          sort=sort, page=page, per_page=per_page, facet_size=facet_size)
+
+
+# -- the other endpoints ---------------------------------------------------------------------
+
+MAX_PREFIX_CHARS = 100
+DEFAULT_LOOKUP = 10
+MAX_LOOKUP = 50
+DEFAULT_COOCCURRENCE = 20
+MAX_COOCCURRENCE = 100
+EXPORT_CAP = 10_000  # rows in one export; X-Export-Truncated says when a search has more
+
+
+def parse_lookup_params(params: dict[str, list[str]]) -> tuple[str, int]:
+    """``prefix`` (required, at most 100 characters) and ``limit`` (1-50, default 10)."""
+    prefix = (_single(params, "prefix") or "").strip()
+    if not prefix:
+        raise ParamError("prefix", "give 'prefix': the start of a name, or of any word in it")
+    if len(prefix) > MAX_PREFIX_CHARS or _CONTROL.search(prefix):
+        raise ParamError("prefix", f"'prefix' must be at most {MAX_PREFIX_CHARS} characters "
+                                   "with no control characters")
+    return prefix, _int(params, "limit", DEFAULT_LOOKUP, 1, MAX_LOOKUP)
+
+
+def parse_size(params: dict[str, list[str]]) -> int:
+    """``size`` of a co-occurrence list (1-100, default 20)."""
+    return _int(params, "size", DEFAULT_COOCCURRENCE, 1, MAX_COOCCURRENCE)
+
+
+def has_search_params(params: dict[str, list[str]]) -> bool:
+    """Whether ``params`` narrow the archive at all (a query or a filter)."""
+    return any((v or "").strip() for name in ("q", "person", "section", "year", "from", "to")
+               for v in params.get(name) or [])

@@ -19,6 +19,8 @@ import re
 import time
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
@@ -305,6 +307,60 @@ def date_to_day(value: dt.date) -> int:
 DEFAULT_TIME_LIMIT = 5.0  # seconds a search may take (see run_search)
 
 
+class Selection:
+    """The documents a request selects: its parsed query, the match mask and each filter's
+    mask, kept apart so that each facet can leave out its own filter."""
+
+    FILTERS = ("person", "section", "year", "dates")
+
+    def __init__(self, searcher, facets: FacetData, req: SearchRequest, deadline: float,
+                 time_limit: float):
+        self.req = req
+        self.notes: list[str] = []
+        self.text = clean_query_text(req.q, self.notes)
+        self.q = parse_query(self.text, searcher.schema, searcher.reader(), self.notes)
+        self.matched = facets.live if self.q is None else \
+            matched_mask(self.q, searcher, facets) & facets.live
+        if time.perf_counter() > deadline:
+            raise SearchTimeout(f"the search took longer than {time_limit:g}s; "
+                                "make it more specific")
+        self.filters = {
+            "person": facets.person_mask(req.person) if req.person else None,
+            "section": facets.section_mask(req.section) if req.section else None,
+            "year": facets.year_mask(req.year) if req.year else None,
+            "dates": facets.date_mask(date_to_day(req.date_from) if req.date_from else None,
+                                      date_to_day(req.date_to) if req.date_to else None)
+            if (req.date_from or req.date_to) else None,
+        }
+        self.final = self.context()
+
+    def context(self, *skip: str) -> np.ndarray:
+        """The matched documents with every filter applied but those named in ``skip``."""
+        mask = self.matched
+        for name, f in self.filters.items():
+            if f is not None and name not in skip:
+                mask = mask & f
+        return mask
+
+
+def ordered(sel: Selection, searcher, facets: FacetData, start: int, count: int,
+            deadline: float) -> tuple[list[tuple[int, float | None]], bool]:
+    """Documents ``start`` to ``start + count`` of ``sel`` in the request's order, with their
+    scores when ranked by relevance; True as well when ranking stopped at ``deadline``."""
+    docs = np.flatnonzero(sel.final)
+    sort = sel.req.effective_sort
+    if sel.q is not None and sort == "relevance":
+        scores, timed_out = rank_scores(sel.q, searcher, facets, docs, deadline)
+        # best first; equal scores in index order, as Whoosh's collector does
+        order = np.lexsort((docs, -scores))[start:start + count]
+        return [(int(docs[i]), float(scores[i])) for i in order], timed_out
+    days = facets.day[docs]
+    undated_key = np.iinfo(np.int64).max
+    key = np.where(facets.dated[docs], -days if sort == "newest" else days, undated_key)
+    order = np.argsort(key, kind="stable")[start:start + count]
+    return [(int(docs[i]), None) for i in order], False
+
+
 def run_search(searcher, facets: FacetData, req: SearchRequest,
                time_limit: float = DEFAULT_TIME_LIMIT) -> SearchResult:
     """Run ``req``. If finding the matching documents takes longer than ``time_limit`` seconds,
@@ -312,70 +368,33 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
     ``timed_out``."""
     started = time.perf_counter()
     deadline = started + time_limit
-    notes: list[str] = []
-    reader = searcher.reader()
-    text = clean_query_text(req.q, notes)
-    q = parse_query(text, searcher.schema, reader, notes)
-
-    matched = facets.live if q is None else matched_mask(q, searcher, facets) & facets.live
-    if time.perf_counter() > deadline:
-        raise SearchTimeout(f"the search took longer than {time_limit:g}s; make it more specific")
-    filters = {
-        "person": facets.person_mask(req.person) if req.person else None,
-        "section": facets.section_mask(req.section) if req.section else None,
-        "year": facets.year_mask(req.year) if req.year else None,
-        "dates": facets.date_mask(date_to_day(req.date_from) if req.date_from else None,
-                                  date_to_day(req.date_to) if req.date_to else None)
-        if (req.date_from or req.date_to) else None,
-    }
-
-    def context(*skip: str) -> np.ndarray:
-        mask = matched
-        for name, f in filters.items():
-            if f is not None and name not in skip:
-                mask = mask & f
-        return mask
-
-    final = context()
-    total = int(np.count_nonzero(final))
-    year_values, undated = facets.year_facet(context("year"), req.year)
+    sel = Selection(searcher, facets, req, deadline, time_limit)
+    total = int(np.count_nonzero(sel.final))
+    year_values, undated = facets.year_facet(sel.context("year"), req.year)
     facet_values: dict[str, tuple[FacetValue, ...]] = {
-        "people": facets.people_facet(context("person"), req.person, req.facet_size),
-        "section": facets.section_facet(context("section"), req.section),
+        "people": facets.people_facet(sel.context("person"), req.person, req.facet_size),
+        "section": facets.section_facet(sel.context("section"), req.section),
         "year": year_values,
+        # the months of a single selected year, over every filter but the date range
+        "month": facets.month_facet(sel.context("dates"), req.year[0], req.date_from,
+                                    req.date_to) if len(req.year) == 1 else (),
     }
-
-    start = (req.page - 1) * req.per_page
-    sort = req.effective_sort
-    timed_out = False
-    if q is not None and sort == "relevance":
-        docs = np.flatnonzero(final)
-        scores, timed_out = rank_scores(q, searcher, facets, docs, deadline)
-        # best first; equal scores in index order, as Whoosh's collector does
-        order = np.lexsort((docs, -scores))[start:start + req.per_page]
-        page_docs = [(int(docs[i]), float(scores[i])) for i in order]
-    else:
-        docs = np.flatnonzero(final)
-        days = facets.day[docs]
-        undated_key = np.iinfo(np.int64).max
-        dated = facets.dated[docs]
-        key = np.where(dated, -days if sort == "newest" else days, undated_key)
-        order = np.argsort(key, kind="stable")[start:start + req.per_page]
-        page_docs = [(int(docs[i]), None) for i in order]
-
-    terms = positive_terms(q, reader)
-    hits = tuple(_hit(searcher, docnum, score, terms) for docnum, score in page_docs)
-    suggestion = (_suggest(searcher, text, total)
-                  if q is not None and total < SUGGEST_BELOW else None)
+    page_docs, timed_out = ordered(sel, searcher, facets, (req.page - 1) * req.per_page,
+                                   req.per_page, deadline)
+    terms = positive_terms(sel.q, searcher.reader())
+    hits = tuple(make_hit(searcher, docnum, score, terms) for docnum, score in page_docs)
+    suggestion = (_suggest(searcher, facets, sel.text, total)
+                  if sel.q is not None and total < SUGGEST_BELOW else None)
     took = (time.perf_counter() - started) * 1000
     return SearchResult(request=req, total=total, hits=hits, facets=facet_values,
                         undated=undated, suggestion=suggestion,
-                        notes=tuple(dict.fromkeys(notes)),
-                        took_ms=round(took, 2), query_text=str(q) if q is not None else "",
+                        notes=tuple(dict.fromkeys(sel.notes)),
+                        took_ms=round(took, 2),
+                        query_text=str(sel.q) if sel.q is not None else "",
                         timed_out=timed_out)
 
 
-def _hit(searcher, docnum: int, score: float | None, terms: dict) -> Hit:
+def make_hit(searcher, docnum: int, score: float | None, terms: dict) -> Hit:
     article = doc_to_article(searcher.stored_fields(docnum))
     schema = searcher.schema
     return Hit(
@@ -402,26 +421,16 @@ _WORD = re.compile(r"(?<![\w:*])([^\W\d_][\w'’-]*)(?![\w:*])")
 _OPERATORS = {"and", "or", "not", "to"}
 
 
-def _edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
-def _suggest(searcher, text: str, total: int) -> Suggestion | None:
+def _suggest(searcher, facets: FacetData, text: str, total: int) -> Suggestion | None:
     """A better-spelled query from the archive's own words, when it finds more.
 
     A word of the query that the archive uses rarely or never is replaced by the closest word it
     uses far more often (fewest edits first, then the most frequent), taken from the unstemmed
-    spelling fields.
+    spelling fields (candidates found with rapidfuzz over the words of the same first letter:
+    Whoosh's own corrector computes edit distances in Python over the lexicon, ~0.2 s a word at
+    20,000 articles).
     """
     reader = searcher.reader()
-    corrector = searcher.corrector("body")
     analyzer = searcher.schema["body"].analyzer
 
     def frequency(word: str) -> int:
@@ -435,9 +444,10 @@ def _suggest(searcher, text: str, total: int) -> Suggestion | None:
         if word in _OPERATORS or len(word) < 3 or word in replacements:
             continue
         own = frequency(word)
-        candidates = [c for c in corrector.suggest(word, limit=20, maxdist=2, prefix=1)
-                      if c != word]
-        scored = sorted(((_edit_distance(word, c), -frequency(c), c) for c in candidates))
+        # the 20 closest words with the same first letter, at most 2 edits away
+        close = process.extract(word, facets.spelling_words(word[0]), scorer=Levenshtein.distance,
+                                score_cutoff=2, limit=20)
+        scored = sorted((distance, -frequency(c), c) for c, distance, _ in close if c != word)
         for distance, negative_freq, candidate in scored:
             # a rare spelling next to a common one ("volker" beside "volcker")
             if -negative_freq >= 3 * own + 3:

@@ -12,17 +12,18 @@ import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 from search import store
-from search.errors import ArticleNotFound
+from search.errors import ArticleNotFound, PersonNotFound
 from search.facets import FacetCache
-from search.models import Article, RelatedArticle, SearchRequest, SearchResult
+from search.models import Article, FacetValue, RelatedArticle, SearchRequest, SearchResult
 from search.highlight import highlight_whole
-from search.query import (DEFAULT_TIME_LIMIT, clean_query_text, parse_query, positive_terms,
-                          run_search)
+from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, ordered, parse_query,
+                          positive_terms, run_search)
 from search.schema import build_schema, doc_to_article
 from search.stats import archive_stats
 
@@ -94,6 +95,45 @@ class Archive:
             facets = self._facets.get(opened.key, opened.searcher)
             return run_search(opened.searcher, facets, request, self.time_limit)
 
+    def export(self, request: SearchRequest, cap: int) -> Export:
+        """Every article ``request`` selects, in its order, up to ``cap``: an ``Export`` to
+        iterate (it holds a searcher until closed, so the documents cannot shift under it)."""
+        stack = contextlib.ExitStack()
+        opened = stack.enter_context(self._searching())
+        try:
+            facets = self._facets.get(opened.key, opened.searcher)
+            deadline = time.perf_counter() + self.time_limit
+            sel = Selection(opened.searcher, facets, request, deadline, self.time_limit)
+            docs, _ = ordered(sel, opened.searcher, facets, 0, cap, deadline)
+            total = int(sel.final.sum())
+        except BaseException:
+            stack.close()
+            raise
+        return Export(total, [d for d, _ in docs], opened.searcher, stack)
+
+    def people_lookup(self, prefix: str, limit: int) -> list[FacetValue]:
+        """People of the archive whose name, or a word of it, starts with ``prefix`` (accents
+        and case ignored), with their article counts; most articles first."""
+        with self._searching() as opened:
+            facets = self._facets.get(opened.key, opened.searcher)
+            return [FacetValue(name, count, False)
+                    for name, count in facets.people.lookup(prefix, limit)]
+
+    def cooccurrence(self, name: str, request: SearchRequest | None, size: int) \
+            -> tuple[str, int, tuple[FacetValue, ...]]:
+        """The people most often named with ``name``, within ``request``'s results when given:
+        (the person as the archive writes the name, their articles, (person, count) pairs)."""
+        with self._searching() as opened:
+            facets = self._facets.get(opened.key, opened.searcher)
+            ctx = facets.live
+            if request is not None:
+                deadline = time.perf_counter() + self.time_limit
+                ctx = Selection(opened.searcher, facets, request, deadline, self.time_limit).final
+            found = facets.cooccurrence(name, ctx, size)
+        if found is None:
+            raise PersonNotFound(name)
+        return found
+
     def article(self, article_id: str) -> Article:
         with self._searching() as opened:
             stored = opened.searcher.document(id=article_id)
@@ -132,6 +172,31 @@ class Archive:
 
     def stats(self) -> dict:
         return archive_stats(self.directory)
+
+
+class Export:
+    """The articles of an export, read one by one from the searcher it holds; ``close()``
+    gives the searcher back (iterating to the end does too)."""
+
+    def __init__(self, total: int, docs: list[int], searcher, stack: contextlib.ExitStack):
+        self.total = total
+        self.docs = docs
+        self.truncated = total > len(docs)
+        self._searcher = searcher
+        self._stack = stack
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __iter__(self) -> Iterator[Article]:
+        try:
+            for docnum in self.docs:
+                yield doc_to_article(self._searcher.stored_fields(docnum))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 @lru_cache(maxsize=1)

@@ -40,7 +40,7 @@ def test_search_shape(client):
     assert set(hit) == {"id", "headline", "headline_html", "snippet_html", "date", "people",
                         "section", "url", "source_url", "score"}
     assert hit["url"] == f"/api/articles/{hit['id']}".replace("/api", "")
-    assert set(body["facets"]) == {"people", "section", "year"}
+    assert set(body["facets"]) == {"people", "section", "year", "month"}
     assert all(set(v) == {"value", "count", "selected"} for v in body["facets"]["people"])
 
 
@@ -132,8 +132,8 @@ def test_openapi_matches_the_endpoints(client):
     doc = client.get("/api/openapi.json").get_json()
     assert doc == json.loads(json.dumps(spec()))
     app = client.application
-    api_rules = {r.rule.replace("<path:article_id>", "{id}") for r in app.url_map.iter_rules()
-                 if r.rule.startswith("/api/")}
+    api_rules = {r.rule.replace("<path:article_id>", "{id}").replace("<path:name>", "{name}")
+                 for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert set(doc["paths"]) == api_rules
     from search.params import PARAMS
     documented = [p["name"] for p in doc["paths"]["/api/search"]["get"]["parameters"]]

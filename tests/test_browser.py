@@ -241,3 +241,44 @@ def test_hostile_articles_of_every_format_run_no_script(page, server):
     page.wait_for_timeout(300)
     assert page.dialogs == []
     shot(page, "hostile-formats")
+
+
+def test_people_typeahead_in_the_more_box(page, server):
+    page.goto(server + "/?q=harbour")
+    page.locator("#more-people summary").click()
+    box = page.get_by_role("searchbox", name="Find a person")
+    box.press_sequentially("ines", delay=30)  # no accent typed: "Inès" is found
+    suggestion = page.locator("#people-suggestions a", has_text="Inès Moreau-Laurent")
+    suggestion.wait_for()
+    shot(page, "people-typeahead")
+    box.fill("")
+    box.press_sequentially("wren", delay=30)  # a later word of the name
+    page.locator("#people-suggestions a", has_text="Tobias Wren").click()
+    page.wait_for_url(re.compile(r"person=Tobias"))
+    assert params(page)["person"] == ["Tobias Wren"] and params(page)["q"] == ["harbour"]
+    api = api_total(server, "q=harbour&person=Tobias+Wren")
+    assert int(page.locator("section.results").get_attribute("data-total")) == api["total"]
+    # the co-occurrence panel of the one chosen person
+    panel = page.locator("section.together")
+    assert "Often named with Tobias Wren" in panel.inner_text()
+
+
+def test_year_histogram_drills_into_months(page, server):
+    page.goto(server + "/")
+    page.locator("ul.years a.bar[aria-label^='Show only 2021']").click()
+    page.wait_for_url(re.compile(r"year=2021"))
+    months = page.locator("ul.months li")
+    assert months.count() == 12
+    api = api_total(server, "year=2021")["facets"]["month"]
+    chosen = next(m for m in api if m["count"])
+    bar = page.locator(f"ul.months a[data-month='{chosen['value']}']")
+    bar.click()
+    page.wait_for_url(re.compile(r"from=" + chosen["value"]))
+    assert params(page)["to"] == [chosen["value"]] and params(page)["year"] == ["2021"]
+    assert int(page.locator("section.results").get_attribute("data-total")) == chosen["count"]
+    assert "selected" in page.locator(f"ul.months a[data-month='{chosen['value']}']")\
+        .get_attribute("class")
+    shot(page, "month-drill-down")
+    page.locator(f"ul.months a[data-month='{chosen['value']}']").click()  # and back out
+    page.wait_for_url(lambda url: "from=" not in url)
+    assert params(page)["year"] == ["2021"]

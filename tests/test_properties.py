@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis) over the search parameters and the query syntax."""
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -49,7 +49,7 @@ def check_response(resp):
     assert set(body) == SHAPE
     assert len(body["hits"]) <= body["per_page"] and body["total"] >= 0
     assert all(set(h) == HIT for h in body["hits"])
-    assert set(body["facets"]) == {"people", "section", "year"}
+    assert set(body["facets"]) == {"people", "section", "year", "month"}
     return body
 
 
@@ -72,3 +72,38 @@ def test_any_query_text_answers(client, q):
         again = client.get("/api/search", query_string={"q": q}).get_json()
         assert [h["id"] for h in again["hits"]] == [h["id"] for h in body["hits"]]
         assert again["total"] == body["total"]
+
+
+def check_error(resp):
+    assert resp.status_code == 400, resp.status_code
+    body = resp.get_json()
+    assert set(body) == {"error"} and body["error"]["message"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(params=params, name=st.one_of(st.text(min_size=1, max_size=120),
+                                     st.sampled_from(["Tobias Wren", "inès moreau-laurent"])),
+       size=st.one_of(st.none(), value))
+def test_feeds_exports_and_people_answer_or_refuse_cleanly(client, params, name, size):
+    query = urlencode(params, doseq=True)
+    search = client.get("/api/search?" + query)
+    for path in ("/feed.atom", "/api/export.csv", "/api/export.jsonl"):
+        resp = client.get(f"{path}?{query}")
+        if search.status_code == 400:
+            check_error(resp)
+        else:
+            assert resp.status_code == 200, (path, resp.status_code)
+            total = search.get_json()["total"]
+            if path != "/feed.atom":
+                assert int(resp.headers["X-Total-Count"]) == total
+                resp.get_data()  # streams to the end without an error
+    lookup = client.get("/api/people", query_string={"prefix": name, **(
+        {"limit": size} if size is not None else {})})
+    assert lookup.status_code in (200, 400)
+    if lookup.status_code == 400:
+        check_error(lookup)
+    with_size = dict(params, **({"size": [size]} if size is not None else {}))
+    together = client.get("/api/people/" + quote(name, safe="") + "/cooccurrence?"
+                          + urlencode(with_size, doseq=True))
+    assert together.status_code in (200, 400, 404), together.status_code
+    assert together.is_json

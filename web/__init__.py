@@ -1,7 +1,8 @@
 """The Flask app: ``create_app(config=None)``.
 
 The index directory comes from ``config["NEWS_INDEX"]``, else the ``NEWS_INDEX`` environment
-variable, else ``./index``. ``SEARCH_TIME_LIMIT`` (seconds, default 5) bounds each search. Settings
+variable, else ``./index``. ``SEARCH_TIME_LIMIT`` (seconds, default 5) bounds each search;
+``EXPORT_CAP`` (default 10,000) is the most rows one export streams. Settings
 can also come from ``FLASK_*`` environment variables (``FLASK_SEARCH_TIME_LIMIT=2``).
 """
 
@@ -11,6 +12,7 @@ import os
 
 from flask import Flask
 
+from search.params import EXPORT_CAP
 from search.query import DEFAULT_TIME_LIMIT
 from search.service import Archive
 
@@ -18,7 +20,7 @@ from search.service import Archive
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(NEWS_INDEX=os.environ.get("NEWS_INDEX") or "index",
-                            SEARCH_TIME_LIMIT=DEFAULT_TIME_LIMIT)
+                            SEARCH_TIME_LIMIT=DEFAULT_TIME_LIMIT, EXPORT_CAP=EXPORT_CAP)
     app.config.from_prefixed_env()
     if config:
         app.config.update(config)
@@ -27,9 +29,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["archive"] = Archive(app.config["NEWS_INDEX"],
                                         time_limit=float(app.config["SEARCH_TIME_LIMIT"]))
 
-    from web import api, views
+    from web import api, more, views
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(more.bp)
     app.register_blueprint(views.bp)
     api.register_error_handlers(app)
     app.after_request(security_headers)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from search import params as P
 
+_EXPORT_FIELDS = ("id", "date", "headline", "people", "section", "byline", "source",
+                  "source_url", "url", "body")
+
 
 def _param(name, schema, description, repeat=False):
     p = {"name": name, "in": "query", "required": False, "description": description,
@@ -75,6 +78,57 @@ def spec() -> dict:
                                 "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "The article"},
                               "404": {**_ERROR, "description": "No such article"}}}},
+            "/api/export.csv": {"get": {
+                "summary": "Every article of a search as CSV, streamed",
+                "description": f"The search's parameters (page and per_page are ignored); rows in "
+                               f"the search's order, at most {P.EXPORT_CAP:,} (the server's "
+                               "EXPORT_CAP). Headers: X-Total-Count (the search's total), "
+                               "X-Export-Rows, X-Export-Truncated (true when total > rows). "
+                               "Columns: " + ", ".join(_EXPORT_FIELDS) + "; people joined "
+                               "with '; '; a cell that would start a spreadsheet formula (= + @) "
+                               "is prefixed with '.",
+                "parameters": search_parameters(),
+                "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
+                              "400": _ERROR}}},
+            "/api/export.jsonl": {"get": {
+                "summary": "Every article of a search as JSON Lines, streamed",
+                "description": "As /api/export.csv, one JSON object a line (people as a list, "
+                               "missing values null).",
+                "parameters": search_parameters(),
+                "responses": {"200": {"description": "JSON Lines",
+                                      "content": {"application/jsonl": {}}},
+                              "400": _ERROR}}},
+            "/api/people": {"get": {
+                "summary": "Look people up by the start of their name or of any word in it",
+                "description": "Accents and case are ignored (\"ines\" finds \"Inès\"). Names "
+                               "that start with the prefix come first, then those with a later "
+                               "word that does; then by articles, most first.",
+                "parameters": [
+                    {"name": "prefix", "in": "query", "required": True,
+                     "schema": {"type": "string", "minLength": 1,
+                                "maxLength": P.MAX_PREFIX_CHARS}},
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": P.MAX_LOOKUP,
+                                "default": P.DEFAULT_LOOKUP}}],
+                "responses": {"200": {"description": "{prefix, people: [{name, count, "
+                                                     "search_url, cooccurrence_url}]}"},
+                              "400": _ERROR}}},
+            "/api/people/{name}/cooccurrence": {"get": {
+                "summary": "The people most often named in the same articles as a person",
+                "description": "With search parameters, counted within that search's results "
+                               "(all its filters); without, over the whole archive.",
+                "parameters": [{"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string"}},
+                               {"name": "size", "in": "query", "required": False,
+                                "schema": {"type": "integer", "minimum": 1,
+                                           "maximum": P.MAX_COOCCURRENCE,
+                                           "default": P.DEFAULT_COOCCURRENCE}},
+                               *[p for p in search_parameters()
+                                 if p["name"] not in ("page", "per_page", "facet_size")]],
+                "responses": {"200": {"description": "{person, articles, within, people: "
+                                                     "[{name, count, search_url}]}"},
+                              "400": _ERROR,
+                              "404": {**_ERROR, "description": "No article names this person"}}}},
             "/api/stats": {"get": {"summary": "Counts about the archive",
                                    "responses": {"200": {"description": "Stats"}}}},
             "/api/openapi.json": {"get": {"summary": "This document",
@@ -90,8 +144,12 @@ def spec() -> dict:
                 "pages": {"type": "integer"}, "took_ms": {"type": "number"},
                 "hits": {"type": "array", "items": hit},
                 "facets": {"type": "object", "properties": {
-                    k: {"type": "array", "items": facet_value}
-                    for k in ("people", "section", "year")}},
+                    **{k: {"type": "array", "items": facet_value}
+                       for k in ("people", "section", "year")},
+                    "month": {"type": "array", "items": facet_value,
+                              "description": "with exactly one year selected: its twelve "
+                                             "months as YYYY-MM; selected when from/to are "
+                                             "that month; empty otherwise"}}},
                 "undated": {"type": "integer"},
                 "timed_out": {"type": "boolean",
                               "description": "ranking hit the time limit: hits are ordered by the query words scored before it"},

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from search.errors import ArticleNotFound, IndexNotFound, ParamError
+from search.errors import ArticleNotFound, IndexNotFound, ParamError, PersonNotFound
 from search.params import PARAMS, parse_search_params
 from search.query import safe_source_url
 from web.api import archive, article_path, query_params, result_to_json
+from web.more import search_params_only
+
+COOCCURRENCE_IN_VIEW = 10
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def arch_cooccurrence(name: str, req):
+    person, articles, values = archive().cooccurrence(name, req, COOCCURRENCE_IN_VIEW)
+    return {"person": person, "articles": articles, "people": values}
 
 bp = Blueprint("views", __name__)
 
@@ -89,8 +98,19 @@ def search_page():
                                index=str(archive().directory))
         return Response(html, status=503)
     data = result_to_json(result)
+    together = None
+    if len(req.person) == 1:
+        # people named in the same articles, within this search (the panel of one person)
+        try:
+            together = arch_cooccurrence(req.person[0], req)
+        except PersonNotFound:
+            together = None
+    shared = urlencode(search_params_only(params, "per_page"))
     html = render_template("search.html", data=data, people_in_view=PEOPLE_IN_VIEW,
-                           api_path=api_path,
+                           api_path=api_path, together=together,
+                           feed_path="/feed.atom" + ("?" + shared if shared else ""),
+                           export_query=shared, export_cap=current_app.config["EXPORT_CAP"],
+                           month_names=MONTH_NAMES,
                            filtered=bool(req.person or req.section or req.year or req.date_from
                                          or req.date_to))
     return _alternate(Response(html), api_path)

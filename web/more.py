@@ -1,0 +1,210 @@
+"""Feeds, exports and people: the Atom feed of a search, the full result set as CSV or JSON
+Lines, people who appear together, and people look-up.
+
+Each is one call into ``search.service.Archive`` shared by the page and the JSON endpoints:
+- ``/feed.atom`` takes the page's parameters and lists the newest dated articles first;
+- ``/api/export.csv`` and ``/api/export.jsonl`` stream every article a search selects, in its
+  order, up to ``EXPORT_CAP`` rows (headers ``X-Total-Count``, ``X-Export-Rows``,
+  ``X-Export-Truncated``);
+- ``/api/people?prefix=`` looks people up by the start of their name or of any word in it;
+- ``/api/people/<name>/cooccurrence`` counts the people named in the same articles, within a
+  search when search parameters are given.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from urllib.parse import quote, urlencode
+
+import feedgenerator
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from search.errors import ParamError, PersonNotFound
+from search.models import Article, SearchRequest
+from search.params import (has_search_params, parse_lookup_params, parse_search_params,
+                           parse_size)
+from search.query import safe_source_url
+from web.openapi import _EXPORT_FIELDS
+from web.api import ApiError, archive, article_path, query_params
+
+bp = Blueprint("more", __name__)
+
+FEED_ENTRIES = 20  # entries in a feed unless per_page says otherwise
+SITE_NAME = "News archive search"
+EXPORT_FIELDS = _EXPORT_FIELDS
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+
+
+def _request_from(params: dict[str, list[str]], **overrides) -> SearchRequest:
+    try:
+        req = parse_search_params(params)
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    return dataclasses.replace(req, **overrides)
+
+
+def search_params_only(params: dict[str, list[str]], *drop: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs of ``params`` that describe a search, less ``drop``."""
+    keep = ("q", "person", "section", "year", "from", "to", "sort", "per_page")
+    return [(k, v) for k in keep if k not in drop for v in params.get(k, []) if v != ""]
+
+
+def describe(req: SearchRequest) -> str:
+    """A short human title for a search: its words and filters."""
+    parts = [f"“{req.q}”"] if req.q.strip() else []
+    parts += list(req.person) + [f"section {s}" for s in req.section]
+    parts += [str(y) for y in req.year]
+    if req.date_from or req.date_to:
+        parts.append(f"{req.date_from or '…'} to {req.date_to or '…'}")
+    return ", ".join(parts) if parts else "all articles"
+
+
+# -- Atom feed -------------------------------------------------------------------------------
+
+@bp.get("/feed.atom")
+def feed():
+    params = query_params()
+    per_page = FEED_ENTRIES if not params.get("per_page") else None
+    req = _request_from(params, sort="newest", page=1,
+                        **({"per_page": per_page} if per_page else {}))
+    result = archive().search(req)
+    root = request.url_root.rstrip("/")
+    page_url = root + "/?" + urlencode(search_params_only(params, "sort", "per_page"))
+    atom = feedgenerator.Atom1Feed(
+        title=f"{SITE_NAME}: {describe(req)}", link=page_url,
+        description=f"The newest articles of the archive for {describe(req)}.",
+        feed_url=request.url, feed_guid=request.url, author_name=SITE_NAME, language="en")
+    for hit in result.hits:
+        if hit.date is None:  # a feed entry needs a date, and dates are never invented
+            continue
+        published = dt.datetime(hit.date.year, hit.date.month, hit.date.day,
+                                tzinfo=dt.timezone.utc)
+        link = root + article_path(hit.id)
+        atom.add_item(title=hit.headline or "(no headline)", link=link,
+                      description=hit.snippet_html, pubdate=published, updateddate=published,
+                      unique_id=link, categories=list(hit.people))
+    body = atom.writeString("utf-8")
+    resp = Response(body, mimetype="application/atom+xml")
+    resp.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
+    return resp
+
+
+# -- export ----------------------------------------------------------------------------------
+
+def _row(article: Article, root: str) -> dict:
+    return {
+        "id": article.id,
+        "date": article.date.isoformat() if article.date else None,
+        "headline": article.headline,
+        "people": list(article.people),
+        "section": article.section or None,
+        "byline": article.byline or None,
+        "source": article.source or None,
+        "source_url": safe_source_url(article.url),
+        "url": root + article_path(article.id),
+        "body": article.body,
+    }
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    text = "; ".join(value) if isinstance(value, list) else str(value)
+    # a cell a spreadsheet would run as a formula is kept as text
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _export(kind: str):
+    params = query_params()
+    req = _request_from(params, page=1)
+    cap = int(current_app.config["EXPORT_CAP"])
+    export = archive().export(req, cap)
+    root = request.url_root.rstrip("/")
+
+    def csv_lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_FIELDS)
+        for article in export:
+            row = _row(article, root)
+            writer.writerow([_csv_cell(row[f]) for f in EXPORT_FIELDS])
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    def json_lines() -> Iterator[str]:
+        for article in export:
+            yield json.dumps(_row(article, root), ensure_ascii=False) + "\n"
+
+    if kind == "csv":
+        resp = Response(csv_lines(), mimetype="text/csv")
+        resp.headers["Content-Type"] = "text/csv; charset=utf-8"
+    else:
+        resp = Response(json_lines(), mimetype="application/jsonl")
+        resp.headers["Content-Type"] = "application/jsonl; charset=utf-8"
+    resp.call_on_close(export.close)
+    resp.headers["Content-Disposition"] = f'attachment; filename="archive-export.{kind}"'
+    resp.headers["X-Total-Count"] = str(export.total)
+    resp.headers["X-Export-Rows"] = str(len(export))
+    resp.headers["X-Export-Truncated"] = "true" if export.truncated else "false"
+    return resp
+
+
+@bp.get("/api/export.csv")
+def export_csv():
+    return _export("csv")
+
+
+@bp.get("/api/export.jsonl")
+def export_jsonl():
+    return _export("jsonl")
+
+
+# -- people ----------------------------------------------------------------------------------
+
+def person_search_url(name: str) -> str:
+    return "/?" + urlencode({"person": name})
+
+
+@bp.get("/api/people")
+def people_lookup():
+    try:
+        prefix, limit = parse_lookup_params(query_params())
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    found = archive().people_lookup(prefix, limit)
+    return jsonify({"prefix": prefix, "people": [
+        {"name": v.value, "count": v.count, "search_url": person_search_url(v.value),
+         "cooccurrence_url": "/api/people/" + quote(v.value, safe="") + "/cooccurrence"}
+        for v in found]})
+
+
+def cooccurrence_of(name: str, params: dict[str, list[str]]):
+    """(person, articles, values, the search it was counted in or None) for page and API."""
+    within = _request_from(params) if has_search_params(params) else None
+    try:
+        size = parse_size(params)
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    person, articles, values = archive().cooccurrence(name, within, size)
+    return person, articles, values, within
+
+
+@bp.get("/api/people/<path:name>/cooccurrence")
+def cooccurrence(name: str):
+    try:
+        person, articles, values, within = cooccurrence_of(name, query_params())
+    except PersonNotFound:
+        raise ApiError(404, "not_found", f"no article names {name!r}", "name") from None
+    return jsonify({
+        "person": person, "articles": articles,
+        "within": within.to_dict() if within is not None else None,
+        "people": [{"name": v.value, "count": v.count, "search_url": person_search_url(v.value)}
+                   for v in values]})
