@@ -236,6 +236,90 @@ def measure_http(index: Path, reqs, rounds: int) -> dict:
         server.wait(timeout=30)
 
 
+def _get(port: int, path: str) -> tuple[float, float, int, bytes]:
+    """GET ``path``: (ms to the end of the body, ms to the status line, status, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    t = time.perf_counter()
+    conn.request("GET", path)
+    resp = conn.getresponse()
+    first = (time.perf_counter() - t) * 1000
+    body = resp.read()
+    total = (time.perf_counter() - t) * 1000
+    conn.close()
+    return total, first, resp.status, body
+
+
+def measure_more(index: Path, reqs, rounds: int, seed: int = 11) -> dict:
+    """Feeds, exports, people look-up, people together and the month drill-down over HTTP from
+    the production server, on requests drawn from the same workload and the index's people."""
+    from bench.load import start_server
+    from search.models import SearchRequest
+    from search.service import Archive
+
+    arch = Archive(index)
+    top = arch.search(SearchRequest(facet_size=100))
+    arch.close()
+    people = [v.value for v in top.facets["people"]]
+    years = [v.value for v in top.facets["year"]]
+    rng = random.Random(seed)
+    prefixes = []
+    for name in rng.sample(people, min(30, len(people))):
+        words = name.split()
+        prefixes += [words[0][:2], words[-1][:3]]  # a first-name start, a later word's start
+    together = [("/api/people/" + quote(p, safe="") + "/cooccurrence", p) for p in
+                rng.sample(people, min(30, len(people)))]
+    query_of = [r.q for r in reqs if r.q and not r.q.endswith("*")]
+    months = []
+    for y in rng.sample(years, min(10, len(years))):
+        months += [f"/?year={y}", f"/?year={y}&from={y}-03&to={y}-03"]
+    server, base = start_server(index, workers=2)
+    port = int(base.rsplit(":", 1)[1])
+    out: dict = {}
+    try:
+        for _ in range(4):
+            _get(port, "/?q=warm")
+        series: dict[str, list[float]] = {k: [] for k in (
+            "feed", "export_first_byte", "export_whole", "people_lookup", "cooccurrence",
+            "cooccurrence_within", "month_page")}
+        rows = 0
+        for rnd in range(rounds):
+            for req in reqs:
+                ms, _, status, _ = _get(port, "/feed.atom?" + urlencode(to_params(req), doseq=True))
+                assert status == 200, status
+                series["feed"].append(ms)
+            for req in reqs[:20]:
+                ms, first, status, body = _get(
+                    port, "/api/export.jsonl?" + urlencode(to_params(req), doseq=True))
+                assert status == 200, status
+                series["export_first_byte"].append(first)
+                series["export_whole"].append(ms)
+                rows += body.count(b"\n")
+            for prefix in prefixes:
+                ms, _, status, _ = _get(port, "/api/people?prefix=" + quote(prefix))
+                assert status == 200, status
+                series["people_lookup"].append(ms)
+            for i, (path, _) in enumerate(together):
+                ms, _, status, _ = _get(port, path)
+                assert status == 200, status
+                series["cooccurrence"].append(ms)
+                q = query_of[i % len(query_of)]
+                ms, _, status, _ = _get(port, path + "?" + urlencode({"q": q}))
+                assert status == 200, status
+                series["cooccurrence_within"].append(ms)
+            for path in months:
+                ms, _, status, _ = _get(port, path)
+                assert status == 200, status
+                series["month_page"].append(ms)
+        out = {k: summary(v) for k, v in series.items()}
+        whole = sum(series["export_whole"]) / 1000
+        out["export_rows_per_s"] = round(rows / whole, 1) if whole else None
+        out["export_rows"] = rows
+        return out
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=20_000)
@@ -247,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--documented-budget", type=float, default=240.0,
                     help="seconds the documented side may spend on pages (default 240)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--pages-only", action="store_true",
+                    help="measure the pages of the index a previous run left in --workdir")
     args = ap.parse_args(argv)
     if not args.data.exists():
         print(f"not found: {args.data}", file=sys.stderr)
@@ -266,6 +352,33 @@ def main(argv: list[str] | None = None) -> int:
                      "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                                 f"Python {platform.python_version()}"}
     index = work / f"{name}.index"
+    if not args.pages_only:
+        ingest_figures(args, name, src, index, figures)
+    else:
+        from search.stats import archive_stats
+
+        figures["articles"] = archive_stats(index)["articles"]
+    print("results pages (core, documented) ...", file=sys.stderr, flush=True)
+    reqs = workload(index)
+    figures["workload"] = len(reqs)
+    figures["rounds"] = args.rounds
+    core = measure_core(index, reqs, args.rounds, not args.skip_documented, args.documented_budget)
+    figures["page_core"] = core["core"]
+    if "documented" in core:
+        figures["page_documented"] = core["documented"]
+        figures["page_ratio_p50"] = round(core["documented"]["p50"] / core["core"]["p50"], 1)
+    print("HTTP pages (gunicorn) ...", file=sys.stderr, flush=True)
+    figures.update({f"http_{k}": v for k, v in measure_http(index, reqs, args.rounds).items()})
+    print("feeds, exports, people, months (gunicorn) ...", file=sys.stderr, flush=True)
+    figures["more"] = measure_more(index, reqs, args.rounds)
+    print(json.dumps(figures, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
+    return 0
+
+
+def ingest_figures(args, name: str, src: Path, index: Path, figures: dict) -> None:
+    work = args.workdir
     shutil.rmtree(index, ignore_errors=True)
     print("ingest (project) ...", file=sys.stderr, flush=True)
     seconds, rss, out = _run([sys.executable, "ingest.py", "--index", str(index), "--json", "-q",
@@ -306,21 +419,6 @@ def main(argv: list[str] | None = None) -> int:
         n = json.loads(out.strip().splitlines()[-1])["added"]
         figures["ingest"]["with_extraction_docs_per_s"] = round(n / seconds, 1)
         shutil.rmtree(extract_index, ignore_errors=True)
-    print("results pages (core, documented) ...", file=sys.stderr, flush=True)
-    reqs = workload(index)
-    figures["workload"] = len(reqs)
-    figures["rounds"] = args.rounds
-    core = measure_core(index, reqs, args.rounds, not args.skip_documented, args.documented_budget)
-    figures["page_core"] = core["core"]
-    if "documented" in core:
-        figures["page_documented"] = core["documented"]
-        figures["page_ratio_p50"] = round(core["documented"]["p50"] / core["core"]["p50"], 1)
-    print("HTTP pages (gunicorn) ...", file=sys.stderr, flush=True)
-    figures.update({f"http_{k}": v for k, v in measure_http(index, reqs, args.rounds).items()})
-    print(json.dumps(figures, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=1) + "\n")
-    return 0
 
 
 if __name__ == "__main__":
