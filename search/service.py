@@ -17,13 +17,16 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+from whoosh import query as wq
+
 from search import store
 from search.errors import ArticleNotFound, PersonNotFound
 from search.facets import FacetCache
 from search.models import Article, FacetValue, RelatedArticle, SearchRequest, SearchResult
 from search.highlight import highlight_whole
-from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, ordered, parse_query,
-                          positive_terms, run_search)
+from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, matched_mask, ordered,
+                          parse_query, positive_terms, rank_scores, run_search)
 from search.schema import build_schema, doc_to_article
 from search.stats import archive_stats
 
@@ -150,9 +153,20 @@ class Archive:
                 raise ArticleNotFound(article_id)
             article = doc_to_article(searcher.stored_fields(docnum))
             text = f"{article.headline}\n{article.headline}\n{article.body}"
-            results = searcher.more_like(docnum, "body", text=text, top=count, numterms=12)
-            return [RelatedArticle(a.id, a.headline, a.date)
-                    for a in (doc_to_article(hit.fields()) for hit in results)]
+            # Whoosh's more_like query (its key terms, weighted), ranked with numpy
+            key_terms = searcher.key_terms_from_text("body", text, numterms=12)
+            if not key_terms:
+                return []
+            query = wq.Or([wq.Term("body", word, boost=weight) for word, weight in key_terms])
+            facets = self._facets.get(opened.key, searcher)
+            mask = matched_mask(query, searcher, facets) & facets.live
+            mask[docnum] = False
+            docs = np.flatnonzero(mask)
+            scores, _ = rank_scores(query, searcher, facets, docs,
+                                    time.perf_counter() + self.time_limit)
+            best = docs[np.lexsort((docs, -scores))[:count]]
+            return [RelatedArticle(a.id, a.headline, a.date) for a in
+                    (doc_to_article(searcher.stored_fields(int(d))) for d in best)]
 
     def highlight_article(self, article: Article, q: str) -> tuple[str, list[str]]:
         """The headline and the body's paragraphs as escaped HTML, with the words of the search
