@@ -3,12 +3,14 @@
     python -m bench.search_bench [--index DIR] [--data ../shared/data] [--rounds 5] [--json]
 
 A full results page is 10 hits with highlighted headline and snippet, plus people, section and
-year facets. Both sides answer the same fixed set of requests on the same Reuters-21578 index:
+year facets. All sides answer the same fixed set of requests on the same Reuters-21578 index:
 - "project": ``search.service.Archive.search`` (multi-select facets counted with numpy over
   per-document arrays, filters as document masks, highlights for the shown hits only);
 - "documented": ``searcher.search(q, filter=And([Term..., DateRange...]), groupedby={people:
   FieldFacet(allow_overlap=True), section: FieldFacet, year: DateRangeFacet})`` and
-  ``hit.highlights()`` for headline and body, as in Whoosh's docs.
+  ``hit.highlights()`` for headline and body, as in Whoosh's docs;
+- "sqlite fts5" (reference): the same page from SQLite FTS5 (``bench.fts5``), built from the same
+  articles in a temporary database.
 Without ``--index`` the Reuters corpus is ingested into a temporary folder first. Each round runs
 every request once on each side (alternating which goes first); the figures are the median and
 95th percentile over all timed requests, after one untimed warm-up round.
@@ -35,7 +37,10 @@ from search.ingest import check_paths
 from search.ingest.records import load_articles
 from search.models import SearchRequest
 from search.query import make_parser
+from search.schema import doc_to_article
 from search.service import Archive
+
+from bench import fts5
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -105,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-fts5", action="store_true", help="leave out the SQLite FTS5 reference")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         index = args.index
@@ -121,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         parser = make_parser(ix.schema)
         sides = {"project": lambda r: archive.search(r).total,
                  "documented": lambda r: documented_page(searcher, parser, r)}
+        if not args.no_fts5:
+            print("loading the same articles into SQLite FTS5 ...", file=sys.stderr, flush=True)
+            fts = fts5.build((doc_to_article(d) for d in searcher.all_stored_fields()),
+                             Path(tmp) / "fts5.db")
+            sides["sqlite fts5"] = lambda r: fts5.page(fts, r)
         times: dict[str, list[float]] = {name: [] for name in sides}
         for rnd in range(args.rounds + 1):
             order = list(sides.items()) if rnd % 2 == 0 else list(sides.items())[::-1]
@@ -132,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                     if rnd:  # round 0 warms caches on both sides
                         times[name].append(elapsed)
         searcher.close()
+        if "sqlite fts5" in sides:
+            fts.close()
         ix.close()
         archive.close()
     out = {"corpus": "reuters21578", "requests": len(WORKLOAD), "rounds": args.rounds}
@@ -140,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         out[f"{name}_p95_ms"] = round(percentile(values, 95), 2)
     out["ratio_p50"] = round(out["documented_p50_ms"] / out["project_p50_ms"], 1)
     out["ratio_p95"] = round(out["documented_p95_ms"] / out["project_p95_ms"], 1)
+    if "sqlite fts5_p50_ms" in out:
+        out["project_vs_fts5_p50"] = round(out["project_p50_ms"] / out["sqlite fts5_p50_ms"], 2)
     if args.json:
         print(json.dumps(out))
     else:
@@ -148,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in sides:
             print(f"{name:12s} {out[f'{name}_p50_ms']:8.1f} {out[f'{name}_p95_ms']:8.1f}")
         print(f"documented / project: {out['ratio_p50']}x at p50, {out['ratio_p95']}x at p95")
+        if "project_vs_fts5_p50" in out:
+            print(f"project / sqlite fts5: {out['project_vs_fts5_p50']}x at p50")
     return 0
 
 
