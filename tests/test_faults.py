@@ -18,7 +18,7 @@ from .conftest import ROOT, run_ingest, summary_of, write_jsonl
 pytestmark = pytest.mark.slow
 
 TOTAL = 10_000
-BATCH = 400
+BATCH = 625  # at least search.indexer.PARALLEL_FROM: the two-process writer is what gets killed
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,33 @@ def test_stale_lock_from_a_killed_ingest(tmp_path, source):
     assert "stopped before finishing" in result.stderr and f"process {proc.pid}" in result.stderr
     assert time.time() - started < 120
     assert check(index) == TOTAL
+
+
+def test_a_failed_writer_process_fails_the_batch_and_loses_nothing(tmp_path, monkeypatch):
+    """Whoosh's MpWriter would commit without the segment of a process that died; ours refuses
+    the batch, so the index keeps exactly what it had and the error says what happened."""
+    import os
+
+    import search.indexer
+    from search.errors import IndexWriteError
+    from search.indexer import PARALLEL_FROM, Indexer
+    from search.models import Article
+
+    index = tmp_path / "ix"
+    first = [Article(id=f"a{i}", headline=f"First {i}", body="harbour") for i in range(10)]
+    with Indexer(index) as indexer:
+        indexer.upsert(first)
+    monkeypatch.setattr(search.indexer._SubWriter, "run", lambda self: os._exit(3))
+    more = [Article(id=f"b{i}", headline=f"More {i}", body="ferry") for i in range(PARALLEL_FROM)]
+    with pytest.raises(IndexWriteError, match="writer process"), Indexer(index) as indexer:
+        indexer.upsert(more)
+    archive = Archive(index)
+    assert archive.stats()["articles"] == 10
+    assert archive.search(SearchRequest(q="ferry")).total == 0
+    archive.close()
+    monkeypatch.undo()
+    with Indexer(index) as indexer:  # the same articles go in once the fault is gone
+        indexer.upsert(more)
+    archive = Archive(index)
+    assert archive.stats()["articles"] == 10 + PARALLEL_FROM
+    archive.close()
