@@ -138,6 +138,67 @@ def workload(index: Path, seed: int = 7, size: int = 60):
     return reqs
 
 
+def check_facets(index: Path, reqs, limit: int = 12) -> dict:
+    """The people facet of the service equals plain counts over every stored article (section,
+    date and year filters applied in Python; the words' match set taken from an export of the
+    words alone), and the total equals the export's row count, for the first ``limit`` requests
+    of the workload: {"checked": n, "mismatches": [...]} (empty when exact)."""
+    from collections import Counter
+
+    from search import store
+    from search.schema import doc_to_article
+    from search.service import Archive
+
+    ix = store.open_index(index)
+    with ix.searcher() as s:
+        articles = {a.id: a for a in (doc_to_article(d) for d in s.all_stored_fields())}
+    ix.close()
+    arch = Archive(index)
+    mismatches, checked = [], 0
+    for req in reqs[:limit]:
+        export = arch.export(req, len(articles))
+        matched = {a.id for a in export}  # the search's own match set, every filter applied
+        res = arch.search(req)
+        words = _words_match(arch, req)
+        people_ctx = [a for a in articles.values() if _keep(a, req, words)]
+        plain_people = Counter(p for a in people_ctx for p in a.people)
+        got = {v.value: v.count for v in res.facets["people"]}
+        want = {name: plain_people[name] for name in got}
+        if len(matched) != res.total or got != want:
+            mismatches.append({"request": req.to_dict(), "total": [res.total, len(matched)]})
+        checked += 1
+    arch.close()
+    return {"checked": checked, "mismatches": mismatches}
+
+
+def _keep(a, req, words: set | None) -> bool:
+    """Whether ``a`` is in the people facet's context: it matches the words (``words``, the
+    export of the words alone) and every filter but the person filter."""
+    if words is not None and a.id not in words:
+        return False
+    if req.section and a.section.casefold() not in {x.casefold() for x in req.section}:
+        return False
+    if (req.date_from or req.date_to) and a.date is None:
+        return False
+    if req.date_from and a.date < req.date_from:
+        return False
+    return not (req.date_to and a.date > req.date_to)
+
+
+_WORDS: dict = {}
+
+
+def _words_match(arch, req) -> set | None:
+    """Ids matching the request's words alone (None without words)."""
+    from search.models import SearchRequest
+
+    if not req.q:
+        return None
+    if req.q not in _WORDS:
+        _WORDS[req.q] = {a.id for a in arch.export(SearchRequest(q=req.q), 10**9)}
+    return _WORDS[req.q]
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))], 2)
@@ -375,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     if "documented" in core:
         figures["page_documented"] = core["documented"]
         figures["page_ratio_p50"] = round(core["documented"]["p50"] / core["core"]["p50"], 1)
+    print("facet counts against plain counts ...", file=sys.stderr, flush=True)
+    figures["facets_exact"] = check_facets(index, reqs)
     print("HTTP pages (gunicorn) ...", file=sys.stderr, flush=True)
     figures.update({f"http_{k}": v for k, v in measure_http(index, reqs, args.rounds).items()})
     print("feeds, exports, people, months (gunicorn) ...", file=sys.stderr, flush=True)
