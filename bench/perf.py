@@ -139,10 +139,12 @@ def workload(index: Path, seed: int = 7, size: int = 60):
 
 
 def check_facets(index: Path, reqs, limit: int = 12) -> dict:
-    """The people facet of the service equals plain counts over every stored article (section
-    and date filters applied in Python; the workload has no year filter; the words' match set taken from an export of the
-    words alone), and the total equals the export's row count, for the first ``limit`` requests
-    of the workload: {"checked": n, "mismatches": [...]} (empty when exact)."""
+    """The people facet of the service equals plain counts over every stored article, and the
+    total equals the export's row count, for the first ``limit`` requests of the workload.
+
+    Section and date filters are applied in Python (the workload has no year filter); the
+    words' match set is taken from an export of the words alone. Returns {"checked": n,
+    "mismatches": [...]}, empty when exact."""
     from collections import Counter
 
     from search import store
