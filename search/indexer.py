@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from whoosh.multiproc import MpWriter, SubWriterTask
-from whoosh.writing import LockError
+from whoosh.reading import SegmentReader
+from whoosh.writing import NO_MERGE, LockError
 
 from search import store
 from search.errors import IndexLocked, IndexWriteError
@@ -27,11 +28,13 @@ from search.schema import article_to_doc, fingerprint
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 5_000
-DEFAULT_LIMIT_MB = 256
+DEFAULT_BATCH_SIZE = 20_000
+DEFAULT_LIMIT_MB = 512  # per writer process: a 10,000-article segment sorts in memory
 # batches at least this large are analysed by this many writer processes in parallel
 PARALLEL_FROM = 500
 PROCESSES = max(1, min(2, os.cpu_count() or 1))
+# segments with fewer articles are merged at the end of an ingest run (see _consolidate)
+SMALL_SEGMENT = DEFAULT_BATCH_SIZE // 2
 
 
 class Indexer:
@@ -86,6 +89,8 @@ class Indexer:
         try:
             if self.dry_run:
                 return
+            if exc_type is None:
+                self._consolidate()
             if self.rebuild and self._name:
                 if exc_type is None:
                     store.make_current(self.directory, self._name)
@@ -167,7 +172,9 @@ class Indexer:
                     writer.add_document(**article_to_doc(a))
                 for a in updates:
                     writer.update_document(**article_to_doc(a))
-                writer.commit()
+                # no merging while the run lasts: each batch adds its segments; small ones are
+                # merged at the end of the run (see _consolidate)
+                writer.commit(mergetype=NO_MERGE)
             except OSError as exc:
                 _cancel(writer)
                 raise IndexWriteError(
@@ -178,6 +185,47 @@ class Indexer:
                 raise
         self.stats.added += len(adds)
         self.stats.updated += len(updates)
+
+    def _consolidate(self) -> None:
+        """Merge the index's small segments (under ``SMALL_SEGMENT`` articles, or half the batch
+        size if that is less) into one.
+
+        Batches are committed without merging, so a bulk load leaves segments of about
+        ``batch_size / PROCESSES`` articles that are never rewritten: merging in Whoosh runs at
+        about the speed of indexing, and its default policy rewrites growing runs of segments
+        again and again (at 200,000 articles it cost more than the indexing itself). Small
+        segments, from small ingests or a run's last batch, are merged here, so a stream of
+        small ingests does not pile them up. Killed midway, the index keeps the unmerged
+        segments, which are complete."""
+        segments = self.ix._segments()
+        # a run with a smaller --batch-size writes smaller segments on purpose
+        small = min(SMALL_SEGMENT, max(1, self.batch_size // 2))
+        chosen = {seg.segment_id() for seg in segments if seg.doc_count_all() < small}
+        if len(chosen) < 2:
+            return
+
+        def policy(writer, current):
+            kept = []
+            for seg in current:
+                if seg.segment_id() in chosen:
+                    reader = SegmentReader(writer.storage, writer.schema, seg)
+                    writer.add_reader(reader)
+                    reader.close()
+                else:
+                    kept.append(seg)
+            return kept
+
+        writer = self._writer()
+        try:
+            writer.commit(mergetype=policy)
+        except OSError as exc:
+            _cancel(writer)
+            raise IndexWriteError(
+                f"merging the index in {self.directory} failed: {exc.strerror or exc}; every "
+                "article of this run is committed and searchable, in smaller segments") from exc
+        except BaseException:
+            _cancel(writer)
+            raise
 
     def _writer(self, documents: int = 0):
         try:
