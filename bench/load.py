@@ -48,10 +48,12 @@ def start_server(index: Path, workers: int) -> tuple[subprocess.Popen, str]:
                              str(index), "--workers", str(workers)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 120
     while True:
         try:
-            urllib.request.urlopen(base + "/api/stats", timeout=10).read()
+            # a page that does not read the index: a large index's facet arrays are built on
+            # the first search of each worker, not here
+            urllib.request.urlopen(base + "/api/openapi.json", timeout=10).read()
             return proc, base
         except OSError:
             if time.time() > deadline or proc.poll() is not None:

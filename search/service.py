@@ -28,7 +28,7 @@ from search.highlight import highlight_whole
 from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, matched_mask, ordered,
                           parse_query, positive_terms, rank_scores, run_search)
 from search.schema import build_schema, doc_to_article
-from search.stats import archive_stats
+from search.stats import stats_of
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,9 @@ class Archive:
         return headline, paragraphs
 
     def stats(self) -> dict:
-        return archive_stats(self.directory)
+        with self._searching() as opened:
+            facets = self._facets.get(opened.key, opened.searcher)
+            return stats_of(self.directory, opened.searcher, facets)
 
 
 class Export:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
 from search import store
 from search.errors import IndexNotFound
-from search.stats import archive_stats
 
 
 class _Server(BaseApplication):
@@ -39,9 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     index = args.index or str(store.default_index_dir())
     os.environ["NEWS_INDEX"] = index
     try:
-        stats = archive_stats(index)
-        print(f"{stats['articles']} articles in {index} "
-              f"({stats['first_date']} to {stats['last_date']}, {stats['undated']} undated)")
+        # only the count: the facet arrays of a large archive are built by each worker
+        ix = store.open_index(Path(index))
+        print(f"{ix.doc_count():,} articles in {index}")
+        ix.close()
     except IndexNotFound:
         print(f"no index in {index} yet: the page will explain how to ingest")
     print(f"Serving on http://{args.host}:{args.port}/  (JSON API: http://{args.host}:{args.port}"
