@@ -292,10 +292,25 @@ def measure_http(index: Path, reqs, rounds: int) -> dict:
                 resp.read()
                 article.append((time.perf_counter() - t) * 1000)
                 assert resp.status == 200
-        return {"page": summary(page), "article": summary(article)}
+        return {"page": summary(page), "article": summary(article),
+                "worker_peak_rss_mb": worker_peak_rss_mb(server.pid)}
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def worker_peak_rss_mb(master: int) -> int | None:
+    """The largest peak RSS (VmHWM) among the gunicorn workers of ``master``, in MB (Linux)."""
+    peaks = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines()
+                          if ":" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(master) and "VmHWM" in fields:
+            peaks.append(int(fields["VmHWM"].split()[0]) // 1024)
+    return max(peaks) if peaks else None
 
 
 def _get(port: int, path: str) -> tuple[float, float, int, bytes]:
