@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import queue
+import signal
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -275,10 +276,30 @@ def _cancel(writer) -> None:
         log.debug("cancelling the writer failed", exc_info=True)
 
 
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux), so that a killed ingest
+    leaves no writer process behind holding the ingest lock it inherited."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere: the process ends when its job is done
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 class _SubWriter(SubWriterTask):
-    """Whoosh's writer process, reporting a failure to the parent instead of printing it."""
+    """Whoosh's writer process, reporting a failure to the parent instead of printing it, and
+    dying with its parent."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parent = os.getpid()
 
     def run(self):
+        _die_with_parent(self.parent)
         try:
             super().run()
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
