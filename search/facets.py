@@ -185,10 +185,6 @@ class FacetData:
         """Every document's length of ``field``, quantised as Whoosh scores with it."""
         return self.cached(("lengths", field), lambda: field_lengths(self._reader, field))
 
-    def cached_docs(self, key, compute) -> np.ndarray:
-        """``compute()`` (a document array) cached under ``key`` for this index version."""
-        return self.cached(key, compute)
-
     def cached(self, key, compute):
         """``compute()`` (an array or a tuple of arrays) cached under ``key`` for this index
         version, least recently used first out past ``DOCS_CACHE_BYTES``."""

@@ -168,7 +168,8 @@ class Indexer:
         adds, updates = self._plan(pending)
         if not self.dry_run and (adds or updates):
             writer = self._writer(len(adds) + len(updates))
-            try:
+
+            def write():
                 for a in adds:
                     writer.add_document(**article_to_doc(a))
                 for a in updates:
@@ -176,14 +177,9 @@ class Indexer:
                 # no merging while the run lasts: each batch adds its segments; small ones are
                 # merged at the end of the run (see _consolidate)
                 writer.commit(mergetype=NO_MERGE)
-            except OSError as exc:
-                _cancel(writer)
-                raise IndexWriteError(
-                    f"writing the index in {self.directory} failed: {exc.strerror or exc}; "
-                    "batches committed before this one are kept and searchable") from exc
-            except BaseException:
-                _cancel(writer)
-                raise
+
+            self._committing(writer, write, "writing the index",
+                             "batches committed before this one are kept and searchable")
         self.stats.added += len(adds)
         self.stats.updated += len(updates)
 
@@ -217,13 +213,19 @@ class Indexer:
             return kept
 
         writer = self._writer()
+        self._committing(writer, lambda: writer.commit(mergetype=policy), "merging the index",
+                         "every article of this run is committed and searchable, in smaller "
+                         "segments")
+
+    def _committing(self, writer, work, doing: str, kept: str) -> None:
+        """Run ``work`` (which commits ``writer``); on failure give the writer's batch up, and
+        turn a disk error into ``IndexWriteError`` saying what is ``kept``."""
         try:
-            writer.commit(mergetype=policy)
+            work()
         except OSError as exc:
             _cancel(writer)
-            raise IndexWriteError(
-                f"merging the index in {self.directory} failed: {exc.strerror or exc}; every "
-                "article of this run is committed and searchable, in smaller segments") from exc
+            raise IndexWriteError(f"{doing} in {self.directory} failed: "
+                                  f"{exc.strerror or exc}; {kept}") from exc
         except BaseException:
             _cancel(writer)
             raise

@@ -182,7 +182,7 @@ def matched_mask(q: wq.Query, searcher, facets: FacetData) -> np.ndarray:
     if q is wq.NullQuery:
         return np.zeros(facets.maxdoc, dtype=bool)
     # phrases and the rest: Whoosh's matcher, cached per index version
-    docs = facets.cached_docs(("query", repr(q)), lambda: np.fromiter(
+    docs = facets.cached(("query", repr(q)), lambda: np.fromiter(
         searcher.docs_for_query(q), dtype=np.int32))
     mask = np.zeros(facets.maxdoc, dtype=bool)
     mask[docs] = True
@@ -310,8 +310,6 @@ DEFAULT_TIME_LIMIT = 5.0  # seconds a search may take (see run_search)
 class Selection:
     """The documents a request selects: its parsed query, the match mask and each filter's
     mask, kept apart so that each facet can leave out its own filter."""
-
-    FILTERS = ("person", "section", "year", "dates")
 
     def __init__(self, searcher, facets: FacetData, req: SearchRequest, deadline: float,
                  time_limit: float):
