@@ -64,15 +64,17 @@ def _size_mb(directory: Path) -> float:
 
 
 def plain_ingest(src: Path, directory: Path) -> int:
-    """One default Whoosh writer, ``add_document`` per article, one commit (Whoosh's docs)."""
+    """One default Whoosh writer, ``add_document`` per article, one commit, into the schema as
+    Whoosh's docs write it (``bench.ingest_bench.documented_schema``)."""
     from whoosh.filedb.filestore import FileStorage
 
     from search.ingest import check_paths
     from search.ingest.records import load_articles
-    from search.schema import article_to_doc, build_schema
+    from bench.ingest_bench import documented_schema
+    from search.schema import article_to_doc
 
     directory.mkdir(parents=True, exist_ok=True)
-    ix = FileStorage(str(directory)).create_index(build_schema())
+    ix = FileStorage(str(directory)).create_index(documented_schema())
     writer = ix.writer()
     n = 0
     for article in load_articles(check_paths([src], None), on_reject=lambda e: None):

@@ -145,7 +145,7 @@ class FacetData:
         self._docs_cache: OrderedDict = OrderedDict()
         self._docs_cache_bytes = 0
         self._docs_lock = threading.Lock()
-        self._spelling: dict[str, list[str]] | None = None
+        self._words: dict[str, list[str]] | None = None
         log.info("facet arrays for %d documents built in %.0f ms", self.maxdoc,
                  (time.perf_counter() - started) * 1000)
 
@@ -164,22 +164,20 @@ class FacetData:
         docs = self.term_postings(field, text)[0]
         return docs[self.live[docs]]
 
-    SPELLING_FIELDS = ("spell_headline", "spell_body")  # Whoosh's unstemmed words (spelling=True)
+    WORD_FIELDS = ("headline", "body")
 
-    def spelling_words(self, first: str) -> list[str]:
-        """The archive's unstemmed words that start with the letter ``first``."""
+    def words(self, first: str) -> list[str]:
+        """The archive's indexed (stemmed) headline and body words starting with ``first``, for
+        spelling suggestions (``search.query._suggest``)."""
         with self._docs_lock:
-            if self._spelling is None:
+            if self._words is None:
                 by_letter: dict[str, set[str]] = {}
-                schema_names = set(self._reader.schema.names())
-                for field in self.SPELLING_FIELDS:
-                    if field not in schema_names:
-                        continue
+                for field in self.WORD_FIELDS:
                     for word in self._reader.field_terms(field):
-                        if word:
+                        if word and word[0].isalpha():
                             by_letter.setdefault(word[0], set()).add(word)
-                self._spelling = {k: sorted(v) for k, v in by_letter.items()}
-            return self._spelling.get(first, [])
+                self._words = {k: sorted(v) for k, v in by_letter.items()}
+            return self._words.get(first, [])
 
     def lengths(self, field: str) -> np.ndarray:
         """Every document's length of ``field``, quantised as Whoosh scores with it."""

@@ -28,7 +28,7 @@ from whoosh.qparser.plugins import RangePlugin
 
 from search.errors import SearchTimeout
 from search.facets import FacetData
-from search.highlight import escape, highlight_whole, snippet
+from search.highlight import escape, highlight_whole, match_spans, snippet
 from search.models import FacetValue, Hit, SearchRequest, SearchResult, Suggestion
 from search.postings import avg_field_length, bm25, idf
 from search.schema import doc_to_article
@@ -422,35 +422,46 @@ _OPERATORS = {"and", "or", "not", "to"}
 def _suggest(searcher, facets: FacetData, text: str, total: int) -> Suggestion | None:
     """A better-spelled query from the archive's own words, when it finds more.
 
-    A word of the query that the archive uses rarely or never is replaced by the closest word it
-    uses far more often (fewest edits first, then the most frequent), taken from the unstemmed
-    spelling fields (candidates found with rapidfuzz over the words of the same first letter:
-    Whoosh's own corrector computes edit distances in Python over the lexicon, ~0.2 s a word at
-    20,000 articles).
+    A word of the query whose stem the archive uses rarely or never is replaced by a word whose
+    stem is close (at most two edits) and used far more often. Candidates are the indexed stems
+    (rapidfuzz over those of the same first letter: Whoosh's own corrector computes edit
+    distances in Python over the lexicon, ~0.2 s a word at 20,000 articles); of those fewest
+    edits away, the word shown is the archive's written form closest to what was typed, then
+    the most frequent ("runing" -> "running" rather than "runs").
     """
     reader = searcher.reader()
     analyzer = searcher.schema["body"].analyzer
 
-    def frequency(word: str) -> int:
+    def stem_of(word: str) -> str | None:
         stems = [t.text for t in analyzer(word)]
-        return sum(reader.doc_frequency(field, stems[0]) for field in ("headline", "body")) \
-            if stems else 0
+        return stems[0] if stems else None
+
+    def frequency(stem: str | None) -> int:
+        return sum(reader.doc_frequency(field, stem) for field in FacetData.WORD_FIELDS) \
+            if stem else 0
 
     replacements: dict[str, str] = {}
     for match in _WORD.finditer(text):
         word = match.group(1).lower()
         if word in _OPERATORS or len(word) < 3 or word in replacements:
             continue
-        own = frequency(word)
-        # the 20 closest words with the same first letter, at most 2 edits away
-        close = process.extract(word, facets.spelling_words(word[0]), scorer=Levenshtein.distance,
+        stem = stem_of(word)
+        if not stem:
+            continue
+        own = frequency(stem)
+        # the 20 closest stems with the same first letter, at most 2 edits away
+        close = process.extract(stem, facets.words(stem[0]), scorer=Levenshtein.distance,
                                 score_cutoff=2, limit=20)
-        scored = sorted((distance, -frequency(c), c) for c, distance, _ in close if c != word)
-        for distance, negative_freq, candidate in scored:
-            # a rare spelling next to a common one ("volker" beside "volcker")
-            if -negative_freq >= 3 * own + 3:
-                replacements[word] = candidate
-                break
+        # a rare spelling next to a common one ("volker" beside "volcker"): of the common
+        # stems fewest edits away, the one written closest to the typed word
+        common = sorted((distance, -frequency(c), c) for c, distance, _ in close
+                        if c != stem and frequency(c) >= 3 * own + 3)
+        best = [(-negative, c) for distance, negative, c in common
+                if distance == common[0][0]][:5] if common else []
+        forms = [(Levenshtein.distance(form, word), -freq, form) for freq, c in best
+                 if (form := _written_form(searcher, facets, analyzer, c, word)) and form != word]
+        if forms:
+            replacements[word] = min(forms)[2]
     if not replacements:
         return None
     corrected = _WORD.sub(lambda m: replacements.get(m.group(1).lower(), m.group(1)), text)
@@ -471,3 +482,22 @@ def _suggest(searcher, facets: FacetData, text: str, total: int) -> Suggestion |
         last = m.end()
     html_parts.append(escape(corrected[last:]))
     return Suggestion(q=corrected, html="".join(html_parts))
+
+
+def _written_form(searcher, facets: FacetData, analyzer, stem: str, typed: str,
+                  articles: int = 3) -> str | None:
+    """How the archive writes ``stem``: of the words with that stem in the first few articles
+    holding it, the one closest to ``typed``, then the most frequent (lower-cased)."""
+    counts: dict[str, int] = {}
+    for field in FacetData.WORD_FIELDS:
+        for docnum in facets.term_docs(field, stem)[:articles].tolist():
+            value = searcher.stored_fields(docnum).get(field) or ""
+            for start, end in match_spans(value, frozenset([stem]), analyzer):
+                form = value[start:end].lower()
+                counts[form] = counts.get(form, 0) + 1
+        if counts:
+            break
+    if not counts:
+        return None
+    return min(counts, key=lambda f: (Levenshtein.distance(f, typed), -counts[f], f))
+

@@ -73,6 +73,32 @@ def test_upsert_update_unchanged_and_delete(tmp_path):
     assert set(stored_articles(index)) == {"a", "c"} | {k for k in arts if k.startswith("h")}
 
 
+def test_earlier_content_and_deleted_ids_are_not_taken_as_stored(tmp_path):
+    """A deleted document's terms stay in Whoosh's lexicon until a merge: an article changed
+    back to its first text is an update, and a deleted id ingested again is an addition."""
+    index = tmp_path / "ix"
+    first = {"id": "a", "headline": "Alpha", "people": []}
+    second = {"id": "a", "headline": "Alpha (corrected)", "people": []}
+    src = tmp_path / "a.jsonl"
+    for record, expected in ((first, (1, 0, 0)), (second, (0, 1, 0)), (first, (0, 1, 0)),
+                             (first, (0, 0, 1))):
+        s = summary_of(run_ingest("--index", index, "--json", write_jsonl(src, [record])))
+        assert (s["added"], s["updated"], s["unchanged"]) == expected
+    assert stored_articles(index)["a"].headline == "Alpha"
+    assert summary_of(run_ingest("--index", index, "--json", "--delete", "a"))["deleted"] == 1
+    s = summary_of(run_ingest("--index", index, "--json", write_jsonl(src, [first, second])))
+    assert (s["added"], s["updated"], s["unchanged"]) == (1, 1, 0)
+    # the same within one run, batch by batch (the run's own record of what it wrote)
+    from search.indexer import Indexer
+    from search.ingest import check_paths
+    from search.ingest.records import load_articles
+    src2 = write_jsonl(tmp_path / "b.jsonl", [second, first, second, first])
+    with Indexer(index, batch_size=1) as indexer:
+        stats = indexer.upsert(load_articles(check_paths([src2], None), on_reject=lambda e: None))
+    assert (stats.added, stats.updated, stats.unchanged) == (0, 3, 1)
+    assert stored_articles(index)["a"].headline == "Alpha"
+
+
 def test_same_id_twice_in_one_run_keeps_the_last(tmp_path):
     index = tmp_path / "ix"
     src = write_jsonl(tmp_path / "a.jsonl", [
