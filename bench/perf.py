@@ -295,15 +295,17 @@ def measure_http(index: Path, reqs, rounds: int) -> dict:
                 article.append((time.perf_counter() - t) * 1000)
                 assert resp.status == 200
         return {"page": summary(page), "article": summary(article),
-                "worker_peak_rss_mb": worker_peak_rss_mb(server.pid)}
+                "worker_rss_mb": worker_peak_rss_mb(server.pid)}
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def worker_peak_rss_mb(master: int) -> int | None:
-    """The largest peak RSS (VmHWM) among the gunicorn workers of ``master``, in MB (Linux)."""
-    peaks = []
+def worker_peak_rss_mb(master: int) -> dict | None:
+    """Memory of the gunicorn workers of ``master`` (Linux), in MB: the largest peak RSS
+    (VmHWM), and for that worker its resident memory now split into anonymous (its own heap:
+    arrays, caches) and file-backed (index files mapped with mmap, which the kernel can drop)."""
+    workers = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             fields = dict(line.split(":", 1) for line in status.read_text().splitlines()
@@ -311,8 +313,13 @@ def worker_peak_rss_mb(master: int) -> int | None:
         except OSError:
             continue
         if fields.get("PPid", "").strip() == str(master) and "VmHWM" in fields:
-            peaks.append(int(fields["VmHWM"].split()[0]) // 1024)
-    return max(peaks) if peaks else None
+            mb = {k: int(fields[k].split()[0]) // 1024 for k in ("VmHWM", "RssAnon", "RssFile")
+                  if k in fields}
+            workers.append(mb)
+    if not workers:
+        return None
+    top = max(workers, key=lambda w: w["VmHWM"])
+    return {"peak": top["VmHWM"], "anon_now": top.get("RssAnon"), "file_now": top.get("RssFile")}
 
 
 def _get(port: int, path: str) -> tuple[float, float, int, bytes]:

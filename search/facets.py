@@ -17,10 +17,11 @@ from collections import OrderedDict
 
 import numpy as np
 from anyascii import anyascii
+from whoosh.fields import COLUMN
 
 from search.dates import MAX_YEAR
 from search.models import FacetValue
-from search.postings import field_lengths, term_postings
+from search.postings import field_lengths, numeric_column, term_postings
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +44,24 @@ def column_array(reader, field: str, dtype, translate: bool = True) -> np.ndarra
     the wrong document; each segment's own reader returns the default value instead.
     """
     out = np.zeros(reader.doc_count_all(), dtype=dtype)
+    # a column field's values are stored as they are: no translation to apply
+    raw_values = not translate or isinstance(reader.schema[field], COLUMN)
     for sub, offset in reader.leaf_readers():
         n = sub.doc_count_all()
-        out[offset:offset + n] = np.fromiter(sub.column_reader(field, translate=translate),
-                                             dtype=dtype, count=n)
+        values = numeric_column(sub.column_reader(field, translate=False), n) \
+            if raw_values else None
+        if values is None:
+            values = np.fromiter(sub.column_reader(field, translate=translate), dtype=dtype,
+                                 count=n)
+        out[offset:offset + n] = values
     return out
 
 
 class _TermTable:
     """The terms of one exact-match field, their display forms and the documents of each."""
 
-    def __init__(self, reader, field: str, stored_field: str, multi: bool, maxdoc: int):
+    def __init__(self, reader, field: str, stored_field: str, multi: bool, live: np.ndarray):
+        maxdoc = len(live)
         self.terms: list[str] = []
         self.display: list[str] = []
         self.index: dict[str, int] = {}
@@ -61,7 +69,8 @@ class _TermTable:
         for term in reader.field_terms(field):
             if not term:
                 continue
-            docs = np.fromiter(reader.postings(field, term).all_ids(), dtype=np.int64)
+            docs = term_postings(reader, field, term)[0].astype(np.int64)
+            docs = docs[live[docs]]
             if not len(docs):
                 continue  # only deleted documents had it
             self.index[term] = len(self.terms)
@@ -128,10 +137,13 @@ class FacetData:
         started = time.perf_counter()
         reader = searcher.reader()
         self.maxdoc = reader.doc_count_all()
-        self.live = np.zeros(self.maxdoc, dtype=bool)
-        self.live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
-        self.people = _TermTable(reader, "people", "people", True, self.maxdoc)
-        self.sections = _TermTable(reader, "section", "section", False, self.maxdoc)
+        self.live = np.ones(self.maxdoc, dtype=bool)
+        for sub, offset in reader.leaf_readers():
+            if sub.has_deletions():
+                deleted = np.fromiter(sub._segment.deleted_docs(), dtype=np.int64)
+                self.live[offset + deleted] = False
+        self.people = _TermTable(reader, "people", "people", True, self.live)
+        self.sections = _TermTable(reader, "section", "section", False, self.live)
         years = column_array(reader, "year", np.int64)
         self.dated = (years > 0) & (years <= MAX_YEAR) & self.live
         self.year = np.where(self.dated, years, 0)

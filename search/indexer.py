@@ -25,6 +25,7 @@ from whoosh.writing import NO_MERGE, LockError
 from search import store
 from search.errors import IndexLocked, IndexWriteError
 from search.models import Article, IngestStats
+from search.postings import RankingCodec
 from search.schema import article_to_doc, fingerprint
 
 log = logging.getLogger(__name__)
@@ -261,8 +262,9 @@ class Indexer:
                 # one job file per process, so that the parent never waits on a full queue
                 return _ParallelWriter(self.ix, procs=self.processes, multisegment=True,
                                        batchsize=-(-documents // self.processes),
-                                       limitmb=self.limitmb, timeout=5.0)
-            return self.ix.writer(limitmb=self.limitmb, timeout=5.0)
+                                       limitmb=self.limitmb, timeout=5.0,
+                                       codec=RankingCodec())
+            return self.ix.writer(limitmb=self.limitmb, timeout=5.0, codec=RankingCodec())
         except LockError:
             raise IndexLocked(f"the index in {self.directory} is locked by another writer") from None
         except OSError as exc:

@@ -10,14 +10,25 @@ in a few numpy operations with the same formula, statistics and length quantisat
 They read the on-disk structures of the whoosh3 codec (``W3LeafMatcher`` blocks, the ``_<field>_len``
 column), which is why whoosh3 is pinned exactly; ``tests/test_ranking.py`` checks the scores
 against Whoosh's own for every kind of query the service ranks.
+
+Reading a common term from Whoosh's blocks costs about a microsecond a posting (each block is
+a compressed pickle holding the positions too), a second for a term in most of a million
+articles. So segments written by this project (``RankingCodec``) also carry a ``.rnk`` file:
+each searchable field's terms with their document numbers and weights as plain arrays, which
+read at memory speed. Segments without it (indexes written before) are read from the blocks.
 """
 
 from __future__ import annotations
 
 import math
+import struct
+import sys
+from array import array
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3FieldWriter
+from whoosh.columns import NumericColumn
+from whoosh.filedb.filetables import HashReader, HashWriter
 from whoosh.matching.mcore import ListMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
@@ -38,6 +49,98 @@ def _leaf(matcher):
     return matcher
 
 
+# -- the .rnk side file ------------------------------------------------------------------------
+
+RANK_EXT = ".rnk"
+RANKED_FIELDS = frozenset({"headline", "body", "people", "section"})  # the searchable fields
+_LITTLE = sys.byteorder == "little"
+
+
+def _rank_key(field: str, btext: bytes) -> bytes:
+    name = field.encode("utf-8")
+    return struct.pack("<H", len(name)) + name + btext
+
+
+class RankingCodec(W3Codec):
+    """Whoosh's whoosh3 codec, unchanged, plus the ``.rnk`` file of each segment it writes
+    (new segments and merged ones alike: Whoosh writes both through ``field_writer``)."""
+
+    def field_writer(self, storage, segment):
+        return _RankingFieldWriter(self, storage, segment)
+
+
+class _RankingFieldWriter(W3FieldWriter):
+    """Writes what Whoosh writes, and for ``RANKED_FIELDS`` each term's document numbers
+    (uint32) and weights (float32, as Whoosh stores them), little-endian, under the key
+    (field, term) in a Whoosh hash file, which is part of the segment's compound file."""
+
+    def __init__(self, codec, storage, segment):
+        super().__init__(codec, storage, segment)
+        self._rank = HashWriter(self._create_file(RANK_EXT), magic=b"RNK1")
+        self._ranked = False
+        self._ids = array("I")
+        self._weights = array("f")
+
+    def start_field(self, fieldname, fieldobj):
+        super().start_field(fieldname, fieldobj)
+        self._ranked = fieldname in RANKED_FIELDS
+
+    def start_term(self, btext):
+        super().start_term(btext)
+        if self._ranked:
+            self._ids = array("I")
+            self._weights = array("f")
+
+    def add(self, docnum, weight, vbytes, length):  # once per posting: kept lean
+        self._postwriter.add_posting(docnum, weight, vbytes, length)
+        if self._ranked:
+            self._ids.append(docnum)
+            self._weights.append(weight)
+
+    def finish_term(self):
+        super().finish_term()
+        if self._ranked:
+            ids, weights = self._ids, self._weights
+            if not _LITTLE:
+                ids.byteswap()
+                weights.byteswap()
+            self._rank.add(_rank_key(self._fieldname, self._btext),
+                           ids.tobytes() + weights.tobytes())
+
+    def close(self):
+        self._rank.close()
+        super().close()
+
+
+def _side_file(sub):
+    """The ``.rnk`` hash file of a segment reader (opened once per reader), or None for a
+    segment written without one."""
+    try:
+        return sub._rank_side
+    except AttributeError:
+        pass
+    segment = getattr(sub, "_segment", None)
+    storage = getattr(sub, "_storage", None)
+    side = None
+    if segment is not None and storage is not None:
+        name = segment.make_filename(RANK_EXT)
+        if storage.file_exists(name):
+            side = HashReader(storage.open_file(name), storage.file_length(name),
+                              magic=b"RNK1")
+    sub._rank_side = side
+    return side
+
+
+def _side_postings(side, field: str, text) -> tuple[np.ndarray, np.ndarray] | None:
+    btext = text.encode("utf-8") if isinstance(text, str) else text
+    raw = side.get(_rank_key(field, btext))
+    if raw is None:
+        return None
+    n = len(raw) // 8
+    return (np.frombuffer(raw, dtype="<u4", count=n),
+            np.frombuffer(raw, dtype="<f4", count=n, offset=4 * n))
+
+
 def term_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
     """Every posting of ``text`` in ``field``: (document numbers, weights), in document order.
 
@@ -47,6 +150,13 @@ def term_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
     doc_parts: list[np.ndarray] = []
     weight_parts: list[np.ndarray] = []
     for sub, offset in reader.leaf_readers():
+        side = _side_file(sub) if field in RANKED_FIELDS else None
+        if side is not None:
+            found = _side_postings(side, field, text)
+            if found is not None:
+                doc_parts.append(found[0].astype(np.int64) + offset)
+                weight_parts.append(found[1])
+            continue
         try:
             m = _leaf(sub.postings(field, text))
         except TermNotFound:
@@ -79,6 +189,21 @@ def term_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
             np.concatenate(weight_parts).astype(np.float32))
 
 
+def numeric_column(column, n: int) -> np.ndarray | None:
+    """The ``n`` values of a Whoosh ``NumericColumn`` reader as one array read straight from
+    its fixed-width, big-endian bytes (the reader's ``__getitem__`` unpacks one value per call,
+    seconds at a million documents); None for any other kind of column reader."""
+    if not isinstance(column, NumericColumn.Reader):
+        return None
+    dtype = np.dtype(column._typecode).newbyteorder(">")
+    count = min(column._count, n)
+    values = np.frombuffer(column._dbfile.get(column._basepos, count * column._fixedlen),
+                           dtype=dtype, count=count)
+    out = np.full(n, column._default, dtype=dtype.newbyteorder("="))
+    out[:count] = values
+    return out
+
+
 def field_lengths(reader, field: str) -> np.ndarray:
     """The length of ``field`` in every document, quantised as Whoosh stores it (float32)."""
     out = np.zeros(reader.doc_count_all(), dtype=np.float32)
@@ -87,7 +212,10 @@ def field_lengths(reader, field: str) -> np.ndarray:
         perdoc = getattr(sub, "_perdoc", None)
         column = perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN) \
             if perdoc is not None and hasattr(perdoc, "_cached_reader") else None
-        if column is not None:
+        raw = numeric_column(column, n) if column is not None else None
+        if raw is not None:
+            out[offset:offset + n] = _LENGTH_OF_BYTE[raw]
+        elif column is not None:
             raw = np.fromiter((column[i] for i in range(n)), dtype=np.uint8, count=n)
             out[offset:offset + n] = _LENGTH_OF_BYTE[raw]
         else:
