@@ -21,6 +21,8 @@ read at memory speed. Segments without it (indexes written before) are read from
 from __future__ import annotations
 
 import math
+import mmap
+import os
 import struct
 import sys
 from array import array
@@ -29,6 +31,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3FieldWriter
 from whoosh.columns import NumericColumn
 from whoosh.filedb.filetables import HashReader, HashWriter
+from whoosh.filedb.structfile import StructFile
 from whoosh.matching.mcore import ListMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
@@ -125,10 +128,21 @@ def _side_file(sub):
     if segment is not None and storage is not None:
         name = segment.make_filename(RANK_EXT)
         if storage.file_exists(name):
-            side = HashReader(storage.open_file(name), storage.file_length(name),
-                              magic=b"RNK1")
+            side = HashReader(_mapped(storage, name), storage.file_length(name), magic=b"RNK1")
     sub._rank_side = side
     return side
+
+
+def _mapped(storage, name: str):
+    """The file ``name`` of ``storage`` to read with ``HashReader``: a plain file is mapped
+    into memory and its descriptor closed at once (the mapping lives as long as the reader
+    and leaves no open file to close with it); inside a compound segment file it is Whoosh's
+    own view of it."""
+    folder = getattr(storage, "folder", None)
+    if folder is not None:
+        with open(os.path.join(folder, name), "rb") as fh:
+            return StructFile(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), name=name)
+    return storage.open_file(name)
 
 
 def _side_postings(side, field: str, text) -> tuple[np.ndarray, np.ndarray] | None:

@@ -58,7 +58,26 @@ def open_index(directory: Path):
     name = current_name(directory)
     if name is None or not whoosh_index.exists_in(str(directory), indexname=name):
         raise IndexNotFound(f"no index in {directory} (run: python ingest.py --index {directory} PATH)")
+    _allow_open_files()
     return whoosh_index.open_dir(str(directory), indexname=name)
+
+
+OPEN_FILES = 65_536
+
+
+def _allow_open_files() -> None:
+    """Segments are written as separate files (see ``search.indexer``): a reader keeps about
+    ten open per segment, a thousand at a million articles. Raise this process's soft limit
+    on open files (1,024 on many systems) towards its hard limit."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = OPEN_FILES if hard == resource.RLIM_INFINITY else min(OPEN_FILES, hard)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ImportError, ValueError, OSError):
+        pass  # elsewhere, or not allowed: keep the limit
 
 
 def _write_atomically(path: Path, text: str) -> None:

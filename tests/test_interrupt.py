@@ -84,7 +84,11 @@ def test_sigkill_during_rebuild_keeps_the_old_index(tmp_path):
     assert run_ingest("--index", index, small).returncode == 0
     live = store.current_name(index)
     proc = start_ingest(index, src, "--rebuild")
-    time.sleep(3.0)
+    # kill it once the new index has committed a batch (ingest is too fast for a fixed delay)
+    deadline = time.time() + 60
+    while not [f for f in os.listdir(index) if f.endswith(".toc") and live not in f]:
+        assert proc.poll() is None and time.time() < deadline, "the rebuild ended before a kill"
+        time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert store.current_name(index) == live

@@ -81,7 +81,9 @@ def small_archive(tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     with Indexer(tmp_path / "ix") as indexer:
         indexer.upsert(load_articles(check_paths([path], None), on_reject=lambda e: None))
-    return Archive(tmp_path / "ix")
+    archive = Archive(tmp_path / "ix")
+    yield archive
+    archive.close()
 
 
 def test_suggestion_shows_the_written_form_closest_to_the_typed_word(small_archive):
