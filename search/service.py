@@ -21,7 +21,7 @@ import numpy as np
 from whoosh import query as wq
 
 from search import store
-from search.errors import ArticleNotFound, PersonNotFound
+from search.errors import ArticleNotFound, IndexNotFound, PersonNotFound
 from search.facets import FacetCache
 from search.models import Article, FacetValue, RelatedArticle, SearchRequest, SearchResult
 from search.highlight import highlight_whole
@@ -92,6 +92,15 @@ class Archive:
             pool, self._pool = self._pool, []
         for opened in pool:
             opened.close()
+
+    def warm(self) -> None:
+        """Open the index and build its facet arrays now (a web worker calls this before it
+        takes requests, so that no visitor waits seconds for them on a large archive)."""
+        try:
+            with self._searching() as opened:
+                self._facets.get(opened.key, opened.searcher)
+        except IndexNotFound:
+            pass
 
     def search(self, request: SearchRequest) -> SearchResult:
         with self._searching() as opened:

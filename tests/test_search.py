@@ -242,3 +242,17 @@ def test_highlights_escape_hostile_text(hostile_archive):
     hit = hostile_archive.search(SearchRequest(q="harbour")).hits[0]
     assert "<mark>Harbour</mark>" in hit.headline_html
     assert "&amp;amp;" in hit.snippet_html or "&amp;" in hit.snippet_html
+
+
+def test_warm_builds_the_facet_arrays_before_any_search(demo_index, tmp_path):
+    arch = Archive(demo_index)
+    try:
+        assert arch._facets._data is None
+        arch.warm()  # what a web worker does before it takes requests
+        built = arch._facets._data
+        assert built is not None and built.maxdoc > 0
+        arch.search(SearchRequest())
+        assert arch._facets._data is built  # the first search used them
+    finally:
+        arch.close()
+    Archive(tmp_path / "nothing-here").warm()  # no index yet: nothing to warm, no error
