@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +60,12 @@ class _Opened:
                 obj.close()
 
 
+def _close_all(pool: list[_Opened]) -> None:
+    for opened in list(pool):
+        opened.close()
+    pool.clear()
+
+
 class Archive:
     def __init__(self, directory: Path | str, time_limit: float = DEFAULT_TIME_LIMIT):
         self.directory = Path(directory)
@@ -66,6 +73,9 @@ class Archive:
         self._pool: list[_Opened] = []
         self._lock = threading.Lock()
         self._facets = FacetCache()
+        # an Archive dropped without close() (an app made and discarded) closes its searchers
+        # and their open index files when it is collected
+        weakref.finalize(self, _close_all, self._pool)
 
     @contextlib.contextmanager
     def _searching(self) -> Iterator[_Opened]:
@@ -89,9 +99,9 @@ class Archive:
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, []
-        for opened in pool:
-            opened.close()
+            pool = list(self._pool)
+            self._pool.clear()
+        _close_all(pool)
 
     def warm(self) -> None:
         """Open the index and build its facet arrays now (a web worker calls this before it
