@@ -184,10 +184,15 @@ class FacetData:
         with self._docs_lock:
             if self._words is None:
                 by_letter: dict[str, set[str]] = {}
-                for field in self.WORD_FIELDS:
-                    for word in self._reader.field_terms(field):
-                        if word and word[0].isalpha():
-                            by_letter.setdefault(word[0], set()).add(word)
+                words: set[str] = set()
+                # segment by segment: the merged lexicon of a hundred segments is a heap merge
+                # in Python (13 s at a million articles)
+                for sub, _ in self._reader.leaf_readers():
+                    for field in self.WORD_FIELDS:
+                        words.update(sub.field_terms(field))
+                for word in words:
+                    if word and word[0].isalpha():
+                        by_letter.setdefault(word[0], set()).add(word)
                 self._words = {k: sorted(v) for k, v in by_letter.items()}
             return self._words.get(first, [])
 

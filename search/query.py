@@ -228,19 +228,36 @@ def _term_scores(field: str, text, boost: float, searcher, facets: FacetData,
                  docs: np.ndarray) -> np.ndarray:
     """Whoosh's score of one term for each of ``docs`` (0 where it does not occur)."""
     out = np.zeros(len(docs))
-    if field not in searcher.schema:
-        return out
+    _add_term_scores(out, field, text, boost, searcher, facets, docs)
+    return out
+
+
+def _add_term_scores(out: np.ndarray, field: str, text, boost: float, searcher,
+                     facets: FacetData, docs: np.ndarray) -> None:
+    """Add one term's scores to ``out`` (one value per document of the sorted ``docs``),
+    looking up whichever of the two lists is shorter in the other (a prefix's rare
+    expansions against hundreds of thousands of matched documents)."""
+    if field not in searcher.schema or not len(docs):
+        return
     postings, weights = facets.term_postings(field, text)
-    found, pos = _in(postings, docs)
-    if not found.any():
-        return out
-    w = weights[pos[found]].astype(np.float64)
+    if not len(postings):
+        return
+    if len(postings) < len(docs):
+        pos = np.searchsorted(docs, postings)
+        hit = pos < len(docs)
+        hit[hit] = docs[pos[hit]] == postings[hit]
+        at, w = pos[hit], weights[hit]
+    else:
+        found, pos = _in(postings, docs)
+        at, w = np.flatnonzero(found), weights[pos[found]]
+    if not len(at):
+        return
+    w = w.astype(np.float64)
     if searcher.schema[field].scorable:
         reader = searcher.reader()
-        lengths = facets.lengths(field)[docs[found]].astype(np.float64)
+        lengths = facets.lengths(field)[docs[at]].astype(np.float64)
         w = bm25(w, lengths, idf(reader, field, text), avg_field_length(reader, field))
-    out[found] = w * boost
-    return out
+    out[at] += w * boost  # a term has one posting per document: no index repeats
 
 
 def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
@@ -275,8 +292,9 @@ def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
         if isinstance(node, wq.Term):
             return _term_scores(node.fieldname, node.text, boost, searcher, facets, docs)
         if isinstance(node, wq.Phrase):
-            words = sum((_term_scores(node.fieldname, w, boost, searcher, facets, docs)
-                         for w in node.words), zero)
+            words = np.zeros(len(docs))
+            for w in node.words:
+                _add_term_scores(words, node.fieldname, w, boost, searcher, facets, docs)
             return words * matched_mask(node, searcher, facets)[docs]
         if isinstance(node, wq.And):  # every part matches every one of docs
             return sum((score(sub, boost) for sub in node.subqueries), zero)
@@ -288,10 +306,12 @@ def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
         if isinstance(node, wq.MultiTerm):
             # a prefix or wildcard scores as the OR of the words it expands to (whoosh3 3.54
             # scores the words even when ``constantscore`` is set)
-            expansions = (t.decode("utf-8") if isinstance(t, bytes) else t
-                          for t in node._btexts(searcher.reader()))
-            return sum((_term_scores(node.fieldname, t, boost, searcher, facets, docs)
-                        for t in expansions), zero)
+            total = np.zeros(len(docs))
+            for t in node._btexts(searcher.reader()):
+                _add_term_scores(total, node.fieldname,
+                                 t.decode("utf-8") if isinstance(t, bytes) else t, boost,
+                                 searcher, facets, docs)
+            return total
         # the rest: a constant for the documents they match
         return matched_mask(node, searcher, facets)[docs] * boost
 
@@ -469,7 +489,8 @@ def _suggest(searcher, facets: FacetData, text: str, total: int) -> Suggestion |
     better_query = parse_query(corrected, searcher.schema, reader, notes)
     if better_query is None:
         return None
-    better = sum(1 for _ in searcher.docs_for_query(better_query))
+    # counted from the cached per-term document arrays, as the search itself is
+    better = int(np.count_nonzero(matched_mask(better_query, searcher, facets) & facets.live))
     if better <= total:
         return None
     html_parts = []
