@@ -75,7 +75,7 @@ class RankingCodec(W3Codec):
 class _RankingFieldWriter(W3FieldWriter):
     """Writes what Whoosh writes, and for ``RANKED_FIELDS`` each term's document numbers
     (uint32) and weights (float32, as Whoosh stores them), little-endian, under the key
-    (field, term) in a Whoosh hash file, which is part of the segment's compound file."""
+    (field, term) in a Whoosh hash file, one more file of the segment."""
 
     def __init__(self, codec, storage, segment):
         super().__init__(codec, storage, segment)
@@ -226,7 +226,7 @@ def field_lengths(reader, field: str) -> np.ndarray:
         perdoc = getattr(sub, "_perdoc", None)
         column = perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN) \
             if perdoc is not None and hasattr(perdoc, "_cached_reader") else None
-        raw = numeric_column(column, n) if column is not None else None
+        raw = numeric_column(column, n)
         if raw is not None:
             out[offset:offset + n] = _LENGTH_OF_BYTE[raw]
         elif column is not None:

@@ -474,8 +474,9 @@ def _suggest(searcher, facets: FacetData, text: str, total: int) -> Suggestion |
                                 score_cutoff=2, limit=20)
         # a rare spelling next to a common one ("volker" beside "volcker"): of the common
         # stems fewest edits away, the one written closest to the typed word
-        common = sorted((distance, -frequency(c), c) for c, distance, _ in close
-                        if c != stem and frequency(c) >= 3 * own + 3)
+        counted = ((distance, frequency(c), c) for c, distance, _ in close if c != stem)
+        common = sorted((distance, -freq, c) for distance, freq, c in counted
+                        if freq >= 3 * own + 3)
         best = [(-negative, c) for distance, negative, c in common
                 if distance == common[0][0]][:5] if common else []
         forms = [(Levenshtein.distance(form, word), -freq, form) for freq, c in best
