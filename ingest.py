@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Load news articles into the search index, incrementally and idempotently.
 
-    python ingest.py [--index DIR] [--format F] [--rebuild] [--delete ID ...] [--dry-run]
-                     [--rejects FILE] [--json] [--people {auto,always,never}] PATH ...
+    python ingest.py [--index DIR] [--format F] [--rebuild] [--delete ID] [--dry-run]
+                     [--rejects FILE] [--json] [--people {auto,always,never}]
+                     [--section-from-folder] PATH ...
+
+--rebuild makes the index hold exactly what the PATHs hold: articles of the index that they
+no longer hold are dropped and counted as deleted (--dry-run previews how many).
 
 Formats: JSON Lines, JSON, CSV, plain text, Reuters-21578 SGML, and folders of them.
 Exit status: 0 every record accepted; 1 some records rejected (the rest committed);
@@ -15,10 +19,11 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from search import store
-from search.errors import IndexLocked, IndexWriteError, RecordError, SourceError
+from search.errors import IndexLocked, IndexOutdated, IndexWriteError, RecordError, SourceError
 from search.indexer import DEFAULT_BATCH_SIZE, Indexer
 from search.ingest import Format, check_paths
 from search.ingest.records import ExtractMode, load_articles
@@ -37,8 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="index folder (default: $NEWS_INDEX, else ./index)")
     ap.add_argument("--format", choices=Format.names(), help="read every file in this format")
     ap.add_argument("--rebuild", action="store_true",
-                    help="build a fresh index and swap it in only when complete")
-    ap.add_argument("--delete", nargs="+", default=[], metavar="ID", help="delete articles by id")
+                    help="build a fresh index from PATHs alone and swap it in when complete: "
+                         "articles the PATHs do not hold are dropped (counted as deleted)")
+    ap.add_argument("--delete", action="append", default=[], metavar="ID",
+                    help="delete the article with this id (repeat for more ids)")
     ap.add_argument("--dry-run", action="store_true", help="read and check, write nothing")
     ap.add_argument("--rejects", type=Path, metavar="FILE",
                     help="write rejected records here as JSON Lines")
@@ -46,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--people", choices=ExtractMode.ALL, default=ExtractMode.AUTO,
                     help="extract people from the text: for records without a people field "
                          "(auto, the default), for every record, or never")
+    ap.add_argument("--section-from-folder", action="store_true",
+                    help="an article without a section takes the name of the folder its file "
+                         "is in, below the PATH given (bbc/sport/001.txt: sport)")
     ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                     help=f"articles per commit (default {DEFAULT_BATCH_SIZE})")
     ap.add_argument("--lock-timeout", type=float, default=30.0,
@@ -61,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(message)s", stream=sys.stderr)
     if not args.paths and not args.delete:
         ap.error("give at least one PATH, or --delete ID")
+    if args.rebuild and args.delete:
+        ap.error("--rebuild and --delete cannot be combined: a rebuild keeps exactly what the "
+                 "PATHs hold (leave the article out of them instead), or run --delete on its own")
+    if args.rebuild and not args.paths:
+        ap.error("--rebuild needs the PATHs that hold every article to keep")
     if args.batch_size < 1:
         ap.error("--batch-size must be at least 1")
     directory = args.index or store.default_index_dir()
@@ -90,18 +105,24 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             print(f"warning {message}", file=sys.stderr)
 
-    articles = load_articles(files, mode=args.people, on_reject=on_reject, on_warning=on_warning)
-    if sys.stderr.isatty() and not args.quiet:
+    articles = load_articles(files, mode=args.people, on_reject=on_reject, on_warning=on_warning,
+                             section_from_folder=args.section_from_folder)
+    progress = None
+    if not args.quiet and sys.stderr.isatty():
         from tqdm import tqdm
 
         articles = tqdm(articles, unit=" articles", file=sys.stderr, leave=False)
+    elif not args.quiet:
+        progress = Progress(rejects)
+        articles = progress.reading(articles)
     try:
         with Indexer(directory, batch_size=args.batch_size, lock_timeout=args.lock_timeout,
-                     rebuild=args.rebuild, dry_run=args.dry_run) as indexer:
+                     rebuild=args.rebuild, dry_run=args.dry_run,
+                     on_progress=progress.say if progress else None) as indexer:
             indexer.upsert(articles)
             for missing in indexer.delete(args.delete):
                 print(f"warning: --delete {missing}: no such article", file=sys.stderr)
-    except (IndexLocked, IndexWriteError) as exc:
+    except (IndexLocked, IndexOutdated, IndexWriteError) as exc:
         print(f"ingest: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -114,15 +135,60 @@ def main(argv: list[str] | None = None) -> int:
     stats = indexer.stats
     stats.rejected = len(rejects)
     summary = stats.summary()
+    if args.rebuild:
+        summary["kept"] = summary["added"] + summary["updated"] + summary["unchanged"]
     if args.json:
         print(json.dumps(summary))
     else:
-        verb = "would be" if args.dry_run else ""
-        print(f"{'dry run: ' if args.dry_run else ''}{summary['added']} added, "
-              f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
-              f"{summary['deleted']} deleted, {summary['rejected']} rejected {verb}"
-              f"in {summary['seconds']:.1f}s ({directory})".replace("  ", " "))
+        print(describe(summary, rebuild=args.rebuild, dry_run=args.dry_run, directory=directory))
     return EXIT_REJECTS if rejects else EXIT_OK
+
+
+def describe(s: dict, *, rebuild: bool, dry_run: bool, directory: Path) -> str:
+    """The summary line of a run, in words."""
+    counts = (f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
+              f"{s['rejected']} rejected")
+    if rebuild and dry_run:
+        return (f"dry run: the rebuild would keep {s['kept']}, drop {s['deleted']} ({counts}); "
+                f"nothing was written ({directory})")
+    if rebuild:
+        return (f"rebuilt with {s['kept']} articles; {s['deleted']} deleted (not in the sources "
+                f"given); {counts} in {s['seconds']:.1f}s ({directory})")
+    if dry_run:
+        return (f"dry run: {s['added']} would be added, {s['updated']} updated, "
+                f"{s['unchanged']} unchanged, {s['deleted']} deleted, {s['rejected']} rejected; "
+                f"nothing was written ({directory})")
+    return (f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
+            f"{s['deleted']} deleted, {s['rejected']} rejected in {s['seconds']:.1f}s "
+            f"({directory})")
+
+
+class Progress:
+    """Progress lines on stderr when it is not a terminal (a log, a pipe, a service): one every
+    ``EVERY`` seconds at most, while reading, extracting people and committing."""
+
+    EVERY = 5.0
+
+    def __init__(self, rejects: list):
+        self._rejects = rejects
+        self._started = time.monotonic()
+        self._last = self._started
+        self.read = 0
+
+    def reading(self, items):
+        for item in items:
+            self.read += 1
+            yield item
+            if time.monotonic() - self._last >= self.EVERY:
+                self.say("reading")
+
+    def say(self, what: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self.EVERY:
+            return
+        self._last = now
+        print(f"ingest: {self.read:,} articles read, {len(self._rejects):,} rejected; {what} "
+              f"({now - self._started:.0f}s)", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

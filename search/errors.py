@@ -15,6 +15,10 @@ class IndexLocked(SearchError):
     """Another ingest holds the index lock."""
 
 
+class IndexOutdated(SearchError):
+    """The index was made by an earlier version in a format this one does not write into."""
+
+
 class IndexWriteError(SearchError):
     """The index directory could not be written (permissions, full disk ...)."""
 

@@ -19,6 +19,7 @@ import numpy as np
 from anyascii import anyascii
 from whoosh.fields import COLUMN
 
+from search.analysis import exact_key
 from search.dates import MAX_YEAR
 from search.models import FacetValue
 from search.postings import field_lengths, numeric_column, term_postings
@@ -73,8 +74,12 @@ class _TermTable:
             docs = docs[live[docs]]
             if not len(docs):
                 continue  # only deleted documents had it
-            self.index[term] = len(self.terms)
-            self.terms.append(term)
+            # keyed as a filter value is looked up (accents folded: in an index made before
+            # folding, "josé" and "jose" would be two terms; the larger one answers)
+            key = exact_key(term)
+            if key not in self.index or len(docs) > len(docs_per_term[self.index[key]]):
+                self.index[key] = len(self.terms)
+            self.terms.append(key)
             self.display.append(_display(reader.stored_fields(int(docs[0])).get(stored_field),
                                          term, multi))
             docs_per_term.append(docs)
@@ -91,7 +96,7 @@ class _TermTable:
     def mask_for(self, values, maxdoc: int) -> np.ndarray:
         mask = np.zeros(maxdoc, dtype=bool)
         for value in values:
-            tid = self.index.get(value.casefold())
+            tid = self.index.get(exact_key(value))
             if tid is not None:
                 mask[self.docs[tid]] = True
         return mask
@@ -125,7 +130,7 @@ def _display(stored: str | None, term: str, multi: bool) -> str:
     if stored:
         candidates = stored.split(", ") if multi else [stored]
         for c in candidates:
-            if c.casefold() == term or c.lower() == term:
+            if exact_key(c) == exact_key(term):
                 return c
     return term
 
@@ -221,8 +226,13 @@ class FacetData:
 
     # -- filters -------------------------------------------------------------------------------
 
-    def person_mask(self, names) -> np.ndarray:
-        return self.people.mask_for(names, self.maxdoc)
+    def person_mask(self, names, match_all: bool = False) -> np.ndarray:
+        if not match_all:
+            return self.people.mask_for(names, self.maxdoc)
+        mask = self.live.copy()
+        for name in names:
+            mask &= self.people.mask_for([name], self.maxdoc)
+        return mask
 
     def section_mask(self, names) -> np.ndarray:
         return self.sections.mask_for(names, self.maxdoc)
@@ -242,7 +252,7 @@ class FacetData:
 
     def people_facet(self, ctx: np.ndarray, selected, size: int) -> tuple[FacetValue, ...]:
         counts = self.people.counts(ctx)
-        chosen = {s.casefold() for s in selected}
+        chosen = {exact_key(s) for s in selected}
         nonzero = np.flatnonzero(counts)
         # by count, then by name; the arrays are small enough to sort in Python past the top
         order = sorted(nonzero.tolist(), key=lambda t: (-counts[t], self.people.display[t]))
@@ -252,7 +262,7 @@ class FacetData:
 
     def section_facet(self, ctx: np.ndarray, selected) -> tuple[FacetValue, ...]:
         counts = self.sections.counts(ctx)
-        chosen = {s.casefold() for s in selected}
+        chosen = {exact_key(s) for s in selected}
         order = sorted(np.flatnonzero(counts).tolist(),
                        key=lambda t: (-counts[t], self.sections.display[t]))
         values = [FacetValue(self.sections.display[t], int(counts[t]),
@@ -286,7 +296,7 @@ class FacetData:
             -> tuple[str, int, tuple[FacetValue, ...]] | None:
         """The people most often named in the articles of ``ctx`` that name ``name``: its
         display form, how many such articles there are, and (person, articles) pairs."""
-        tid = self.people.index.get(name.casefold())
+        tid = self.people.index.get(exact_key(name))
         if tid is None:
             return None
         with_person = np.zeros(self.maxdoc, dtype=bool)
@@ -302,18 +312,18 @@ class FacetData:
 
     @staticmethod
     def _count_of(table: _TermTable, counts: np.ndarray, value: str) -> tuple[str, int]:
-        tid = table.index.get(value.casefold())
+        tid = table.index.get(exact_key(value))
         return (table.display[tid], int(counts[tid])) if tid is not None else (value, 0)
 
 
 def _with_selected(values: list[FacetValue], selected, count_of) -> tuple[FacetValue, ...]:
     """Selected values are always listed (and marked), even outside the top N or at zero."""
-    listed = {str(v.value).casefold() for v in values}
+    listed = {exact_key(str(v.value)) for v in values}
     for s in selected:
-        if s.casefold() not in listed:
+        if exact_key(s) not in listed:
             display, count = count_of(s)
             values.append(FacetValue(display, count, True))
-            listed.add(s.casefold())
+            listed.add(exact_key(s))
     return tuple(values)
 
 

@@ -4,7 +4,11 @@ Each batch is committed on its own (Whoosh writes new segment files and then ren
 of contents into place), so a process killed at any moment leaves an index holding every batch
 committed before the kill and nothing of the batch in progress. Running the same ingest again
 completes the job: articles already stored unchanged are recognised by a fingerprint term
-(content hash + id) without reading any stored document, and are not rewritten.
+(a hash of the input + id) without reading any stored document, and are neither extracted
+again nor rewritten. People are extracted only for the new and changed articles of a batch.
+
+A rebuild writes every article into a fresh index and counts against the live one: articles of
+the live index that the sources no longer hold are counted as deleted.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import errno
 import logging
 import os
 import queue
-import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from whoosh.multiproc import MpWriter, SubWriterTask
@@ -24,10 +28,13 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import NO_MERGE, LockError
 
 from search import store
-from search.errors import IndexLocked, IndexWriteError
+from search.analysis import INDEX_FORMAT, index_format
+from search.errors import IndexLocked, IndexOutdated, IndexWriteError
 from search.models import Article, IngestStats
+from search.ingest.records import Prepared
 from search.postings import RankingCodec
-from search.schema import article_to_doc, fingerprint
+from search.proc import die_with_parent
+from search.schema import article_to_doc
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +43,10 @@ DEFAULT_LIMIT_MB = 512  # per writer process: a 10,000-article segment sorts in 
 # batches at least this large are analysed by this many writer processes in parallel
 PARALLEL_FROM = 500
 PROCESSES = max(1, min(2, os.cpu_count() or 1))
-# segments with fewer articles are merged at the end of an ingest run (see _consolidate)
+# segments with fewer articles are merged at the end of an ingest run, once there are more
+# than SMALL_SEGMENTS_KEPT of them (see _consolidate)
 SMALL_SEGMENT = DEFAULT_BATCH_SIZE // 2
+SMALL_SEGMENTS_KEPT = 6
 
 
 class Indexer:
@@ -50,7 +59,8 @@ class Indexer:
 
     def __init__(self, directory: Path, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  limitmb: int = DEFAULT_LIMIT_MB, lock_timeout: float = 30.0,
-                 rebuild: bool = False, dry_run: bool = False, processes: int = PROCESSES):
+                 rebuild: bool = False, dry_run: bool = False, processes: int = PROCESSES,
+                 on_progress: Callable[[str], None] | None = None):
         self.directory = Path(directory)
         self.batch_size = max(1, batch_size)
         self.processes = max(1, processes)
@@ -65,6 +75,11 @@ class Indexer:
         self._dry_seen: dict[str, str] = {}
         self._known: tuple[set[int], set[int]] | None = None
         self._started = 0.0
+        self._on_progress = on_progress
+        self._extractor = None
+        # a rebuild: the live index's {id: fingerprint}, and the ids this run has seen
+        self._previous: dict[str, str] | None = None
+        self._seen: set[str] = set()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -72,6 +87,10 @@ class Indexer:
         self._started = time.perf_counter()
         if self.dry_run:
             self.ix = store.open_index(self.directory) if store.exists(self.directory) else None
+            if self.ix is not None and not self.rebuild:
+                _check_format(self.ix, self.directory)
+            if self.rebuild:
+                self._previous = _stored_prints(self.ix) if self.ix is not None else {}
             return self
         self._lock = store.ingest_lock(self.directory, self.lock_timeout)
         self._lock.__enter__()
@@ -79,11 +98,20 @@ class Indexer:
             orphans = store.remove_orphans(self.directory)
             if orphans:
                 log.warning("removed the files of an interrupted rebuild: %s", ", ".join(orphans))
+            if self.rebuild:
+                self._previous = {}
+                if store.exists(self.directory):
+                    live = store.open_index(self.directory)
+                    try:
+                        self._previous = _stored_prints(live)
+                    finally:
+                        live.close()
             if self.rebuild or not store.exists(self.directory):
                 self.ix, self._name = store.create_index(self.directory,
                                                          make_current=not self.rebuild)
             else:
                 self.ix = store.open_index(self.directory)
+                _check_format(self.ix, self.directory)
         except BaseException:
             self._lock.__exit__(None, None, None)
             raise
@@ -91,6 +119,10 @@ class Indexer:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
+            if self._extractor is not None:
+                self._extractor.close()
+            if exc_type is None and self._previous is not None:
+                self.stats.deleted += len(self._previous.keys() - self._seen)
             if self.dry_run:
                 return
             if exc_type is None:
@@ -120,20 +152,25 @@ class Indexer:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def upsert(self, articles: Iterable[Article]) -> IngestStats:
-        """Add new articles, replace changed ones, count unchanged ones; commit every batch."""
-        pending: dict[str, Article] = {}
-        for article in articles:
-            earlier = pending.get(article.id)
+    def upsert(self, articles: Iterable[Article | Prepared]) -> IngestStats:
+        """Add new articles, replace changed ones, count unchanged ones; commit every batch.
+
+        ``Prepared`` articles that ask for it get their people extracted, when new or changed.
+        """
+        pending: dict[str, Prepared] = {}
+        for item in articles:
+            if isinstance(item, Article):
+                item = Prepared(item, extract=False)
+            earlier = pending.get(item.article.id)
             if earlier is not None:
                 # Whoosh would keep both copies of one id written in one batch: keep the last.
-                if earlier.content_hash == article.content_hash:
+                if earlier.fingerprint == item.fingerprint:
                     self.stats.unchanged += 1
                 else:
                     self.stats.updated += 1
-                    pending[article.id] = article
+                    pending[item.article.id] = item
                 continue
-            pending[article.id] = article
+            pending[item.article.id] = item
             if len(pending) >= self.batch_size:
                 self._flush(pending)
                 pending = {}
@@ -141,17 +178,28 @@ class Indexer:
             self._flush(pending)
         return self.stats
 
-    def _plan(self, pending: dict[str, Article]) -> tuple[list, list]:
-        adds, updates = [], []
-        if self.dry_run:
-            for a in pending.values():
-                stored = self._dry_seen.get(a.id) or (self._stored(a.id) if self.ix else None)
-                if stored == fingerprint(a):
-                    self.stats.unchanged += 1
+    def _plan(self, pending: dict[str, Prepared]) -> tuple[list, list, list]:
+        """(new, changed, unchanged) articles of a batch."""
+        adds, updates, same = [], [], []
+        if self._previous is not None:  # a rebuild counts against the live index
+            for p in pending.values():
+                stored = self._previous.get(p.article.id)
+                if stored is None or p.article.id in self._seen:
+                    adds.append(p)  # (an id seen in an earlier batch was counted then)
                 else:
-                    (updates if stored else adds).append(a)
-                self._dry_seen[a.id] = fingerprint(a)
-            return adds, updates
+                    (same if stored == p.fingerprint else updates).append(p)
+                self._seen.add(p.article.id)
+            return adds, updates, same
+        if self.dry_run:
+            for p in pending.values():
+                stored = self._dry_seen.get(p.article.id) or (
+                    self._stored(p.article.id) if self.ix else None)
+                if stored == p.fingerprint:
+                    same.append(p)
+                else:
+                    (updates if stored else adds).append(p)
+                self._dry_seen[p.article.id] = p.fingerprint
+            return adds, updates, same
         ids, prints = self._known_terms()
         with contextlib.ExitStack() as stack:
             opened = []
@@ -162,17 +210,17 @@ class Indexer:
                     opened.append(stack.enter_context(self.ix.searcher()))
                 return opened[0].document_number(**term) is not None
 
-            for a in pending.values():
+            for p in pending.values():
                 # the sets hold every term ever written, deleted documents' too: only a term
                 # found there is looked up in the index (one lookup per segment)
-                mark = fingerprint(a)
+                mark = p.fingerprint
                 if hash(mark) in prints and stored(fingerprint=mark):
-                    self.stats.unchanged += 1
-                elif hash(a.id) in ids and stored(id=a.id):
-                    updates.append(a)
+                    same.append(p)
+                elif hash(p.article.id) in ids and stored(id=p.article.id):
+                    updates.append(p)
                 else:
-                    adds.append(a)
-        return adds, updates
+                    adds.append(p)
+        return adds, updates, same
 
     def _known_terms(self) -> tuple[set[int], set[int]]:
         """Hashes of the index's ``id`` and ``fingerprint`` terms, read once per run and kept
@@ -189,21 +237,28 @@ class Indexer:
             self._known = (ids, prints)
         return self._known
 
-    def _stored(self, article_id: str) -> str | None:
+    def _stored(self, article_id: str) -> str | None:  # (dry runs only)
         with self.ix.searcher() as searcher:
             fields = searcher.document(id=article_id)
         return fields.get("fingerprint") if fields else None
 
-    def _flush(self, pending: dict[str, Article]) -> None:
-        adds, updates = self._plan(pending)
-        if not self.dry_run and (adds or updates):
-            writer = self._writer(len(adds) + len(updates))
+    def _flush(self, pending: dict[str, Prepared]) -> None:
+        adds, updates, same = self._plan(pending)
+        self.stats.unchanged += len(same)
+        # a rebuild writes every article into its fresh index, unchanged ones included
+        to_write = adds + updates + (same if self.rebuild else [])
+        if not self.dry_run and to_write:
+            articles = self._complete(to_write)
+            writer = self._writer(len(to_write))
+            replacing = set() if self.rebuild else {p.article.id for p in updates}
 
             def write():
-                for a in adds:
-                    writer.add_document(**article_to_doc(a))
-                for a in updates:
-                    writer.update_document(**article_to_doc(a))
+                for p, a in zip(to_write, articles):
+                    doc = article_to_doc(a, p.fingerprint)
+                    if a.id in replacing:
+                        writer.update_document(**doc)
+                    else:
+                        writer.add_document(**doc)
                 # no merging while the run lasts: each batch adds its segments; small ones are
                 # merged at the end of the run (see _consolidate)
                 writer.commit(mergetype=NO_MERGE)
@@ -211,11 +266,46 @@ class Indexer:
             self._committing(writer, write, "writing the index",
                              "batches committed before this one are kept and searchable")
             if self._known is not None:
-                for a in adds + updates:
-                    self._known[0].add(hash(a.id))
-                    self._known[1].add(hash(fingerprint(a)))
+                for p in to_write:
+                    self._known[0].add(hash(p.article.id))
+                    self._known[1].add(hash(p.fingerprint))
         self.stats.added += len(adds)
         self.stats.updated += len(updates)
+        if self._on_progress:
+            done = self.stats.added + self.stats.updated + self.stats.unchanged
+            self._on_progress(f"{done:,} articles {'checked' if self.dry_run else 'committed'}")
+
+    def _complete(self, batch: list[Prepared]) -> list[Article]:
+        """The articles of ``batch``, with the people extracted for those that ask for it."""
+        todo = [p for p in batch if p.extract]
+        if not todo:
+            return [p.article for p in batch]
+        if self._extractor is None:
+            from search.people import Extractor
+
+            self._extractor = Extractor(self.processes)
+        done = 0
+
+        def progress(n: int) -> None:
+            nonlocal done
+            done += n
+            if self._on_progress:
+                self._on_progress(f"people extracted from {done:,} of {len(todo):,} articles "
+                                  "of this batch")
+
+        found = self._extractor([(p.article.headline, p.article.body) for p in todo], progress)
+        extracted = {id(p): names for p, names in zip(todo, found)}
+        out = []
+        for p in batch:
+            names = extracted.get(id(p))
+            if names is None:
+                out.append(p.article)
+                continue
+            people = list(p.article.people)
+            seen = {n.casefold() for n in people}
+            people += [n for n in names if n.casefold() not in seen]
+            out.append(replace(p.article, people=tuple(people)))
+        return out
 
     def _consolidate(self) -> None:
         """Merge the index's small segments (under ``SMALL_SEGMENT`` articles, or half the batch
@@ -225,14 +315,16 @@ class Indexer:
         ``batch_size / PROCESSES`` articles that are never rewritten: merging in Whoosh runs at
         about the speed of indexing, and its default policy rewrites growing runs of segments
         again and again (at 200,000 articles it cost more than the indexing itself). Small
-        segments, from small ingests or a run's last batch, are merged here, so a stream of
-        small ingests does not pile them up. Killed midway, the index keeps the unmerged
+        segments, from small ingests or a run's last batch, are merged here once there are
+        more than ``SMALL_SEGMENTS_KEPT`` of them, so a stream of small ingests does not pile
+        them up, while one ingest of a few thousand articles (two segments, one per writer
+        process) is not merged at twice its cost. Killed midway, the index keeps the unmerged
         segments, which are complete."""
         segments = self.ix._segments()
         # a run with a smaller --batch-size writes smaller segments on purpose
         small = min(SMALL_SEGMENT, max(1, self.batch_size // 2))
         chosen = {seg.segment_id() for seg in segments if seg.doc_count_all() < small}
-        if len(chosen) < 2:
+        if len(chosen) <= SMALL_SEGMENTS_KEPT:
             return
 
         def policy(writer, current):
@@ -290,6 +382,8 @@ class Indexer:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return missing
+        if self.rebuild:
+            raise ValueError("a rebuild keeps exactly what its sources hold: delete separately")
         if self.dry_run:
             for article_id in ids:
                 if self.ix is not None and self._stored(article_id) is not None:
@@ -311,26 +405,37 @@ class Indexer:
         return missing
 
 
+def _check_format(ix, directory: Path) -> None:
+    found = index_format(ix.schema)
+    if found < INDEX_FORMAT:
+        ix.close()
+        raise IndexOutdated(
+            f"the index in {directory} was made by an earlier version (format {found}; this one "
+            f"writes format {INDEX_FORMAT}: accent-insensitive words and Snowball stems). It can "
+            f"still be searched, but not added to: rebuild it from all its sources with "
+            f"python ingest.py --index {directory} --rebuild PATH ...")
+
+
+def _stored_prints(ix) -> dict[str, str]:
+    """{id: fingerprint} of every live article of ``ix``, from the fingerprint terms
+    ("<hash>:<id>"; a deleted document's terms stay until a merge, hence the check)."""
+    found: dict[str, str] = {}
+    with ix.reader() as reader:
+        for sub, _ in reader.leaf_readers():
+            deleted = set(sub._segment.deleted_docs()) if sub.has_deletions() else ()
+            for term in sub.field_terms("fingerprint"):
+                if deleted and sub.first_id("fingerprint", term) in deleted:
+                    continue
+                found[term.split(":", 1)[1]] = term
+    return found
+
+
 def _cancel(writer) -> None:
     """Give up a writer's batch; on a full disk even the clean-up may fail."""
     try:
         writer.cancel()
     except Exception:  # noqa: BLE001
         log.debug("cancelling the writer failed", exc_info=True)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel kill this process when its parent dies (Linux), so that a killed ingest
-    leaves no writer process behind holding the ingest lock it inherited."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # elsewhere: the process ends when its job is done
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 class _SubWriter(SubWriterTask):
@@ -342,7 +447,7 @@ class _SubWriter(SubWriterTask):
         self.parent = os.getpid()
 
     def run(self):
-        _die_with_parent(self.parent)
+        die_with_parent(self.parent)
         try:
             super().run()
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises

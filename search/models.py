@@ -75,6 +75,7 @@ class SearchRequest:
 
     q: str = ""
     person: tuple[str, ...] = ()
+    person_match: str = "any"  # "any": articles naming any of ``person``; "all": all of them
     section: tuple[str, ...] = ()
     year: tuple[int, ...] = ()
     date_from: dt.date | None = None
@@ -92,7 +93,8 @@ class SearchRequest:
 
     def to_dict(self) -> dict:
         return {
-            "q": self.q, "person": list(self.person), "section": list(self.section),
+            "q": self.q, "person": list(self.person), "person_match": self.person_match,
+            "section": list(self.section),
             "year": list(self.year),
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,

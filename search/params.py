@@ -24,7 +24,9 @@ MAX_FACET_SIZE = 100
 DEFAULT_FACET_SIZE = 10
 MIN_YEAR, MAX_YEAR = 1000, 2999
 
-PARAMS = ("q", "person", "section", "year", "from", "to", "sort", "page", "per_page", "facet_size")
+PARAMS = ("q", "person", "person_match", "section", "year", "from", "to", "sort", "page",
+          "per_page", "facet_size")
+PERSON_MATCHES = ("any", "all")
 REPEATABLE = ("person", "section", "year")
 
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -109,7 +111,12 @@ def parse_search_params(params: dict[str, list[str]]) -> SearchRequest:
         raise ParamError("page", f"page x per_page must be at most {MAX_RESULT_WINDOW:,}; "
                                  "narrow the search instead of paging this deep")
     facet_size = _int(params, "facet_size", DEFAULT_FACET_SIZE, 1, MAX_FACET_SIZE)
-    return SearchRequest(q=q, person=tuple(people), section=tuple(sections),
+    person_match = (_single(params, "person_match") or "").strip().lower() or "any"
+    if person_match not in PERSON_MATCHES:
+        raise ParamError("person_match", "'person_match' must be 'any' (articles naming any of "
+                                         "the people given) or 'all' (naming all of them)")
+    return SearchRequest(q=q, person=tuple(people), person_match=person_match,
+                         section=tuple(sections),
                          year=tuple(dict.fromkeys(years)), date_from=date_from, date_to=date_to,
                          sort=sort, page=page, per_page=per_page, facet_size=facet_size)
 

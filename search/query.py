@@ -23,7 +23,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from whoosh import query as wq
 from whoosh.fields import Schema
-from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
+from whoosh.qparser import FieldAliasPlugin, MultifieldParser, OperatorsPlugin, PlusMinusPlugin
 from whoosh.qparser.plugins import RangePlugin
 
 from search.errors import SearchTimeout
@@ -65,6 +65,12 @@ def _build_parser(schema: Schema) -> MultifieldParser:
     visible = Schema(**{name: schema[name] for name in QUERY_FIELDS})
     parser = MultifieldParser(list(DEFAULT_FIELDS), visible)
     parser.remove_plugin_class(RangePlugin)  # term ranges over text scan the lexicon
+    # "or" and "not" in lower case are operators too ("opec or saudi"): as words they are
+    # stop words, which no search could find anyway
+    parser.replace_plugin(OperatorsPlugin(
+        And=r"(?<=\s)(?:AND|and)(?=\s)", Or=r"(?<=\s)(?:OR|or)(?=\s)",
+        AndNot=r"(?<=\s)ANDNOT(?=\s)", AndMaybe=r"(?<=\s)ANDMAYBE(?=\s)",
+        Not=r"(^|(?<=(\s|[()])))(?:NOT|not)(?=\s)", Require=r"(^|(?<=\s))REQUIRE(?=\s)"))
     parser.add_plugin(PlusMinusPlugin())
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
     return parser
@@ -79,6 +85,9 @@ def clean_query_text(text: str, notes: list[str]) -> str:
     return cleaned
 
 
+_MINUS = re.compile(r"(?<![^\s(])-(?=[^\s-])")
+
+
 def parse_query(text: str, schema: Schema, reader, notes: list[str]) -> wq.Query | None:
     """The query for ``text``, or ``None`` when nothing searchable is left (browse)."""
     if not text:
@@ -86,10 +95,15 @@ def parse_query(text: str, schema: Schema, reader, notes: list[str]) -> wq.Query
     parser = make_parser(schema)
     try:
         parsed = parser.parse(text)
+        if parsed is wq.NullQuery and _MINUS.search(text):
+            # only words to leave out ("-oil"): Whoosh's -word needs a word to subtract from;
+            # NOT word means every article without it
+            parsed = parser.parse(_MINUS.sub("NOT ", text))
     except Exception:  # noqa: BLE001 - the parser must never take the search down
         words = " ".join(re.findall(r"\w+", text))
         notes.append("the query could not be read as written; searched for its words instead")
         parsed = parser.parse(words) if words else wq.NullQuery
+    _refuse_costly_prefixes(parsed, reader, notes)
     checked = _check(parsed, reader, notes)
     if checked is None or checked is wq.NullQuery:
         if text.strip():
@@ -98,27 +112,55 @@ def parse_query(text: str, schema: Schema, reader, notes: list[str]) -> wq.Query
     return checked.normalize()
 
 
+def _multiterms(q: wq.Query):
+    if isinstance(q, (wq.Prefix, wq.Wildcard)):
+        yield q
+    elif not q.is_leaf():
+        for child in q.children():
+            yield from _multiterms(child)
+
+
+def _refuse_costly_prefixes(q: wq.Query, reader, notes: list[str]) -> None:
+    """Mark each prefix or wildcard that is too short, or expands to too many words in any of
+    the fields it is searched in, as refused in all of them (``_check`` then drops it
+    everywhere): "st*" is left out of headlines and bodies alike, as its note says."""
+    verdicts: dict[str, bool] = {}
+    for node in _multiterms(q):
+        text = node.text
+        stem = re.split(r"[*?]", text, maxsplit=1)[0] if isinstance(node, wq.Wildcard) else text
+        shown = text if isinstance(node, wq.Wildcard) else text + "*"
+        if verdicts.get(shown) is False:
+            node.refused = True
+            continue
+        ok = True
+        if len(stem) < MIN_PREFIX_CHARS:
+            notes.append(f"'{shown}' was left out: give at least {MIN_PREFIX_CHARS} letters "
+                         "before * or ?")
+            ok = False
+        else:
+            for count, _ in enumerate(reader.expand_prefix(node.fieldname, stem), start=1):
+                if count > MAX_EXPANSIONS:
+                    notes.append(f"'{shown}' was left out: it matches more than "
+                                 f"{MAX_EXPANSIONS} different words; add letters")
+                    ok = False
+                    break
+        if not ok and verdicts.get(shown):  # refused in this field, kept in an earlier one
+            for earlier in _multiterms(q):
+                if (earlier.text if isinstance(earlier, wq.Wildcard) else earlier.text + "*") \
+                        == shown:
+                    earlier.refused = True
+        verdicts[shown] = ok
+        node.refused = not ok
+
+
 def _check(q: wq.Query, reader, notes: list[str]) -> wq.Query | None:
-    """Drop the parts of ``q`` that would be too expensive, with a note for each."""
+    """Drop the parts of ``q`` that would be too expensive (prefixes refused by
+    ``_refuse_costly_prefixes``, a lone ``*``), with a note for each."""
     if isinstance(q, wq.Every):
         notes.append("a lone * matches everything and was ignored")
         return None
     if isinstance(q, (wq.Prefix, wq.Wildcard)):
-        text = q.text
-        stem = re.split(r"[*?]", text, maxsplit=1)[0] if isinstance(q, wq.Wildcard) else text
-        shown = text if isinstance(q, wq.Wildcard) else text + "*"
-        if len(stem) < MIN_PREFIX_CHARS:
-            notes.append(f"'{shown}' was ignored: give at least {MIN_PREFIX_CHARS} letters "
-                         "before * or ?")
-            return None
-        count = 0
-        for _ in reader.expand_prefix(q.fieldname, stem):
-            count += 1
-            if count > MAX_EXPANSIONS:
-                notes.append(f"'{shown}' was ignored: it matches more than {MAX_EXPANSIONS} "
-                             "different words; add letters")
-                return None
-        return q
+        return None if getattr(q, "refused", False) else q
     if isinstance(q, wq.Not):
         inner = _check(q.query, reader, notes)
         return wq.Not(inner) if inner is not None else None
@@ -343,7 +385,8 @@ class Selection:
             raise SearchTimeout(f"the search took longer than {time_limit:g}s; "
                                 "make it more specific")
         self.filters = {
-            "person": facets.person_mask(req.person) if req.person else None,
+            "person": facets.person_mask(req.person, req.person_match == "all")
+            if req.person else None,
             "section": facets.section_mask(req.section) if req.section else None,
             "year": facets.year_mask(req.year) if req.year else None,
             "dates": facets.date_mask(date_to_day(req.date_from) if req.date_from else None,
@@ -367,6 +410,8 @@ def ordered(sel: Selection, searcher, facets: FacetData, start: int, count: int,
     scores when ranked by relevance; True as well when ranking stopped at ``deadline``."""
     docs = np.flatnonzero(sel.final)
     sort = sel.req.effective_sort
+    if sort == "relevance" and _only_exclusions(sel.q):
+        sort = "newest"  # "-oil": nothing to rank by; every article without it, newest first
     if sel.q is not None and sort == "relevance":
         scores, timed_out = rank_scores(sel.q, searcher, facets, docs, deadline)
         # best first; equal scores in index order, as Whoosh's collector does
@@ -379,6 +424,12 @@ def ordered(sel: Selection, searcher, facets: FacetData, start: int, count: int,
     return [(int(docs[i]), None) for i in order], False
 
 
+def _only_exclusions(q: wq.Query | None) -> bool:
+    if isinstance(q, wq.Not):
+        return True
+    return isinstance(q, wq.And) and all(isinstance(sub, wq.Not) for sub in q.subqueries)
+
+
 def run_search(searcher, facets: FacetData, req: SearchRequest,
                time_limit: float = DEFAULT_TIME_LIMIT) -> SearchResult:
     """Run ``req``. If finding the matching documents takes longer than ``time_limit`` seconds,
@@ -389,8 +440,10 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
     sel = Selection(searcher, facets, req, deadline, time_limit)
     total = int(np.count_nonzero(sel.final))
     year_values, undated = facets.year_facet(sel.context("year"), req.year)
+    # multi-select: a person's count is what ticking them would add ("any"), or leave ("all")
+    people_ctx = sel.final if req.person_match == "all" else sel.context("person")
     facet_values: dict[str, tuple[FacetValue, ...]] = {
-        "people": facets.people_facet(sel.context("person"), req.person, req.facet_size),
+        "people": facets.people_facet(people_ctx, req.person, req.facet_size),
         "section": facets.section_facet(sel.context("section"), req.section),
         "year": year_values,
         # the months of a single selected year, over every filter but the date range
@@ -399,6 +452,10 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
     }
     page_docs, timed_out = ordered(sel, searcher, facets, (req.page - 1) * req.per_page,
                                    req.per_page, deadline)
+    last_page = max(1, -(-total // req.per_page))
+    if req.page > last_page:
+        sel.notes.append(f"there is no page {req.page}: this search has {last_page} "
+                         f"page{'s' if last_page != 1 else ''}")
     terms = positive_terms(sel.q, searcher.reader())
     hits = tuple(make_hit(searcher, docnum, score, terms) for docnum, score in page_docs)
     suggestion = (_suggest(searcher, facets, sel.text, total)

@@ -9,11 +9,11 @@ import datetime as dt
 
 from collections import defaultdict
 
-from whoosh.analysis import (IDTokenizer, LowercaseFilter, RegexTokenizer, StemFilter,
-                             StemmingAnalyzer, StopFilter)
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
+from search.analysis import FoldFilter, exact_analyzer, fold, name_analyzer, text_analyzer
 from search.models import Article
 
 HEADLINE_BOOST = 2.0
@@ -21,19 +21,21 @@ PEOPLE_SEPARATOR = ", "  # canonical names never contain commas (search.people.c
 
 
 class ArticleText(TEXT):
-    """Whoosh's ``TEXT`` with ``StemmingAnalyzer`` (lower-case, stop words out, Porter stems:
-    "elections" ~ "election"), indexed in one pass.
+    """Whoosh's ``TEXT`` with ``search.analysis.text_analyzer`` (lower case, accents folded,
+    stop words out, Snowball stems: "elections" ~ "election", "café" ~ "cafe"), indexed in one
+    pass.
 
     Searching, highlighting and query parsing use the analyzer as it is. Only ``index`` (what
     the writer calls for every article) is done differently: one regex pass over the text,
-    each distinct word stemmed once per process, instead of a chain of four generators handing
-    a token object along for every word. The terms, frequencies, weights and positions are the
-    ones the analyzer chain gives (``tests/test_schema.py`` compares them); with any other
-    analyzer, or any indexing option, it is Whoosh's own ``index``.
+    each distinct word folded and stemmed once per process, instead of a chain of generators
+    handing a token object along for every word. The terms, frequencies, weights and positions
+    are the ones the analyzer chain gives (``tests/test_schema.py`` compares them); with any
+    other analyzer, or any indexing option, it is Whoosh's own ``index``. Indexes made before
+    folding (Porter stems, ``StemmingAnalyzer``) are indexed the same way with their own chain.
     """
 
     def __init__(self, **kwargs):
-        super().__init__(analyzer=StemmingAnalyzer(), **kwargs)
+        super().__init__(analyzer=text_analyzer(), **kwargs)
 
     def __getstate__(self):  # the plan is rebuilt after unpickling (the schema is pickled)
         return {k: v for k, v in self.__dict__.items() if k != "_one_pass"}
@@ -45,12 +47,15 @@ class ArticleText(TEXT):
             return self.__dict__["_one_pass"]
         except KeyError:
             pass
-        items = getattr(self.analyzer, "items", ())
+        items = list(getattr(self.analyzer, "items", ()))
+        folding = len(items) == 5 and type(items[2]) is FoldFilter
+        if folding:
+            del items[2]
         plan = None
         if [type(i) for i in items] == [RegexTokenizer, LowercaseFilter, StopFilter, StemFilter] \
                 and not items[0].gaps and items[2].renumber and not items[3].ignore:
             plan = (items[0].expression, items[2].stops, items[2].min, items[2].max,
-                    items[3]._stem)
+                    items[3]._stem, folding)
         self.__dict__["_one_pass"] = plan
         return plan
 
@@ -59,12 +64,12 @@ class ArticleText(TEXT):
         if plan is None:
             yield from super().index(value, **kwargs)
             return
-        pattern, stops, minsize, maxsize, stem = plan
+        pattern, stops, minsize, maxsize, stem, folding = plan
         positions: defaultdict[str, list[int]] = defaultdict(list)
         first = None  # like StopFilter(renumber=True): the first kept word keeps its position
         kept = 0
         for i, match in enumerate(pattern.finditer(value)):
-            word = match.group().lower()
+            word = fold(match.group().lower()) if folding else match.group().lower()
             if len(word) < minsize or (maxsize is not None and len(word) > maxsize) \
                     or word in stops:
                 continue
@@ -79,7 +84,7 @@ class ArticleText(TEXT):
 
 
 def build_schema() -> Schema:
-    exact = IDTokenizer() | LowercaseFilter()
+    exact = exact_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
         # "<content hash>:<id>": a term lookup tells whether an article is already stored unchanged
@@ -88,7 +93,8 @@ def build_schema() -> Schema:
         # so no second, unstemmed copy of every word is indexed (spelling=True)
         headline=ArticleText(stored=True, field_boost=HEADLINE_BOOST),
         body=ArticleText(stored=True),
-        people=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+        # whole names, case and accents ignored ("José Mourinho" ~ "jose mourinho")
+        people=KEYWORD(stored=True, scorable=True, analyzer=name_analyzer()),
         # date: indexed for Whoosh's own range queries (the benchmark's documented side); the
         # service filters and counts dates and years from the columns (search.facets)
         date=DATETIME(stored=True, sortable=True),
@@ -100,14 +106,12 @@ def build_schema() -> Schema:
     )
 
 
-def fingerprint(article: Article) -> str:
-    return f"{article.content_hash}:{article.id}"
-
-
-def article_to_doc(article: Article) -> dict:
+def article_to_doc(article: Article, fingerprint: str | None = None) -> dict:
+    """The stored document of ``article``; ``fingerprint`` ("<hash of the input>:<id>", see
+    ``search.ingest.records.Prepared``) tells a later ingest that its input is unchanged."""
     doc = {
         "id": article.id,
-        "fingerprint": fingerprint(article),
+        "fingerprint": fingerprint or f"{article.content_hash}:{article.id}",
         "headline": article.headline,
         "body": article.body,
         "people": PEOPLE_SEPARATOR.join(article.people),

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from search import store
+from search.analysis import index_format
 from search.facets import FacetData
 
 
@@ -29,9 +30,11 @@ def stats_of(directory: Path, searcher, data: FacetData) -> dict:
         "undated": searcher.doc_count() - int(days.size),
         "first_date": _iso(days.min()) if days.size else None,
         "last_date": _iso(days.max()) if days.size else None,
-        "people": len(data.people.terms),
-        "sections": len(data.sections.terms),
+        "people": len(data.people.index),
+        "sections": len(data.sections.index),
         "last_ingest": store.read_meta(directory).get("last_ingest"),
+        # 1: made before accent folding and Snowball stems; rebuild it (ingest.py --rebuild)
+        "index_format": index_format(searcher.schema),
     }
 
 

@@ -68,7 +68,7 @@ def test_upsert_update_unchanged_and_delete(tmp_path):
     assert (s["added"], s["updated"], s["unchanged"]) == (1, 1, 2)
     arts = stored_articles(index)
     assert len(arts) == 4 and arts["a"].headline == "Alpha (corrected)"
-    s = summary_of(run_ingest("--index", index, "--json", "--delete", "b", "nope"))
+    s = summary_of(run_ingest("--index", index, "--json", "--delete", "b", "--delete", "nope"))
     assert s["deleted"] == 1
     assert set(stored_articles(index)) == {"a", "c"} | {k for k in arts if k.startswith("h")}
 

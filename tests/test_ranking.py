@@ -166,9 +166,9 @@ def test_side_file_postings_equal_whooshs_blocks(tmp_path):
         indexer.upsert(articles[40:])
     ix = store.open_index(index)
     writer = ix.writer(codec=W3Codec())  # a segment written before the side file existed
-    writer.add_document(**{**article_to_doc(articles[0]), "id": "plain-copy"})
-    writer.delete_by_term("id", articles[3].id)
-    writer.delete_by_term("id", articles[45].id)
+    writer.add_document(**{**article_to_doc(articles[0].article), "id": "plain-copy"})
+    writer.delete_by_term("id", articles[3].article.id)
+    writer.delete_by_term("id", articles[45].article.id)
     writer.commit(merge=False)
     with ix.searcher() as searcher:
         reader = searcher.reader()

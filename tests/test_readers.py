@@ -48,7 +48,17 @@ sharply, the harbour said &amp; traders agreed.
 <TOPICS></TOPICS>
 <PEOPLE></PEOPLE>
 <TEXT TYPE="UNPROC">&#2;
-unprocessed wire text with no title and no body
+HARBOUR DUES WEEKLY REPORT - MAR 5
+    Week ended Mar 4        dues-stg
+ Mackerel.............1,234 up....12
+ Reuter
+&#3;</TEXT>
+</REUTERS>
+<REUTERS TOPICS="NO" LEWISSPLIT="TRAIN" CGISPLIT="TRAINING-SET" OLDID="4" NEWID="104">
+<DATE>6-MAR-1987 01:02:03.04</DATE>
+<TOPICS></TOPICS>
+<PEOPLE></PEOPLE>
+<TEXT TYPE="UNPROC">&#2;
 &#3;</TEXT>
 </REUTERS>
 """
@@ -74,7 +84,7 @@ def articles(path, fmt=None):
 def test_reuters_sgml(tmp_path):
     path = tmp_path / "reut2-test.sgm"
     path.write_bytes(SGML.encode("latin-1"))
-    first, brief, unproc = articles(path)
+    first, brief, unproc, empty = articles(path)
     assert first.id == "reuters-101"
     assert first.headline == "MARLOW QUAY MACKEREL PRICES FALL"
     assert first.body == "Fish prices at <Quay Market Co> fell\nsharply, the harbour said & traders agreed."
@@ -85,9 +95,13 @@ def test_reuters_sgml(tmp_path):
     assert first.source == "Reuters"
     assert brief.headline == "FERRY TERMINAL DELAYED" and brief.body == ""
     assert brief.people == () and brief.date == dt.date(1987, 3, 4)
-    assert isinstance(unproc, RecordError)
-    expected_line = SGML[:SGML.index('NEWID="103"')].count("\n") + 1
-    assert unproc.location == f"line {expected_line}" and "neither headline nor body" in unproc.reason
+    # TEXT TYPE="UNPROC" (tables, briefs): the first line is the headline, the rest the body
+    assert unproc.headline == "HARBOUR DUES WEEKLY REPORT - MAR 5"
+    assert unproc.body == "Week ended Mar 4        dues-stg\n Mackerel.............1,234 up....12"
+    assert unproc.date == dt.date(1987, 3, 5) and unproc.id == "reuters-103"
+    assert isinstance(empty, RecordError)
+    expected_line = SGML[:SGML.index('NEWID="104"')].count("\n") + 1
+    assert empty.location == f"line {expected_line}" and "neither headline nor body" in empty.reason
 
 
 def test_reuters_empty_people_stays_authoritative(tmp_path):
@@ -208,10 +222,22 @@ def test_ids_are_stable_and_prefer_id_then_url():
     assert to_prepared(rec).article.id == "https://x.example/a"
     rec = Record({"headline": "H", "body": "B", "url": "u", "id": 7}, "f", "line 1")
     assert to_prepared(rec).article.id == "7"
-    a = Record({"headline": "  The  Headline ", "body": "Body text", "date": "2020-01-01"}, "f", "1")
-    b = Record({"headline": "the headline", "body": "Body   text", "date": "1 January 2020"}, "g", "9")
+    # the same article read from two places gets the same id (dates in any form)
+    a = Record({"headline": " The Headline ", "body": "Body text", "date": "2020-01-01"}, "f", "1")
+    b = Record({"headline": "The Headline", "body": "Body text ", "date": "1 January 2020"}, "g", "9")
     assert to_prepared(a).article.id == to_prepared(b).article.id
     assert hashed_id("x", "", "y") != hashed_id("x", "2020-01-01", "y")
+
+
+def test_hashed_ids_differ_for_articles_that_differ_anywhere():
+    """Two articles sharing a headline and their first 500 characters were one article."""
+    opening = "Harbour news. " * 40  # 560 characters
+    texts = [opening + "The ferry sails at noon.", opening + "The ferry is cancelled.",
+             opening + "The ferry sails at noon.\n\nA second paragraph.",
+             opening.upper() + "The ferry sails at noon."]
+    ids = {to_prepared(Record({"headline": "Ferry", "body": t}, "f", "1")).article.id
+           for t in texts}
+    assert len(ids) == len(texts)
 
 
 @pytest.mark.parametrize("fields, reason", [
@@ -245,7 +271,7 @@ def test_folder_walk_skips_docs_beside_data_files(tmp_path):
     (tmp_path / "notes.md").write_text("# ignored")
     (tmp_path / "letters").mkdir()
     (tmp_path / "letters" / "l.txt").write_text("A letter\n\nbody")
-    found = [(p.name, f) for p, f in check_paths([tmp_path], None)]
+    found = [(p.name, f) for p, f, _ in check_paths([tmp_path], None)]
     assert found == [("l.txt", Format.TEXT), ("a.jsonl", Format.JSONL)]
     with pytest.raises(SourceError):
         check_paths([tmp_path / "missing"], None)

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 def expected_from_sgml(folder):
     """An independent, blunt reading of the SGML: NEWID -> PEOPLE ids, for articles that have a
-    TITLE or a BODY element with text."""
+    TITLE or a BODY element with text, or text directly in TEXT (TYPE="UNPROC")."""
     expected = {}
     for path in sorted(folder.glob("reut2-*.sgm")):
         text = path.read_text(encoding="latin-1")
@@ -22,7 +22,9 @@ def expected_from_sgml(folder):
             newid = re.search(r'NEWID="(\d+)"', block).group(1)
             title = re.search(r"<TITLE>(.*?)</TITLE>", block, re.S)
             body = re.search(r"<BODY>(.*?)</BODY>", block, re.S)
-            has_text = any(m and re.sub(r"&#\d+;|\s|Reuter", "", m.group(1)) for m in (title, body))
+            unproc = re.search(r'<TEXT TYPE="UNPROC">(.*?)</TEXT>', block, re.S)
+            has_text = any(m and re.sub(r"&#\d+;|\s|Reuter", "", m.group(1))
+                           for m in (title, body, unproc))
             if has_text:
                 people = re.search(r"<PEOPLE>(.*?)</PEOPLE>", block, re.S).group(1)
                 expected[f"reuters-{newid}"] = re.findall(r"<D>(.*?)</D>", people)
@@ -41,6 +43,7 @@ def test_article_count_equals_records_with_title_or_body(reuters):
     expected = expected_from_sgml(folder)
     assert summary["added"] == len(expected)
     assert summary["added"] + summary["rejected"] == 21578
+    assert summary["added"] == 21577  # every record with text; only the empty one is rejected
     assert set(stored_articles(index)) == set(expected)
 
 

@@ -50,7 +50,7 @@ def _request_from(params: dict[str, list[str]], **overrides) -> SearchRequest:
 
 def search_params_only(params: dict[str, list[str]], *drop: str) -> list[tuple[str, str]]:
     """The (name, value) pairs of ``params`` that describe a search, less ``drop``."""
-    keep = ("q", "person", "section", "year", "from", "to", "sort", "per_page")
+    keep = ("q", "person", "person_match", "section", "year", "from", "to", "sort", "per_page")
     return [(k, v) for k in keep if k not in drop for v in params.get(k, []) if v != ""]
 
 

@@ -28,6 +28,10 @@ def search_parameters() -> list[dict]:
                "headline:, body:, people: (or person:), section:. Empty: browse everything."),
         _param("person", {"type": "string", "maxLength": P.MAX_VALUE_CHARS},
                f"Only articles naming any of these people (up to {P.MAX_FILTER_VALUES}).", True),
+        _param("person_match", {"type": "string", "enum": list(P.PERSON_MATCHES),
+                                "default": "any"},
+               "With several 'person' values: 'any' (the default) finds articles naming any "
+               "of them, 'all' only articles naming all of them."),
         _param("section", {"type": "string", "maxLength": P.MAX_VALUE_CHARS},
                f"Only articles in any of these sections (up to {P.MAX_FILTER_VALUES}).", True),
         _param("year", {"type": "integer", "minimum": P.MIN_YEAR, "maximum": P.MAX_YEAR},

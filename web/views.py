@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from search.errors import ArticleNotFound, IndexNotFound, ParamError, PersonNotFound
@@ -69,9 +69,36 @@ def helpers():
         "remove_url": lambda name, value: url_with(args, remove=[(name, value)]),
         "set_url": lambda **kw: url_with(args, set_=kw),
         "page_url": lambda page: url_with(args, set_={"page": page if page > 1 else None}),
-        "article_url": lambda art_id, q="": article_path(art_id) + (
-            "?" + urlencode({"q": q}) if q else ""),
+        # an article's page carries the search that led to it, for its marks and its
+        # "Back to search" link
+        "article_url": lambda art_id: article_path(art_id) + (
+            "?" + urlencode(list(args.items(multi=True))) if args else ""),
+        "back_url": url_with(args, keep_page=True),
+        "pager": pager,
     }
+
+
+def pager(page: int, pages: int, around: int = 2) -> list[int | None]:
+    """Page numbers to link: the first, the last, and ``around`` either side of ``page``;
+    ``None`` where numbers are left out."""
+    shown = sorted({1, pages, *range(max(1, page - around), min(pages, page + around) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - out[-1] > 1:
+            out.append(None)
+        out.append(n)
+    return out
+
+
+def year_bars(values: list[dict], span_limit: int = 150) -> list[dict]:
+    """The year facet as a histogram: years without articles between the first and the last
+    shown as empty bars (unless the span is implausibly wide)."""
+    years = [v["value"] for v in values]
+    if not years or max(years) - min(years) > span_limit:
+        return values
+    found = {v["value"]: v for v in values}
+    return [found.get(y, {"value": y, "count": 0, "selected": False})
+            for y in range(min(years), max(years) + 1)]
 
 
 def _alternate(resp: Response, api_path: str) -> Response:
@@ -81,6 +108,11 @@ def _alternate(resp: Response, api_path: str) -> Response:
 
 @bp.get("/")
 def search_page():
+    if any(v == "" for v in request.args.values()):
+        # a form sends its empty fields (person=&from=&to=): the address of the search
+        # leaves them out, so that every search has one shareable URL
+        kept = [(k, v) for k, v in request.args.items(multi=True) if v != ""]
+        return redirect("/?" + urlencode(kept) if kept else "/", code=302)
     params = query_params()
     params.setdefault("facet_size", [str(PAGE_FACET_SIZE)])
     # the JSON twin is asked with exactly the parameters this page used (facet_size included)
@@ -110,7 +142,7 @@ def search_page():
                            api_path=api_path, together=together,
                            feed_path="/feed.atom" + ("?" + shared if shared else ""),
                            export_query=shared, export_cap=current_app.config["EXPORT_CAP"],
-                           month_names=MONTH_NAMES,
+                           month_names=MONTH_NAMES, year_bars=year_bars(data["facets"]["year"]),
                            filtered=bool(req.person or req.section or req.year or req.date_from
                                          or req.date_to))
     return _alternate(Response(html), api_path)
@@ -118,7 +150,7 @@ def search_page():
 
 @bp.get("/articles/<path:article_id>")
 def article_page(article_id: str):
-    q = request.args.get("q", "")[:500]
+    q = request.args.get("q", "")[:500]  # the search that led here: its words are marked
     arch = archive()
     try:
         art = arch.article(article_id)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import NamedTuple
 
 from search.errors import RecordError, SourceError
 
@@ -47,6 +49,21 @@ _BY_EXTENSION = {
     ".sgml": Format.REUTERS,
 }
 _STRUCTURED = {Format.JSONL, Format.JSON, Format.CSV, Format.REUTERS}
+# files in a folder that document it rather than hold articles (README.TXT beside BBC's text
+# articles, PROVENANCE.md, SHA256SUMS ...); named on the command line they are read as given
+_DOCUMENTATION = re.compile(
+    r"^(readme|read_me|read-me|licen[cs]e|copying|provenance|changelog|changes|notice|authors|"
+    r"contributing|install|sha\d*sums|md5sums|checksums|manifest)([._-].*)?$", re.I)
+
+
+class SourceFile(NamedTuple):
+    """A file to read, its format, and the folder it sits in below the path the user gave
+    (``""`` for a file named directly or at the top of that path): ``--section-from-folder``
+    takes the section from it."""
+
+    path: Path
+    fmt: Format
+    folder: str = ""
 
 
 def detect_format(path: Path) -> Format | None:
@@ -76,50 +93,60 @@ def detect_format(path: Path) -> Format | None:
     return None
 
 
-def iter_files(path: Path, fmt: Format | None) -> Iterator[tuple[Path, Format]]:
+def iter_files(path: Path, fmt: Format | None) -> Iterator[SourceFile]:
     """The files under ``path`` with their formats, in a stable order.
 
-    In a folder, files of unknown type are skipped, and so are plain ``.txt`` files that sit
-    beside structured files (SGML, JSON, CSV): there they are documentation, such as
-    Reuters-21578's README.txt. Name them, or pass ``--format text``, to ingest them.
+    In a folder, files of unknown type are skipped, and so are documentation files (README,
+    LICENSE, PROVENANCE, checksums ...) and plain ``.txt`` files that sit beside structured
+    files (SGML, JSON, CSV), such as Reuters-21578's lists of tags. Name them, or pass
+    ``--format text``, to ingest them.
     """
     if path.is_file():
         found = fmt or detect_format(path)
         if found is None:
             raise SourceError(f"{path}: unknown format (use --format {{{','.join(Format.names())}}})")
-        yield path, found
+        yield SourceFile(path, found)
         return
     if not path.is_dir():
         raise SourceError(f"{path}: no such file or folder")
     for root, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        chosen: list[tuple[Path, Format]] = []
+        folder = "" if Path(root) == path else Path(root).name
+        chosen: list[SourceFile] = []
+        documentation: list[str] = []
         for name in sorted(files):
             if name.startswith("."):
                 continue
             file = Path(root) / name
-            if fmt is not None:
-                chosen.append((file, fmt))
-                continue
-            if file.suffix.lower() in _BY_EXTENSION:
-                chosen.append((file, detect_format(file)))
-        if fmt is None and any(f in _STRUCTURED for _, f in chosen):
-            skipped = [p.name for p, f in chosen if f is Format.TEXT]
-            if skipped:
-                log.info("%s: skipped %d .txt file(s) beside data files (%s)", root,
-                         len(skipped), ", ".join(skipped[:5]))
-            chosen = [(p, f) for p, f in chosen if f is not Format.TEXT]
+            if _DOCUMENTATION.match(name):
+                documentation.append(name)
+            elif fmt is not None:
+                chosen.append(SourceFile(file, fmt, folder))
+            elif file.suffix.lower() in _BY_EXTENSION:
+                chosen.append(SourceFile(file, detect_format(file), folder))
+        if fmt is None and any(f.fmt in _STRUCTURED for f in chosen):
+            documentation += [f.path.name for f in chosen if f.fmt is Format.TEXT]
+            chosen = [f for f in chosen if f.fmt is not Format.TEXT]
+        if documentation:
+            log.warning("skipped in %s (documentation, not articles; name a file to ingest it): "
+                        "%s", root, ", ".join(documentation[:8])
+                        + (f" and {len(documentation) - 8} more" if len(documentation) > 8 else ""))
         yield from chosen
 
 
-def check_paths(paths: list[Path], fmt: Format | None) -> list[tuple[Path, Format]]:
-    """Resolve every input path before anything is written; ``SourceError`` if one is unusable."""
-    files: list[tuple[Path, Format]] = []
+def check_paths(paths: list[Path], fmt: Format | None) -> list[SourceFile]:
+    """Resolve every input path before anything is written; ``SourceError`` if one is unusable
+    or holds nothing to ingest."""
+    files: list[SourceFile] = []
     for path in paths:
-        for file, found in iter_files(path, fmt):
-            if not os.access(file, os.R_OK):
-                raise SourceError(f"{file}: not readable")
-            files.append((file, found))
+        found = list(iter_files(path, fmt))
+        if not found:
+            raise SourceError(f"{path}: nothing to ingest here (looked for "
+                              f"{', '.join(sorted(_BY_EXTENSION))} files)")
+        for source in found:
+            if not os.access(source.path, os.R_OK):
+                raise SourceError(f"{source.path}: not readable")
+        files += found
     return files
 
 

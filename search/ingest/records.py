@@ -12,13 +12,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
+from functools import cached_property
 
 from search.dates import DateParseError, parse_date
 from search.errors import RecordError
-from search.ingest import Format, Record, read_file
+from search.ingest import Record, SourceFile, read_file
 from search.models import Article
-from search.people import extract_people_many, split_people
+from search.people import split_people
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,22 @@ class ExtractMode:
 
 @dataclass(frozen=True)
 class Prepared:
-    """An article in the making: extraction may still add people."""
+    """An article as read from its source, before people extraction may add names.
+
+    ``fingerprint`` is taken from the input (and whether it asks for extraction), not from
+    what extraction makes of it: the indexer decides "unchanged" from it before extracting
+    anything, and identical input is always unchanged, whatever the extractor finds.
+    """
 
     article: Article
     extract: bool
     warning: str | None = None
+
+    @cached_property
+    def fingerprint(self) -> str:
+        mark = "+people" if self.extract else ""
+        digest = hashlib.sha1((self.article.content_hash + mark).encode()).hexdigest()[:20]
+        return f"{digest}:{self.article.id}"
 
 
 def canonical_fields(raw: dict) -> tuple[dict, list[str]]:
@@ -100,11 +111,10 @@ def _text(value: object, name: str, limit: int) -> str:
 
 
 def hashed_id(headline: str, date_iso: str, body: str) -> str:
-    """A stable id for a record with neither id nor url: the same article always gets the same."""
-    def norm(s: str) -> str:
-        return " ".join(unicodedata.normalize("NFKC", s).casefold().split())
-
-    key = "\x1f".join((norm(headline), date_iso, norm(body)[:500]))
+    """A stable id for a record with neither id nor url, from its whole text as read (after
+    the clean-up every field gets): the same article always gets the same id, and two articles
+    that differ anywhere, in a paragraph break or a capital, get different ones."""
+    key = "\x1f".join((headline, date_iso, body))
     return "h" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
 
 
@@ -145,31 +155,29 @@ def to_prepared(record: Record, mode: str = ExtractMode.AUTO) -> Prepared:
     return Prepared(article, extract, warning)
 
 
-def _with_people(batch: list[Prepared]) -> Iterator[Article]:
-    todo = [p for p in batch if p.extract]
-    found = extract_people_many([(p.article.headline, p.article.body) for p in todo]) if todo else []
-    extracted = {id(p): names for p, names in zip(todo, found)}
-    for p in batch:
-        if not p.extract:
-            yield p.article
-            continue
-        names = list(p.article.people)
-        seen = {n.casefold() for n in names}
-        names += [n for n in extracted[id(p)] if n.casefold() not in seen]
-        yield replace(p.article, people=tuple(names))
+def _with_default_section(record: Record, folder: str) -> Record:
+    fields, _ = canonical_fields(record.fields)
+    if fields.get("section") not in (None, ""):
+        return record
+    return replace(record, fields={**record.fields, "section": folder})
 
 
-def load_articles(files: Iterable[tuple[Path, Format]], *, mode: str = ExtractMode.AUTO,
+def load_articles(files: Iterable[SourceFile], *, mode: str = ExtractMode.AUTO,
                   on_reject: Callable[[RecordError], None],
                   on_warning: Callable[[str], None] | None = None,
-                  batch_size: int = 256) -> Iterator[Article]:
-    """Stream the articles of ``files``; rejected records go to ``on_reject``, the rest is yielded."""
-    batch: list[Prepared] = []
-    for path, fmt in files:
+                  section_from_folder: bool = False) -> Iterator[Prepared]:
+    """Stream the articles of ``files`` as ``Prepared`` (people are extracted by the indexer,
+    for the new and changed ones only); rejected records go to ``on_reject``.
+
+    With ``section_from_folder``, an article without a section of its own takes the name of
+    the folder its file is in, below the path given (``bbc/sport/001.txt`` -> "sport")."""
+    for path, fmt, folder in files:
         for item in read_file(path, fmt):
             if isinstance(item, RecordError):
                 on_reject(item)
                 continue
+            if section_from_folder and folder:
+                item = _with_default_section(item, folder)
             try:
                 prepared = to_prepared(item, mode)
             except RecordError as err:
@@ -177,9 +185,4 @@ def load_articles(files: Iterable[tuple[Path, Format]], *, mode: str = ExtractMo
                 continue
             if prepared.warning and on_warning:
                 on_warning(f"{item.origin}:{item.location}: {prepared.warning}")
-            batch.append(prepared)
-            if len(batch) >= batch_size:
-                yield from _with_people(batch)
-                batch = []
-    if batch:
-        yield from _with_people(batch)
+            yield prepared

@@ -53,6 +53,17 @@ def parse_reuters(block: str) -> dict:
     fields["headline"] = _clean(title) if title is not None else ""
     body = _element(block, "BODY")
     fields["body"] = _SIGNOFF.sub("", _clean(body)) if body is not None else ""
+    if title is None and body is None:
+        # <TEXT TYPE="UNPROC">: tables and briefs with the text directly in TEXT; its first
+        # line is the headline, the rest the body
+        text = _element(block, "TEXT")
+        lines = _SIGNOFF.sub("", _clean(text)).split("\n") if text is not None else []
+        lines = [ln.rstrip() for ln in lines]
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        if lines:
+            fields["headline"] = " ".join(lines[0].split())
+            fields["body"] = "\n".join(lines[1:]).strip("\n")
     author = _element(block, "AUTHOR")
     if author is not None:
         fields["byline"] = re.sub(r"^\s*by\s+", "", _clean(author), flags=re.I).rstrip(", ")

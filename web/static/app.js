@@ -2,6 +2,17 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+  // empty fields (an untouched date or person box) stay out of the address of the search
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || form.method.toLowerCase() !== "get") return;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name && (el.value === "" || el.value == null) && !el.disabled) el.disabled = true;
+    });
+    window.setTimeout(function () {  // re-enable for a page restored from the back/forward cache
+      Array.prototype.forEach.call(form.elements, function (el) { el.disabled = false; });
+    }, 0);
+  });
   document.addEventListener("change", function (event) {
     var el = event.target;
     if (el && el.matches && el.matches("[data-autosubmit]") && el.form) {

@@ -1,0 +1,82 @@
+"""How text becomes terms, for indexing, querying and highlighting alike.
+
+- ``FoldFilter``: accent folding after lower-casing ("café" ~ "cafe", "Khloé" ~ "khloe",
+  "straße" ~ "strasse"), with Whoosh's own ``accent_map`` (Latin, Greek and Cyrillic letters
+  with marks) and a few letters it leaves out or folds to one letter.
+- ``snowball_stem``: the Snowball English stemmer (PyStemmer, in C): "running", "runs" and
+  "run" share the stem ``run``, which whoosh3's Porter stemmer split into ``runn`` and ``run``.
+- ``text_analyzer``: headline and body (words, lower case, folded, stop words out, stems).
+- ``name_analyzer`` / ``exact_analyzer``: people (a comma-separated list of names) and section
+  (one value), matched whole, case and accents ignored; ``exact_key`` gives the same key for a
+  value typed in a filter.
+
+These objects are pickled into every index's table of contents: the names of this module and
+of what it defines are part of the index format.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from whoosh.analysis import (CommaSeparatedTokenizer, Filter, IDTokenizer, LowercaseFilter,
+                             RegexTokenizer, StemFilter, StopFilter)
+from whoosh.support.charset import accent_map
+
+INDEX_FORMAT = 2  # 1: Porter stems, no folding (before accents and Snowball)
+
+_FOLD = dict(accent_map)
+_FOLD.update({ord("ß"): "ss", ord("æ"): "ae", ord("œ"): "oe", ord("þ"): "th", ord("ð"): "d",
+              ord("ĳ"): "ij", ord("ø"): "o", ord("ł"): "l", ord("đ"): "d", ord("ı"): "i"})
+
+
+def fold(text: str) -> str:
+    """``text`` with accents and the like removed (lower-case it first)."""
+    return text.translate(_FOLD)
+
+
+def exact_key(value: str) -> str:
+    """The term a people or section value is indexed under: lower case, folded, trimmed."""
+    return fold(value.strip().lower())
+
+
+class FoldFilter(Filter):
+    """Folds accents in each token (after ``LowercaseFilter``)."""
+
+    def __eq__(self, other):
+        return other is not None and self.__class__ is other.__class__
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = t.text.translate(_FOLD)
+            yield t
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def snowball_stem(word: str) -> str:
+    """The Snowball (Porter2) English stem of a lower-case word."""
+    return _stemmer().stemWord(word)
+
+
+def text_analyzer():
+    return (RegexTokenizer() | LowercaseFilter() | FoldFilter() | StopFilter()
+            | StemFilter(stemfn=snowball_stem, cachesize=100_000))
+
+
+def name_analyzer():
+    return CommaSeparatedTokenizer() | LowercaseFilter() | FoldFilter()
+
+
+def exact_analyzer():
+    return IDTokenizer() | LowercaseFilter() | FoldFilter()
+
+
+def index_format(schema) -> int:
+    """``INDEX_FORMAT`` for an index made by this version, 1 for one made before folding."""
+    items = getattr(schema["headline"].analyzer, "items", ())
+    return INDEX_FORMAT if any(isinstance(i, FoldFilter) for i in items) else 1
