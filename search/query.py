@@ -458,7 +458,9 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
                          f"page{'s' if last_page != 1 else ''}")
     terms = positive_terms(sel.q, searcher.reader())
     hits = tuple(make_hit(searcher, docnum, score, terms) for docnum, score in page_docs)
-    suggestion = (_suggest(searcher, facets, sel.text, total)
+    # a query that found its hits gets no "did you mean", unless a word of it is not in the
+    # archive at all (one side of an OR)
+    suggestion = (_suggest(searcher, facets, sel.text, total, unknown_only=total > 0)
                   if sel.q is not None and total < SUGGEST_BELOW else None)
     took = (time.perf_counter() - started) * 1000
     return SearchResult(request=req, total=total, hits=hits, facets=facet_values,
@@ -496,8 +498,10 @@ _WORD = re.compile(r"(?<![\w:*])([^\W\d_][\w'’-]*)(?![\w:*])")
 _OPERATORS = {"and", "or", "not", "to"}
 
 
-def _suggest(searcher, facets: FacetData, text: str, total: int) -> Suggestion | None:
-    """A better-spelled query from the archive's own words, when it finds more.
+def _suggest(searcher, facets: FacetData, text: str, total: int,
+             unknown_only: bool = False) -> Suggestion | None:
+    """A better-spelled query from the archive's own words, when it finds more; with
+    ``unknown_only``, only words the archive does not have at all are replaced.
 
     A word of the query whose stem the archive uses rarely or never is replaced by a word whose
     stem is close (at most two edits) and used far more often. Candidates are the indexed stems
@@ -526,6 +530,8 @@ def _suggest(searcher, facets: FacetData, text: str, total: int) -> Suggestion |
         if not stem:
             continue
         own = frequency(stem)
+        if unknown_only and own:
+            continue
         # the 20 closest stems with the same first letter, at most 2 edits away
         close = process.extract(stem, facets.words(stem[0]), scorer=Levenshtein.distance,
                                 score_cutoff=2, limit=20)

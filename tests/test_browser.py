@@ -282,3 +282,72 @@ def test_year_histogram_drills_into_months(page, server):
     page.locator(f"ul.months a[data-month='{chosen['value']}']").click()  # and back out
     page.wait_for_url(lambda url: "from=" not in url)
     assert params(page)["year"] == ["2021"]
+
+
+def test_a_query_typed_on_the_home_page_is_ranked_by_relevance(page, server):
+    page.goto(server + "/")  # browsing: newest first
+    page.fill("#q", "harbour")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"q=harbour"))
+    assert "sort" not in params(page)
+    api = api_total(server, "q=harbour")
+    assert api["query"]["sort"] == "relevance"
+    assert page.locator("li.hit").first.get_attribute("data-id") == api["hits"][0]["id"]
+    assert page.locator("select[name=sort]").input_value() == ""
+    assert page.locator("select[name=sort] option:checked").inner_text() == "Relevance"
+
+
+def test_ticking_facets_and_submitting_keeps_empty_fields_out_of_the_url(page, server):
+    page.goto(server + "/?q=harbour")
+    page.get_by_role("checkbox", name=re.compile("Caspian Lowe")).check()
+    page.wait_for_url(re.compile(r"person=Caspian"))
+    assert "=&" not in page.url + "&" and not page.url.endswith("=")
+    page.get_by_role("button", name="Apply", exact=True).click()
+    page.wait_for_load_state()
+    assert "=&" not in page.url + "&" and params(page)["person"] == ["Caspian Lowe"]
+
+
+def test_article_back_link_returns_to_the_same_search(page, server):
+    page.goto(server + "/?q=harbour&sort=oldest&per_page=3&page=2")
+    first = page.locator("li.hit").first.get_attribute("data-id")
+    page.locator("li.hit h2 a").first.click()
+    page.wait_for_url(re.compile(r"/articles/"))
+    assert page.locator("#headline").is_visible()
+    page.get_by_role("link", name="← Back to search").click()
+    page.wait_for_url(re.compile(r"page=2"))
+    assert params(page) == {"q": ["harbour"], "sort": ["oldest"], "per_page": ["3"], "page": ["2"]}
+    assert page.locator("li.hit").first.get_attribute("data-id") == first
+
+
+def test_phone_filters_are_reachable_from_the_top(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    pg = context.new_page()
+    pg.goto(server + "/?q=harbour&person=Tobias+Wren")
+    link = pg.get_by_role("link", name=re.compile(r"^Filters \(1 ticked\)"))
+    assert link.is_visible() and link.bounding_box()["y"] < 844  # in the first screen
+    shot(pg, "phone-top")
+    link.click()
+    legend = pg.locator("legend", has_text="People")
+    legend.wait_for()
+    box = legend.bounding_box()
+    scrolled = pg.evaluate("window.scrollY")
+    assert scrolled > 0 and 0 <= box["y"] <= 844  # the filters are in view
+    pg.screenshot(path=str(ARTIFACTS / "phone-filters.png"))
+    context.close()
+    wide = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = wide.new_page()
+    pg.goto(server + "/?q=harbour")
+    assert not pg.locator("p.to-filters a").is_visible()  # beside the results on a desktop
+    wide.close()
+
+
+def test_all_of_the_ticked_people(page, server):
+    page.goto(server + "/?person=Tobias+Wren&person=Caspian+Lowe")
+    either = int(page.locator("section.results").get_attribute("data-total"))
+    assert "any of the ticked people" in page.locator("#person-match").inner_text()
+    page.get_by_role("link", name="all of them instead").click()
+    page.wait_for_url(re.compile(r"person_match=all"))
+    both = int(page.locator("section.results").get_attribute("data-total"))
+    assert 0 < both < either
+    assert both == api_total(server, "person=Tobias+Wren&person=Caspian+Lowe&person_match=all")["total"]
+    shot(page, "people-all-of")

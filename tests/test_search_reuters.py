@@ -50,11 +50,24 @@ def test_facet_counts_equal_plain_counts(reuters, articles, filters):
     assert res.undated == undated
 
 
-def test_suggestion_volker_to_volcker(reuters):
+def test_suggestion_volkcer_to_volcker(reuters):
     archive, _ = reuters
-    res = archive.search(SearchRequest(q="volker"))
-    assert res.suggestion is not None and res.suggestion.q == "volcker"
+    res = archive.search(SearchRequest(q="volkcer"))
+    assert res.total == 0 and res.suggestion is not None and res.suggestion.q == "volcker"
     assert archive.search(SearchRequest(q="volcker")).total > 50
+
+
+def test_no_suggestion_for_a_query_that_found_its_hits(reuters):
+    """"volker" (one article spells it so) and '"unclosed' found their hits: no "did you mean"
+    (it offered "volcker" and "uncle" before)."""
+    archive, _ = reuters
+    for q in ("volker", '"unclosed', "unclosed"):
+        res = archive.search(SearchRequest(q=q))
+        assert res.total >= 1 and res.suggestion is None, (q, res.total, res.suggestion)
+    # one side of an OR the archive does not know at all still gets its correction
+    res = archive.search(SearchRequest(q="volker OR greenspn"))
+    assert res.total == 1 and res.suggestion is not None
+    assert res.suggestion.q == "volker OR greenspan"  # the known word is left as typed
 
 
 def test_query_kinds_on_a_real_corpus(reuters):
