@@ -78,7 +78,7 @@ def run_plain(folder: Path, limit: int | None) -> tuple[int, float]:
         writer = ix.writer()
         n = 0
         for article in _articles(folder, limit):
-            writer.add_document(**article_to_doc(article))
+            writer.add_document(**article_to_doc(article.article))
             n += 1
         writer.commit()
         ix.close()

@@ -78,7 +78,7 @@ def plain_ingest(src: Path, directory: Path) -> int:
     writer = ix.writer()
     n = 0
     for article in load_articles(check_paths([src], None), on_reject=lambda e: None):
-        writer.add_document(**article_to_doc(article))
+        writer.add_document(**article_to_doc(article.article))
         n += 1
     writer.commit()
     return n

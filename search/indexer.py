@@ -77,9 +77,9 @@ class Indexer:
         self._started = 0.0
         self._on_progress = on_progress
         self._extractor = None
-        # a rebuild: the live index's {id: fingerprint}, and the ids this run has seen
+        # a rebuild: the live index's {id: fingerprint}, and {id: fingerprint} of this run's
         self._previous: dict[str, str] | None = None
-        self._seen: set[str] = set()
+        self._seen: dict[str, str] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -183,12 +183,12 @@ class Indexer:
         adds, updates, same = [], [], []
         if self._previous is not None:  # a rebuild counts against the live index
             for p in pending.values():
-                stored = self._previous.get(p.article.id)
-                if stored is None or p.article.id in self._seen:
-                    adds.append(p)  # (an id seen in an earlier batch was counted then)
+                # an id written by an earlier batch of this run counts against that batch
+                stored = self._seen.get(p.article.id) or self._previous.get(p.article.id)
+                if stored is None:
+                    adds.append(p)
                 else:
                     (same if stored == p.fingerprint else updates).append(p)
-                self._seen.add(p.article.id)
             return adds, updates, same
         if self.dry_run:
             for p in pending.values():
@@ -245,12 +245,17 @@ class Indexer:
     def _flush(self, pending: dict[str, Prepared]) -> None:
         adds, updates, same = self._plan(pending)
         self.stats.unchanged += len(same)
-        # a rebuild writes every article into its fresh index, unchanged ones included
-        to_write = adds + updates + (same if self.rebuild else [])
+        to_write = adds + updates
+        replacing = {p.article.id for p in updates}
+        if self.rebuild:
+            # the fresh index gets every article, unchanged ones included, once: only an id
+            # an earlier batch of this run wrote is replaced there
+            to_write += [p for p in same if p.article.id not in self._seen]
+            replacing = {p.article.id for p in to_write if p.article.id in self._seen}
+            self._seen.update((p.article.id, p.fingerprint) for p in pending.values())
         if not self.dry_run and to_write:
             articles = self._complete(to_write)
             writer = self._writer(len(to_write))
-            replacing = set() if self.rebuild else {p.article.id for p in updates}
 
             def write():
                 for p, a in zip(to_write, articles):

@@ -191,12 +191,15 @@ class Archive:
         """The headline and the body's paragraphs as escaped HTML, with the words of the search
         ``q`` (the one that led to the article) in ``<mark>``."""
         terms: dict = {}
+        schema = _analyzers()
         if q.strip():
             with self._searching() as opened:
                 reader = opened.searcher.reader()
                 query = parse_query(clean_query_text(q, []), opened.searcher.schema, reader, [])
                 terms = positive_terms(query, reader)
-        schema = _analyzers()
+                # the index's own analyzers (an index of an earlier format has its own)
+                schema = {name: opened.searcher.schema[name].analyzer
+                          for name in ("headline", "body")}
         headline = highlight_whole(article.headline, terms.get("headline", frozenset()),
                                    schema["headline"])
         paragraphs = [highlight_whole(p, terms.get("body", frozenset()), schema["body"])

@@ -436,3 +436,26 @@ def test_json_summary_of_a_rebuild_has_kept(tmp_path):
     result = run_ingest("--index", tmp_path / "ix", "--rebuild", "--json", DEMO / "wire.csv")
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["kept"] == summary["added"] and summary["deleted"] == 0
+
+
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_an_id_that_returns_in_a_later_batch_of_one_run_is_stored_once(tmp_path, rebuild):
+    index = tmp_path / "ix"
+    run_ingest("--index", index, write_jsonl(tmp_path / "old.jsonl", [
+        {"id": "a", "headline": "Alpha", "people": []},
+        {"id": "z", "headline": "Zeta", "people": []}]))
+    records = [{"id": "a", "headline": "Alpha", "people": []},
+               {"id": "b", "headline": "Beta", "people": []},
+               {"id": "c", "headline": "Gamma", "people": []},
+               {"id": "a", "headline": "Alpha again", "people": []},
+               {"id": "d", "headline": "Delta", "people": []},
+               {"id": "b", "headline": "Beta", "people": []}]
+    src = write_jsonl(tmp_path / "new.jsonl", records)
+    args = ["--index", index, "--json", "--batch-size", "2", src] + (["--rebuild"] if rebuild else [])
+    s = summary_of(run_ingest(*args))
+    arts = stored_articles(index)  # (fails if an id is stored twice)
+    assert arts["a"].headline == "Alpha again"
+    assert set(arts) == ({"a", "b", "c", "d"} if rebuild else {"a", "b", "c", "d", "z"})
+    # a: unchanged then updated; b: added then unchanged; c, d added
+    assert (s["added"], s["updated"], s["unchanged"]) == (3, 1, 2)
+    assert s["deleted"] == (1 if rebuild else 0)
