@@ -49,6 +49,8 @@ def column_array(reader, field: str, dtype, translate: bool = True) -> np.ndarra
     raw_values = not translate or isinstance(reader.schema[field], COLUMN)
     for sub, offset in reader.leaf_readers():
         n = sub.doc_count_all()
+        if not n:  # an index with no segment yet (Whoosh's EmptyReader has no columns)
+            continue
         values = numeric_column(sub.column_reader(field, translate=False), n) \
             if raw_values else None
         if values is None:

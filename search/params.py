@@ -29,7 +29,7 @@ PARAMS = ("q", "person", "person_match", "section", "year", "from", "to", "sort"
 PERSON_MATCHES = ("any", "all")
 REPEATABLE = ("person", "section", "year")
 
-_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -45,10 +45,11 @@ def _int(params: dict, name: str, default: int, low: int, high: int) -> int:
     raw = _single(params, name)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ParamError(name, f"'{name}' must be a whole number from {low} to {high}") from None
+    raw = raw.strip()
+    # ASCII digits only: int() also reads "١٢" and isdigit() accepts "²", which int() refuses
+    if not (raw.isascii() and raw.isdigit()):
+        raise ParamError(name, f"'{name}' must be a whole number from {low} to {high}")
+    value = int(raw)
     if not low <= value <= high:
         raise ParamError(name, f"'{name}' must be from {low} to {high} (got {value})")
     return value
@@ -93,7 +94,7 @@ def parse_search_params(params: dict[str, list[str]]) -> SearchRequest:
     sections = _values(params, "section")
     years = []
     for raw in _values(params, "year"):
-        if not raw.isdigit() or not MIN_YEAR <= int(raw) <= MAX_YEAR:
+        if not (raw.isascii() and raw.isdigit()) or not MIN_YEAR <= int(raw) <= MAX_YEAR:
             raise ParamError("year", f"'year' must be a year from {MIN_YEAR} to {MAX_YEAR} "
                                      f"(got {raw[:20]!r})")
         years.append(int(raw))

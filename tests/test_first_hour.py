@@ -459,3 +459,31 @@ def test_an_id_that_returns_in_a_later_batch_of_one_run_is_stored_once(tmp_path,
     # a: unchanged then updated; b: added then unchanged; c, d added
     assert (s["added"], s["updated"], s["unchanged"]) == (3, 1, 2)
     assert s["deleted"] == (1 if rebuild else 0)
+
+
+@pytest.mark.parametrize("param", ["year", "page", "per_page", "facet_size"])
+@pytest.mark.parametrize("value", ["¹¹¹¹", "②", "١٢", "1²", "＋3"])
+def test_numbers_are_ascii_digits_only(client, param, value):
+    """"year=¹¹¹¹" answered 500 (isdigit() accepts it, int() does not)."""
+    resp = client.get("/api/search", query_string={param: value})
+    assert resp.status_code == 400 and resp.get_json()["error"]["param"] == param
+    assert client.get("/", query_string={param: value}).status_code == 400
+
+
+def test_an_index_with_no_articles_answers_200_everywhere(tmp_path):
+    """The first batch of every fresh ingest: the index exists, nothing is committed yet.
+    Every endpoint answered 500 (Whoosh's empty reader has no columns)."""
+    index = tmp_path / "ix"
+    index.mkdir()
+    ix, _ = store.create_index(index, make_current=True)
+    ix.close()
+    app = create_app({"NEWS_INDEX": str(index), "TESTING": True})
+    c = app.test_client()
+    for url in ("/", "/?q=harbour", "/api/search", "/api/search?q=harbour&person=X",
+                "/api/stats", "/feed.atom", "/api/export.csv", "/api/export.jsonl",
+                "/api/people?prefix=a"):
+        resp = c.get(url)
+        assert resp.status_code == 200, (url, resp.status_code)
+    assert c.get("/api/search?q=harbour").get_json()["total"] == 0
+    assert c.get("/api/stats").get_json()["articles"] == 0
+    app.extensions["archive"].close()
