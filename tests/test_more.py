@@ -53,7 +53,8 @@ def test_feed_is_valid_atom_newest_first_with_people_and_snippets(client):
     dated = [h for h in api["hits"] if h["date"]]
     assert 0 < len(dated) < api["total"] or len(dated) == api["total"]
     # the feed is the newest-first search, undated articles left out (no date is invented)
-    assert [e.link for e in feed.entries] == ["http://localhost" + h["url"] for h in dated]
+    # links start with the configured public address (the default here), not the Host header
+    assert [e.link for e in feed.entries] == ["http://127.0.0.1:8000" + h["url"] for h in dated]
     published = [e.published_parsed for e in feed.entries]
     assert published == sorted(published, reverse=True)
     for entry, hit in zip(feed.entries, dated):
@@ -124,7 +125,10 @@ def test_export_refuses_bad_parameters_with_json(client):
 def test_csv_cells_never_start_a_formula():
     assert _csv_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     assert _csv_cell("@SUM(A1)") == "'@SUM(A1)" and _csv_cell("+1") == "'+1"
-    assert _csv_cell("-5% in March") == "-5% in March"  # a minus is ordinary text here
+    # OWASP's whole list: = + - @ tab and carriage return
+    assert _csv_cell("-2+3+cmd|' /C calc'!A0") == "'-2+3+cmd|' /C calc'!A0"
+    assert _csv_cell("\t=1") == "'\t=1" and _csv_cell("\r=1") == "'\r=1"
+    assert _csv_cell("5% in March") == "5% in March"
     assert _csv_cell(["A B", "C D"]) == "A B; C D" and _csv_cell(None) == ""
 
 

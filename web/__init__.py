@@ -1,7 +1,8 @@
 """The Flask app: ``create_app(config=None)``.
 
 The index directory comes from ``config["NEWS_INDEX"]``, else the ``NEWS_INDEX`` environment
-variable, else ``./index``. ``SEARCH_TIME_LIMIT`` (seconds, default 5) bounds each search;
+variable, else ``./index``. ``PUBLIC_URL`` (else ``$NEWS_PUBLIC_URL``, else
+``http://127.0.0.1:8000``) is the address absolute links in feeds and exports start with. ``SEARCH_TIME_LIMIT`` (seconds, default 5) bounds each search;
 ``EXPORT_CAP`` (default 10,000) is the most rows one export streams. Settings
 can also come from ``FLASK_*`` environment variables (``FLASK_SEARCH_TIME_LIMIT=2``).
 """
@@ -20,7 +21,9 @@ from search.service import Archive
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(NEWS_INDEX=os.environ.get("NEWS_INDEX") or "index",
-                            SEARCH_TIME_LIMIT=DEFAULT_TIME_LIMIT, EXPORT_CAP=EXPORT_CAP)
+                            SEARCH_TIME_LIMIT=DEFAULT_TIME_LIMIT, EXPORT_CAP=EXPORT_CAP,
+                            PUBLIC_URL=os.environ.get("NEWS_PUBLIC_URL")
+                            or "http://127.0.0.1:8000")
     app.config.from_prefixed_env()
     if config:
         app.config.update(config)
@@ -43,7 +46,19 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
+# searches and pages may be kept briefly by browsers and caches; exports and errors not at all
+CACHEABLE_SECONDS = 60
+
+
 def security_headers(resp):
+    from flask import request
+
+    if "Cache-Control" not in resp.headers and request.endpoint != "static":
+        if resp.status_code == 200 and request.method in ("GET", "HEAD") \
+                and not request.path.startswith("/api/export"):
+            resp.headers["Cache-Control"] = f"public, max-age={CACHEABLE_SECONDS}"
+        else:
+            resp.headers["Cache-Control"] = "no-store"
     resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "same-origin"

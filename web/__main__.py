@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     index = args.index or str(store.default_index_dir())
     os.environ["NEWS_INDEX"] = index
+    # absolute links in feeds and exports: this address, unless NEWS_PUBLIC_URL says otherwise
+    os.environ.setdefault("NEWS_PUBLIC_URL", f"http://{args.host}:{args.port}")
     try:
         # only the count: the facet arrays of a large archive are built by each worker
         ix = store.open_index(Path(index))

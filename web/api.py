@@ -121,11 +121,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        # the exception's own headers (a 405's Allow) go with the answer
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if not wants_json():
-            return html_error(exc.code, exc.name, exc.description or "")
+            body, status = html_error(exc.code, exc.name, exc.description or "")
+            return body, status, headers
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code, "http_error")
         body = ApiError(exc.code, code, exc.description or exc.name).to_dict()
-        return jsonify(body), exc.code
+        return jsonify(body), exc.code, headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from urllib.parse import quote, urlencode
 
@@ -37,7 +38,21 @@ bp = Blueprint("more", __name__)
 FEED_ENTRIES = 20  # entries in a feed unless per_page says otherwise
 SITE_NAME = "News archive search"
 EXPORT_FIELDS = _EXPORT_FIELDS
-_FORMULA_START = ("=", "+", "@", "\t", "\r")
+# OWASP's CSV injection list: a cell starting with one of these is run as a formula
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# what XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE and U+FFFF)
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry."""
+    return _NOT_XML.sub("", text)
+
+
+def public_root() -> str:
+    """The configured public address of the service (``PUBLIC_URL``): absolute links in feeds
+    and exports come from it, never from the request's Host header, which a client chooses."""
+    return str(current_app.config["PUBLIC_URL"]).rstrip("/")
 
 
 def _request_from(params: dict[str, list[str]], **overrides) -> SearchRequest:
@@ -73,21 +88,24 @@ def feed():
     req = _request_from(params, sort="newest", page=1,
                         **({"per_page": per_page} if per_page else {}))
     result = archive().search(req)
-    root = request.url_root.rstrip("/")
+    root = public_root()
     page_url = root + "/?" + urlencode(search_params_only(params, "sort", "per_page"))
+    feed_url = root + request.full_path.rstrip("?")
+    title = xml_text(describe(req))
     atom = feedgenerator.Atom1Feed(
-        title=f"{SITE_NAME}: {describe(req)}", link=page_url,
-        description=f"The newest articles of the archive for {describe(req)}.",
-        feed_url=request.url, feed_guid=request.url, author_name=SITE_NAME, language="en")
+        title=f"{SITE_NAME}: {title}", link=page_url,
+        description=f"The newest articles of the archive for {title}.",
+        feed_url=feed_url, feed_guid=feed_url, author_name=SITE_NAME, language="en")
     for hit in result.hits:
         if hit.date is None:  # a feed entry needs a date, and dates are never invented
             continue
         published = dt.datetime(hit.date.year, hit.date.month, hit.date.day,
                                 tzinfo=dt.timezone.utc)
         link = root + article_path(hit.id)
-        atom.add_item(title=hit.headline or "(no headline)", link=link,
-                      description=hit.snippet_html, pubdate=published, updateddate=published,
-                      unique_id=link, categories=list(hit.people))
+        atom.add_item(title=xml_text(hit.headline) or "(no headline)", link=link,
+                      description=xml_text(hit.snippet_html), pubdate=published,
+                      updateddate=published, unique_id=link,
+                      categories=[xml_text(p) for p in hit.people])
     body = atom.writeString("utf-8")
     resp = Response(body, mimetype="application/atom+xml")
     resp.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
@@ -124,7 +142,7 @@ def _export(kind: str):
     req = _request_from(params, page=1)
     cap = int(current_app.config["EXPORT_CAP"])
     export = archive().export(req, cap)
-    root = request.url_root.rstrip("/")
+    root = public_root()
 
     def csv_lines() -> Iterator[str]:
         buffer = io.StringIO()

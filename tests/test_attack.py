@@ -1,0 +1,73 @@
+"""Issue 13, first part: answers that must not be 500s, links that must not follow the Host
+header, deliberate cache headers, a 405's Allow, and escaping in "did you mean"."""
+
+from __future__ import annotations
+
+import xml.dom.minidom
+
+import feedparser
+import pytest
+
+from web import create_app
+
+
+@pytest.fixture(scope="module")
+def app(demo_index):
+    app = create_app({"NEWS_INDEX": str(demo_index), "TESTING": True,
+                      "PUBLIC_URL": "https://news.example.org/archive"})
+    yield app
+    app.extensions["archive"].close()
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return app.test_client()
+
+
+@pytest.mark.parametrize("query", ["q=oil%01", "q=%EF%BF%BE", "q=harbour%EF%BF%BF",
+                                   "q=%0B%0C+ferry", "q=ferry%ED%A0%80"])
+def test_feed_never_carries_what_xml_cannot(client, query):
+    resp = client.get("/feed.atom?" + query)
+    assert resp.status_code == 200
+    xml.dom.minidom.parseString(resp.data)  # well-formed
+    assert not feedparser.parse(resp.data).bozo
+
+
+def test_a_filter_value_with_control_characters_is_refused_not_fed(client):
+    assert client.get("/feed.atom?person=%01Caspian").status_code == 400
+
+
+def test_absolute_links_come_from_the_public_url_not_the_host_header(client):
+    for url in ("/feed.atom?q=harbour", "/api/export.csv?q=harbour", "/api/export.jsonl?q=harbour"):
+        resp = client.get(url, headers={"Host": "evil.example"})
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 200 and "evil.example" not in body, url
+        assert "https://news.example.org/archive/articles/" in body, url
+
+
+def test_cache_control_is_set_deliberately(client):
+    assert client.get("/api/search?q=harbour").headers["Cache-Control"] == "public, max-age=60"
+    assert client.get("/?q=harbour").headers["Cache-Control"] == "public, max-age=60"
+    for url in ("/api/export.csv", "/api/export.jsonl"):
+        assert client.get(url).headers["Cache-Control"] == "no-store"
+    assert client.get("/api/search?page=0").headers["Cache-Control"] == "no-store"  # a 400
+    assert client.get("/articles/nope").headers["Cache-Control"] == "no-store"  # a 404
+
+
+@pytest.mark.parametrize("url", ["/api/search", "/", "/api/stats", "/feed.atom"])
+def test_405_says_what_is_allowed(client, url):
+    resp = client.post(url)
+    assert resp.status_code == 405
+    assert "GET" in {m.strip() for m in resp.headers["Allow"].split(",")}
+
+
+def test_did_you_mean_is_escaped(client):
+    """The suggestion's HTML is built by hand and shown unescaped: the query's own markup must
+    come out as text."""
+    body = client.get("/api/search", query_string={"q": "<i>brannok</i>"}).get_json()
+    assert body["suggestion"] is not None
+    html = body["suggestion"]["html"]
+    assert "<mark>brannock</mark>" in html and "&lt;i&gt;" in html and "<i>" not in html
+    page = client.get("/", query_string={"q": "<i>brannok</i>"}).get_data(as_text=True)
+    suggestion = page[page.index('class="suggestion"'):][:400]
+    assert "<i>" not in suggestion and "&lt;i&gt;" in suggestion
