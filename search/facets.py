@@ -13,11 +13,13 @@ import logging
 import re
 import threading
 import time
+import weakref
 from collections import OrderedDict
 
 import numpy as np
 from anyascii import anyascii
 from whoosh.fields import COLUMN
+from whoosh.index import FileIndex
 
 from search.analysis import exact_key
 from search.dates import MAX_YEAR
@@ -160,7 +162,14 @@ class FacetData:
         self.day = np.where(self.dated, days, 0)  # days since 0001-01-01
         months = (self.day - _DAYS_0001_TO_1970).astype("datetime64[D]").astype("datetime64[M]")
         self.month = np.where(self.dated, months.astype(np.int64) % 12 + 1, 0)  # 1-12
-        self._reader = reader
+        # postings and lengths are read later, on demand, through a reader of the same
+        # segments that this object owns: the searcher passed in goes back to a pool that may
+        # close it, and other threads use their own searchers meanwhile. One thread reads
+        # through it at a time (a Whoosh reader is not safe to share between threads).
+        self._reader = _own_reader(reader)
+        self._read_lock = threading.Lock()
+        if self._reader is not reader:
+            weakref.finalize(self, _close_quietly, self._reader)
         self._docs_cache: OrderedDict = OrderedDict()
         self._docs_cache_bytes = 0
         self._docs_lock = threading.Lock()
@@ -176,7 +185,7 @@ class FacetData:
         """(documents, weights) of every posting of ``text`` in ``field``, deleted documents
         included (see ``search.postings.term_postings``)."""
         return self.cached(("postings", field, text),
-                           lambda: term_postings(self._reader, field, text))
+                           lambda: self._reading(term_postings, field, text))
 
     def term_docs(self, field: str, text) -> np.ndarray:
         """The live documents holding ``text`` in ``field``, as a sorted int32 array."""
@@ -193,9 +202,10 @@ class FacetData:
                 words: set[str] = set()
                 # segment by segment: the merged lexicon of a hundred segments is a heap merge
                 # in Python (13 s at a million articles)
-                for sub, _ in self._reader.leaf_readers():
-                    for field in self.WORD_FIELDS:
-                        words.update(sub.field_terms(field))
+                with self._read_lock:
+                    for sub, _ in self._reader.leaf_readers():
+                        for field in self.WORD_FIELDS:
+                            words.update(sub.field_terms(field))
                 by_letter: dict[str, list[str]] = {}
                 for word in sorted(w for w in words if w and w[0].isalpha()):
                     by_letter.setdefault(word[0], []).append(word)
@@ -204,7 +214,11 @@ class FacetData:
 
     def lengths(self, field: str) -> np.ndarray:
         """Every document's length of ``field``, quantised as Whoosh scores with it."""
-        return self.cached(("lengths", field), lambda: field_lengths(self._reader, field))
+        return self.cached(("lengths", field), lambda: self._reading(field_lengths, field))
+
+    def _reading(self, read, *args):
+        with self._read_lock:
+            return read(self._reader, *args)
 
     def cached(self, key, compute):
         """``compute()`` (an array or a tuple of arrays) cached under ``key`` for this index
@@ -329,6 +343,23 @@ def _with_selected(values: list[FacetValue], selected, count_of) -> tuple[FacetV
     return tuple(values)
 
 
+def _own_reader(reader):
+    """A new reader of exactly ``reader``'s segments (the same generation and deletions)."""
+    segments = reader.segments()
+    leaves = [sub for sub, _ in reader.leaf_readers()]
+    if not segments or not hasattr(leaves[0], "_storage"):
+        return reader  # an index with no segment: nothing to read later
+    return FileIndex._reader(leaves[0]._storage, reader.schema, list(segments),
+                             reader.generation())
+
+
+def _close_quietly(reader) -> None:
+    try:
+        reader.close()
+    except Exception:  # noqa: BLE001 - closing at collection time is best effort
+        log.debug("closing a facet reader failed", exc_info=True)
+
+
 class FacetCache:
     """``FacetData`` per index version, built once and shared by every thread."""
 
@@ -343,3 +374,9 @@ class FacetCache:
                 self._data = FacetData(searcher)
                 self._key = key
             return self._data
+
+    def clear(self) -> None:
+        """Forget the arrays (their reader is closed once no search holds them)."""
+        with self._lock:
+            self._data = None
+            self._key = None

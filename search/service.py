@@ -102,6 +102,7 @@ class Archive:
             pool = list(self._pool)
             self._pool.clear()
         _close_all(pool)
+        self._facets.clear()
 
     def warm(self) -> None:
         """Open the index and build its facet arrays now (a web worker calls this before it

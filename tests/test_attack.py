@@ -71,3 +71,51 @@ def test_did_you_mean_is_escaped(client):
     page = client.get("/", query_string={"q": "<i>brannok</i>"}).get_data(as_text=True)
     suggestion = page[page.index('class="suggestion"'):][:400]
     assert "<i>" not in suggestion and "&lt;i&gt;" in suggestion
+
+
+def _words(archive) -> list[str]:
+    from search import store
+
+    ix = store.open_index(archive.directory)
+    with ix.searcher() as s:
+        words = [t for t in s.reader().field_terms("body") if t.isalpha() and len(t) > 3]
+    ix.close()
+    return words[:: max(1, len(words) // 60)][:60]
+
+
+def test_searches_in_threads_share_the_facet_arrays_safely(demo_index, monkeypatch):
+    """The facet arrays read postings on demand through the reader of whichever pooled searcher
+    built them: shared by threads, and closed when the pool overflowed or the archive closed
+    (ReaderClosed, or garbled reads, until the index changed)."""
+    import threading
+
+    import search.service as service
+    from search.models import SearchRequest
+
+    monkeypatch.setattr(service, "POOL_SIZE", 1)  # searchers closed as soon as two overlap
+    expected_archive = service.Archive(demo_index)
+    words = _words(expected_archive)
+    expected = {w: expected_archive.search(SearchRequest(q=f"{w} OR quay*")).total for w in words}
+    expected_archive.close()
+    for _ in range(12):
+        archive = service.Archive(demo_index)  # a cold cache each round
+        got: dict[str, int] = {}
+        errors: list[str] = []
+
+        def search(chunk):
+            for w in chunk:
+                try:
+                    got[w] = archive.search(SearchRequest(q=f"{w} OR quay*")).total
+                except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                    errors.append(repr(exc))
+
+        threads = [threading.Thread(target=search, args=(words[i::8],)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not errors and got == expected
+        archive.close()
+        # after close() the archive still answers (it reopens), with postings not yet read
+        assert archive.search(SearchRequest(q="lighthouse")).total >= 1
+        archive.close()
