@@ -14,6 +14,7 @@ that are too short or expand to too many words are left out, each with a note sa
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import re
 import time
@@ -40,7 +41,8 @@ DEFAULT_FIELDS = ("headline", "body")
 FIELD_ALIASES = {"people": ["person", "persons"], "headline": ["title"], "section": ["category"]}
 MAX_QUERY_CHARS = 500
 MIN_PREFIX_CHARS = 2
-MAX_EXPANSIONS = 512
+MAX_EXPANSIONS = 512  # words one prefix may expand to, in one field
+MAX_QUERY_EXPANSIONS = 2_048  # words all the prefixes of a query may expand to together
 SUGGEST_BELOW = 3  # offer a spelling suggestion when fewer hits than this
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _DAY0 = dt.date(1, 1, 1).toordinal()
@@ -121,36 +123,44 @@ def _multiterms(q: wq.Query):
 
 
 def _refuse_costly_prefixes(q: wq.Query, reader, notes: list[str]) -> None:
-    """Mark each prefix or wildcard that is too short, or expands to too many words in any of
-    the fields it is searched in, as refused in all of them (``_check`` then drops it
-    everywhere): "st*" is left out of headlines and bodies alike, as its note says."""
-    verdicts: dict[str, bool] = {}
+    """Mark the prefixes and wildcards of ``q`` that ``_check`` must drop, with a note for each:
+    one too short, one that expands to more than ``MAX_EXPANSIONS`` words in any of the fields
+    it is searched in (it is dropped from all of them: "st*" is left out of headlines and
+    bodies alike, as its note says), and, in the order they come, those that would take the
+    query's prefixes together past ``MAX_QUERY_EXPANSIONS`` words ("aa* OR ae* OR ..." held a
+    worker for seconds with every prefix under the cap)."""
+    groups: dict[str, list] = {}
     for node in _multiterms(q):
-        text = node.text
-        stem = re.split(r"[*?]", text, maxsplit=1)[0] if isinstance(node, wq.Wildcard) else text
-        shown = text if isinstance(node, wq.Wildcard) else text + "*"
-        if verdicts.get(shown) is False:
-            node.refused = True
-            continue
-        ok = True
+        shown = node.text if isinstance(node, wq.Wildcard) else node.text + "*"
+        groups.setdefault(shown, []).append(node)
+    spent = 0
+    for shown, nodes in groups.items():
+        first = nodes[0]
+        stem = re.split(r"[*?]", first.text, maxsplit=1)[0] \
+            if isinstance(first, wq.Wildcard) else first.text
+        ok = False
         if len(stem) < MIN_PREFIX_CHARS:
             notes.append(f"'{shown}' was left out: give at least {MIN_PREFIX_CHARS} letters "
                          "before * or ?")
-            ok = False
+        elif spent >= MAX_QUERY_EXPANSIONS:
+            notes.append(f"'{shown}' was left out: the query's word beginnings together match "
+                         f"more than {MAX_QUERY_EXPANSIONS:,} words")
         else:
-            for count, _ in enumerate(reader.expand_prefix(node.fieldname, stem), start=1):
-                if count > MAX_EXPANSIONS:
-                    notes.append(f"'{shown}' was left out: it matches more than "
-                                 f"{MAX_EXPANSIONS} different words; add letters")
-                    ok = False
-                    break
-        if not ok and verdicts.get(shown):  # refused in this field, kept in an earlier one
-            for earlier in _multiterms(q):
-                if (earlier.text if isinstance(earlier, wq.Wildcard) else earlier.text + "*") \
-                        == shown:
-                    earlier.refused = True
-        verdicts[shown] = ok
-        node.refused = not ok
+            counts = [sum(1 for _ in itertools.islice(
+                reader.expand_prefix(node.fieldname, stem), MAX_EXPANSIONS + 1))
+                for node in nodes]
+            if max(counts) > MAX_EXPANSIONS:
+                notes.append(f"'{shown}' was left out: it matches more than "
+                             f"{MAX_EXPANSIONS} different words; add letters")
+            elif spent + sum(counts) > MAX_QUERY_EXPANSIONS:
+                notes.append(f"'{shown}' was left out: the query's word beginnings together "
+                             f"match more than {MAX_QUERY_EXPANSIONS:,} words")
+                spent = MAX_QUERY_EXPANSIONS
+            else:
+                spent += sum(counts)
+                ok = True
+        for node in nodes:
+            node.refused = not ok
 
 
 def _check(q: wq.Query, reader, notes: list[str]) -> wq.Query | None:

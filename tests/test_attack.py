@@ -119,3 +119,34 @@ def test_searches_in_threads_share_the_facet_arrays_safely(demo_index, monkeypat
         # after close() the archive still answers (it reopens), with postings not yet read
         assert archive.search(SearchRequest(q="lighthouse")).total >= 1
         archive.close()
+
+
+def test_the_prefixes_of_a_query_share_one_expansion_budget(demo_index, monkeypatch):
+    """40-80 two-letter prefixes, each under the per-prefix cap, held a worker for seconds:
+    the whole query has one budget; prefixes past it are left out, each with a note."""
+    import search.query as query
+    from search import store
+    from search.models import SearchRequest
+    from search.service import Archive
+
+    ix = store.open_index(demo_index)
+    with ix.searcher() as s:
+        reader = s.reader()
+        prefixes = [p for p in ("ha", "fe", "co", "ma", "qu", "st", "re", "pr")
+                    if any(True for _ in reader.expand_prefix("body", p))]
+
+        def words(p):
+            return sum(1 for f in ("headline", "body") for _ in reader.expand_prefix(f, p))
+
+        sizes = {p: words(p) for p in prefixes}
+    ix.close()
+    budget = sizes[prefixes[0]] + sizes[prefixes[1]]  # room for exactly the first two
+    monkeypatch.setattr(query, "MAX_QUERY_EXPANSIONS", budget)
+    archive = Archive(demo_index)
+    res = archive.search(SearchRequest(q=" OR ".join(p + "*" for p in prefixes)))
+    left_out = [n for n in res.notes if "together match more than" in n]
+    assert len(left_out) == len(prefixes) - 2
+    assert all(f"'{p}*'" in " ".join(left_out) for p in prefixes[2:])
+    kept = archive.search(SearchRequest(q=f"{prefixes[0]}* OR {prefixes[1]}*")).total
+    assert res.total == kept
+    archive.close()
