@@ -1,12 +1,15 @@
 """Load test: wrk against the production server (gunicorn) on 127.0.0.1, bounded in time.
 
     python -m bench.load [--index DIR] [--seconds 15] [--connections 8] [--workers 2]
+                         [--slow-clients N]
 
 Without ``--index``, Reuters-21578 (../shared/data) is ingested into a temporary folder first.
 The request mix cycles through search pages, JSON searches (words, phrases, prefixes, person /
 section / date filters, browsing, paging) and article pages. Prints requests per second,
 p50/p95/p99 latency and error counts (connection errors, timeouts, non-2xx answers).
-Traffic goes to 127.0.0.1 only, and wrk stops after ``--seconds``.
+Traffic goes to 127.0.0.1 only, and wrk stops after ``--seconds``. With ``--slow-clients N``,
+N more connections send their request headers one line a second for the whole run (and stop
+with it), as a slow or hostile client would.
 """
 
 from __future__ import annotations
@@ -97,6 +100,37 @@ def run_wrk(base: str, paths: list[str], seconds: int, connections: int) -> dict
     }
 
 
+class SlowClients:
+    """``n`` connections trickling request headers, one line a second, until ``stop()``."""
+
+    def __init__(self, base: str, n: int, limit_s: float = 600):
+        import threading
+
+        host, port = base.removeprefix("http://").split(":")
+        self._stop = threading.Event()
+        self.opened = 0
+
+        def trickle():
+            try:
+                with socket.create_connection((host, int(port)), timeout=30) as s:
+                    s.sendall(b"GET /api/search?q=oil HTTP/1.1\r\nHost: x\r\n")
+                    self.opened += 1
+                    deadline = time.time() + limit_s
+                    while not self._stop.wait(1.0) and time.time() < deadline:
+                        s.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                pass
+
+        self._threads = [threading.Thread(target=trickle, daemon=True) for _ in range(n)]
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", type=Path)
@@ -104,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--slow-clients", type=int, default=0,
+                    help="hold this many connections open, trickling their headers")
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -117,10 +153,18 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "ingest.py", "--index", str(index), "-q",
                         str(args.data / "reuters21578")], cwd=ROOT, check=False)
     proc, base = start_server(index, args.workers)
+    slow = None
     try:
         paths = QUERIES + article_paths(base)
+        if args.slow_clients:
+            slow = SlowClients(base, args.slow_clients, limit_s=args.seconds + 300)
+            time.sleep(2.5)
         result = run_wrk(base, paths, args.seconds, args.connections)
+        if slow:
+            result["slow_clients"] = slow.opened
     finally:
+        if slow:
+            slow.stop()
         proc.terminate()
         proc.wait(timeout=30)
         if tmp:
@@ -128,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{result['requests_per_s']} requests/s over {result['seconds']}s with "
           f"{result['connections']} connections, {args.workers} gunicorn workers; latency p50 "
           f"{result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; "
-          f"errors {result['errors']}")
+          f"errors {result['errors']}"
+          + (f"; {result['slow_clients']} slow clients held open" if args.slow_clients else ""))
     print(json.dumps(result))
     return 0
 
