@@ -150,3 +150,23 @@ def test_the_prefixes_of_a_query_share_one_expansion_budget(demo_index, monkeypa
     kept = archive.search(SearchRequest(q=f"{prefixes[0]}* OR {prefixes[1]}*")).total
     assert res.total == kept
     archive.close()
+
+
+def test_exports_at_once_are_bounded_and_released(client):
+    """Two whole-archive exports at once delayed searches by seconds: a worker streams at most
+    two; the next is told to come back (503, Retry-After), and a finished export frees its
+    place."""
+    from web.more import EXPORTS_AT_ONCE
+
+    held = [client.get("/api/export.csv") for _ in range(EXPORTS_AT_ONCE)]  # not read yet
+    assert all(r.status_code == 200 for r in held)
+    refused = client.get("/api/export.jsonl")
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+    assert refused.get_json()["error"]["code"] == "busy"
+    assert client.get("/api/search?q=harbour").status_code == 200  # searches go on
+    for r in held:
+        r.get_data()
+        r.close()
+    again = client.get("/api/export.jsonl")
+    assert again.status_code == 200 and again.get_data()
+    again.close()

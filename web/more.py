@@ -19,6 +19,8 @@ import datetime as dt
 import io
 import json
 import re
+import threading
+import time
 from collections.abc import Iterator
 from urllib.parse import quote, urlencode
 
@@ -137,29 +139,59 @@ def _csv_cell(value) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+# exports streaming at once in one worker process; one more is refused with a 503 and
+# Retry-After, so that whole-archive exports cannot take a worker from searches
+EXPORTS_AT_ONCE = 2
+_exports = threading.BoundedSemaphore(EXPORTS_AT_ONCE)
+
+
 def _export(kind: str):
     params = query_params()
     req = _request_from(params, page=1)
     cap = int(current_app.config["EXPORT_CAP"])
-    export = archive().export(req, cap)
+    if not _exports.acquire(blocking=False):
+        error = ApiError(503, "busy", f"{EXPORTS_AT_ONCE} exports are running in this worker; "
+                                      "try again in a few seconds")
+        return jsonify(error.to_dict()), 503, {"Retry-After": "5"}
+    released = []
+
+    def release() -> None:  # once: at the end of the stream, or when the response closes
+        if not released:
+            released.append(True)
+            _exports.release()
+
+    try:
+        export = archive().export(req, cap)
+    except BaseException:
+        release()
+        raise
     root = public_root()
 
     def csv_lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(EXPORT_FIELDS)
-        for article in export:
-            row = _row(article, root)
-            writer.writerow([_csv_cell(row[f]) for f in EXPORT_FIELDS])
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        try:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(EXPORT_FIELDS)
+            for article in export:
+                row = _row(article, root)
+                writer.writerow([_csv_cell(row[f]) for f in EXPORT_FIELDS])
+                if buffer.tell() > 64 * 1024:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+                    time.sleep(0)  # under gevent workers: searches run between chunks
+            yield buffer.getvalue()
+        finally:
+            release()
 
     def json_lines() -> Iterator[str]:
-        for article in export:
-            yield json.dumps(_row(article, root), ensure_ascii=False) + "\n"
+        try:
+            for n, article in enumerate(export, start=1):
+                yield json.dumps(_row(article, root), ensure_ascii=False) + "\n"
+                if n % 200 == 0:
+                    time.sleep(0)
+        finally:
+            release()
 
     if kind == "csv":
         resp = Response(csv_lines(), mimetype="text/csv")
@@ -168,6 +200,7 @@ def _export(kind: str):
         resp = Response(json_lines(), mimetype="application/jsonl")
         resp.headers["Content-Type"] = "application/jsonl; charset=utf-8"
     resp.call_on_close(export.close)
+    resp.call_on_close(release)
     resp.headers["Content-Disposition"] = f'attachment; filename="archive-export.{kind}"'
     resp.headers["X-Total-Count"] = str(export.total)
     resp.headers["X-Export-Rows"] = str(len(export))
