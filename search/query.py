@@ -198,12 +198,26 @@ def _check(q: wq.Query, reader, notes: list[str]) -> wq.Query | None:
     return q
 
 
-def matched_mask(q: wq.Query, searcher, facets: FacetData) -> np.ndarray:
+_NO_DEADLINE = float("inf")
+
+
+def past(deadline: float, time_limit: float | None = None) -> None:
+    """``SearchTimeout`` once ``deadline`` (a ``perf_counter`` time) has passed."""
+    if time.perf_counter() > deadline:
+        limit = f" than {time_limit:g}s" if time_limit is not None else ""
+        raise SearchTimeout(f"the search took longer{limit}; make it more specific")
+
+
+def matched_mask(q: wq.Query, searcher, facets: FacetData,
+                 deadline: float = _NO_DEADLINE) -> np.ndarray:
     """The documents ``q`` matches, as a boolean mask, without scoring anything.
 
     Terms, prefixes and boolean structure are evaluated with numpy over cached per-term document
     arrays; what needs positions (phrases) or is unusual goes to Whoosh's own matcher.
+    ``SearchTimeout`` as soon as ``deadline`` passes (checked between terms, between a
+    prefix's words and every few thousand documents of Whoosh's matcher).
     """
+    past(deadline)
     if isinstance(q, wq.Term):
         mask = np.zeros(facets.maxdoc, dtype=bool)
         mask[facets.term_docs(q.fieldname, q.text)] = True
@@ -211,31 +225,42 @@ def matched_mask(q: wq.Query, searcher, facets: FacetData) -> np.ndarray:
     if isinstance(q, (wq.Prefix, wq.Wildcard)):
         mask = np.zeros(facets.maxdoc, dtype=bool)
         reader = searcher.reader()
-        for text in q._btexts(reader):  # the expansions (bounded by _check)
+        for i, text in enumerate(q._btexts(reader)):  # the expansions (bounded by _check)
+            if i % 16 == 15:
+                past(deadline)
             term = text.decode("utf-8") if isinstance(text, bytes) else text
             mask[facets.term_docs(q.fieldname, term)] = True
         return mask
     if isinstance(q, wq.And):
         mask = facets.live.copy()
         for sub in q.subqueries:
-            mask &= matched_mask(sub, searcher, facets)
+            mask &= matched_mask(sub, searcher, facets, deadline)
         return mask
     if isinstance(q, wq.Or) and not q.minmatch:
         mask = np.zeros(facets.maxdoc, dtype=bool)
         for sub in q.subqueries:
-            mask |= matched_mask(sub, searcher, facets)
+            mask |= matched_mask(sub, searcher, facets, deadline)
         return mask
     if isinstance(q, wq.Not):
-        return facets.live & ~matched_mask(q.query, searcher, facets)
+        return facets.live & ~matched_mask(q.query, searcher, facets, deadline)
     if isinstance(q, wq.AndMaybe):
-        return matched_mask(q.a, searcher, facets)
+        return matched_mask(q.a, searcher, facets, deadline)
     if isinstance(q, wq.Every) and not q.fieldname:
         return facets.live.copy()
     if q is wq.NullQuery:
         return np.zeros(facets.maxdoc, dtype=bool)
-    # phrases and the rest: Whoosh's matcher, cached per index version
-    docs = facets.cached(("query", repr(q)), lambda: np.fromiter(
-        searcher.docs_for_query(q), dtype=np.int32))
+
+    # phrases and the rest: Whoosh's matcher, cached per index version (a search stopped by
+    # its deadline caches nothing)
+    def run() -> np.ndarray:
+        found = []
+        for i, doc in enumerate(searcher.docs_for_query(q)):
+            if i % 64 == 63:
+                past(deadline)
+            found.append(doc)
+        return np.array(found, dtype=np.int32)
+
+    docs = facets.cached(("query", repr(q)), run)
     mask = np.zeros(facets.maxdoc, dtype=bool)
     mask[docs] = True
     return mask
@@ -325,11 +350,19 @@ def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
     stopped = False
     zero = np.zeros(len(docs))
 
+    def mask_of(node) -> np.ndarray:
+        nonlocal stopped
+        try:
+            return matched_mask(node, searcher, facets, deadline)[docs]
+        except SearchTimeout:
+            stopped = True
+            return np.zeros(len(docs), dtype=bool)
+
     def matching(node) -> np.ndarray:
         # a term scores 0 where it does not occur, so only compound parts need their mask
         if isinstance(node, wq.Term):
             return score(node, 1.0)
-        return score(node, 1.0) * matched_mask(node, searcher, facets)[docs]
+        return score(node, 1.0) * mask_of(node)
 
     def score(node, boost: float) -> np.ndarray:
         nonlocal stopped
@@ -347,7 +380,7 @@ def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
             words = np.zeros(len(docs))
             for w in node.words:
                 _add_term_scores(words, node.fieldname, w, boost, searcher, facets, docs)
-            return words * matched_mask(node, searcher, facets)[docs]
+            return words * mask_of(node)
         if isinstance(node, wq.And):  # every part matches every one of docs
             return sum((score(sub, boost) for sub in node.subqueries), zero)
         if isinstance(node, wq.Or):
@@ -360,12 +393,15 @@ def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
             # scores the words even when ``constantscore`` is set)
             total = np.zeros(len(docs))
             for t in node._btexts(searcher.reader()):
+                if time.perf_counter() > deadline:  # the words scored so far count
+                    stopped = True
+                    break
                 _add_term_scores(total, node.fieldname,
                                  t.decode("utf-8") if isinstance(t, bytes) else t, boost,
                                  searcher, facets, docs)
             return total
         # the rest: a constant for the documents they match
-        return matched_mask(node, searcher, facets)[docs] * boost
+        return mask_of(node) * boost
 
     scores = score(q, 1.0)
     return scores, stopped
@@ -389,11 +425,13 @@ class Selection:
         self.notes: list[str] = []
         self.text = clean_query_text(req.q, self.notes)
         self.q = parse_query(self.text, searcher.schema, searcher.reader(), self.notes)
-        self.matched = facets.live if self.q is None else \
-            matched_mask(self.q, searcher, facets) & facets.live
-        if time.perf_counter() > deadline:
+        try:
+            self.matched = facets.live if self.q is None else \
+                matched_mask(self.q, searcher, facets, deadline) & facets.live
+            past(deadline)
+        except SearchTimeout:
             raise SearchTimeout(f"the search took longer than {time_limit:g}s; "
-                                "make it more specific")
+                                "make it more specific") from None
         self.filters = {
             "person": facets.person_mask(req.person, req.person_match == "all")
             if req.person else None,
@@ -466,12 +504,19 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
     if req.page > last_page:
         sel.notes.append(f"there is no page {req.page}: this search has {last_page} "
                          f"page{'s' if last_page != 1 else ''}")
-    terms = positive_terms(sel.q, searcher.reader())
+    # past the deadline, the page is finished without marks and without a suggestion
+    in_time = time.perf_counter() < deadline
+    terms = positive_terms(sel.q, searcher.reader()) if in_time else {}
     hits = tuple(make_hit(searcher, docnum, score, terms) for docnum, score in page_docs)
     # a query that found its hits gets no "did you mean", unless a word of it is not in the
     # archive at all (one side of an OR)
-    suggestion = (_suggest(searcher, facets, sel.text, total, unknown_only=total > 0)
-                  if sel.q is not None and total < SUGGEST_BELOW else None)
+    suggestion = None
+    if sel.q is not None and total < SUGGEST_BELOW and time.perf_counter() < deadline:
+        try:
+            suggestion = _suggest(searcher, facets, sel.text, total, unknown_only=total > 0,
+                                  deadline=deadline)
+        except SearchTimeout:
+            suggestion = None
     took = (time.perf_counter() - started) * 1000
     return SearchResult(request=req, total=total, hits=hits, facets=facet_values,
                         undated=undated, suggestion=suggestion,
@@ -509,7 +554,7 @@ _OPERATORS = {"and", "or", "not", "to"}
 
 
 def _suggest(searcher, facets: FacetData, text: str, total: int,
-             unknown_only: bool = False) -> Suggestion | None:
+             unknown_only: bool = False, deadline: float = _NO_DEADLINE) -> Suggestion | None:
     """A better-spelled query from the archive's own words, when it finds more; with
     ``unknown_only``, only words the archive does not have at all are replaced.
 
@@ -533,6 +578,7 @@ def _suggest(searcher, facets: FacetData, text: str, total: int,
 
     replacements: dict[str, str] = {}
     for match in _WORD.finditer(text):
+        past(deadline)
         word = match.group(1).lower()
         if word in _OPERATORS or len(word) < 3 or word in replacements:
             continue
@@ -564,7 +610,8 @@ def _suggest(searcher, facets: FacetData, text: str, total: int,
     if better_query is None:
         return None
     # counted from the cached per-term document arrays, as the search itself is
-    better = int(np.count_nonzero(matched_mask(better_query, searcher, facets) & facets.live))
+    better = int(np.count_nonzero(matched_mask(better_query, searcher, facets, deadline)
+                                  & facets.live))
     if better <= total:
         return None
     html_parts = []

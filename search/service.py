@@ -22,7 +22,7 @@ import numpy as np
 from whoosh import query as wq
 
 from search import store
-from search.errors import ArticleNotFound, IndexNotFound, PersonNotFound
+from search.errors import ArticleNotFound, IndexNotFound, PersonNotFound, SearchTimeout
 from search.facets import FacetCache
 from search.models import Article, FacetValue, RelatedArticle, SearchRequest, SearchResult
 from search.highlight import highlight_whole
@@ -179,11 +179,14 @@ class Archive:
                 return []
             query = wq.Or([wq.Term("body", word, boost=weight) for word, weight in key_terms])
             facets = self._facets.get(opened.key, searcher)
-            mask = matched_mask(query, searcher, facets) & facets.live
+            deadline = time.perf_counter() + self.time_limit
+            try:
+                mask = matched_mask(query, searcher, facets, deadline) & facets.live
+            except SearchTimeout:
+                return []  # related articles are a courtesy: none rather than a late page
             mask[docnum] = False
             docs = np.flatnonzero(mask)
-            scores, _ = rank_scores(query, searcher, facets, docs,
-                                    time.perf_counter() + self.time_limit)
+            scores, _ = rank_scores(query, searcher, facets, docs, deadline)
             best = docs[np.lexsort((docs, -scores))[:count]]
             return [RelatedArticle(a.id, a.headline, a.date) for a in
                     (doc_to_article(searcher.stored_fields(int(d))) for d in best)]

@@ -83,3 +83,55 @@ def test_query_kinds_on_a_real_corpus(reuters):
     res = archive.search(SearchRequest(q='people:"james baker"', per_page=100))
     assert res.total > 0 and all("James Baker" in h.people for h in res.hits)
     assert archive.search(SearchRequest(q="person:volcker")).total > 0
+
+
+TWO_LETTER_PREFIXES = " OR ".join(f"{a}{b}*" for a in "abcdefghijklmnop" for b in "aeiou")[:500]
+PHRASES = " OR ".join(f'"{p}"' for p in (
+    "oil prices", "interest rates", "trade deficit", "crude oil", "central bank", "money supply",
+    "stock exchange", "net profit", "federal reserve", "exchange rate", "per share", "last year"))
+HOSTILE = [TWO_LETTER_PREFIXES, PHRASES, "st* pr* co* ma* re*", "stat* OR pric* OR comp* OR bank*"]
+
+
+def _timed(archive, q):
+    import time
+
+    from search.errors import SearchTimeout
+
+    started = time.perf_counter()
+    try:
+        archive.search(SearchRequest(q=q))
+        outcome = "answered"
+    except SearchTimeout:
+        outcome = "timeout"
+    return time.perf_counter() - started, outcome
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+def test_the_time_limit_holds_on_hostile_queries(reuters, q):
+    """With a 0.2 s limit each hostile query answers (or gives up) soon after it: the limit was
+    checked only after matching, and facets, suggestions and highlights had none (2.4 s)."""
+    _, index = reuters
+    limit = 0.2
+    for _ in range(2):  # cold, then with the postings cached
+        archive = Archive(index, time_limit=limit)
+        seconds, _ = _timed(archive, q)
+        archive.close()
+        # the target is the limit + 100 ms (docs/performance.md has the measured figures);
+        # the bound here leaves room for a loaded CI machine
+        assert seconds <= limit + 0.3, (q, seconds)
+
+
+def test_the_limit_is_checked_while_matching_not_after(reuters):
+    """A limit well under what matching takes cold (twelve phrases, checked position by
+    position in Whoosh's matcher) must stop it early: a check after matching (or at twice the
+    limit) would let it run to the end."""
+    _, index = reuters
+    unlimited = Archive(index, time_limit=60)
+    full, outcome = _timed(unlimited, PHRASES)
+    unlimited.close()
+    assert outcome == "answered" and full > 0.25, full  # long enough to tell the two apart
+    limit = full / 5
+    limited = Archive(index, time_limit=limit)
+    seconds, outcome = _timed(limited, PHRASES)
+    limited.close()
+    assert outcome == "timeout" and seconds < limit + 0.5 * full, (seconds, limit, full)
