@@ -88,7 +88,10 @@ def test_query_kinds_on_a_real_corpus(reuters):
 TWO_LETTER_PREFIXES = " OR ".join(f"{a}{b}*" for a in "abcdefghijklmnop" for b in "aeiou")[:500]
 PHRASES = " OR ".join(f'"{p}"' for p in (
     "oil prices", "interest rates", "trade deficit", "crude oil", "central bank", "money supply",
-    "stock exchange", "net profit", "federal reserve", "exchange rate", "per share", "last year"))
+    "stock exchange", "net profit", "federal reserve", "exchange rate", "per share", "last year",
+    "first quarter", "billion dlrs", "mln dlrs", "told reporters", "united states", "west german",
+    "finance minister", "budget deficit", "economic growth", "market share", "common stock",
+    "oil output"))
 HOSTILE = [TWO_LETTER_PREFIXES, PHRASES, "st* pr* co* ma* re*", "stat* OR pric* OR comp* OR bank*"]
 
 
@@ -129,9 +132,9 @@ def test_the_limit_is_checked_while_matching_not_after(reuters):
     unlimited = Archive(index, time_limit=60)
     full, outcome = _timed(unlimited, PHRASES)
     unlimited.close()
-    assert outcome == "answered" and full > 0.25, full  # long enough to tell the two apart
+    assert outcome == "answered" and full > 0.15, full  # long enough to tell the two apart
     limit = full / 5
     limited = Archive(index, time_limit=limit)
     seconds, outcome = _timed(limited, PHRASES)
     limited.close()
-    assert outcome == "timeout" and seconds < limit + 0.5 * full, (seconds, limit, full)
+    assert outcome == "timeout" and seconds < limit + 0.3 * full, (seconds, limit, full)
