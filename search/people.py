@@ -343,16 +343,22 @@ def chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
 _SENTENCE_END = re.compile(
     r"(?<![A-Z][a-z])(?<!\b(?:Mr|Ms|Dr|St|Lt|Mt|Jr|Sr|No))(?<!\b(?:Mrs|Gen|Sen|Rep|Gov|Col|Sgt))"
     r"(?<!\bProf|\bCapt)(?<=[a-z0-9%)\]])[.!?]['\"”’)]*\s+")
-_CAPITAL_AFTER_FIRST = re.compile(r"\S\s+[\"'“‘(\[]*[A-Z]")
+# two capitalised words in a row (or an initial and a word), name particles allowed between
+# them: "Tony Blair", "P. Johnson", "Charles de Gaulle", "Mr Blair"
+_CAPITAL_PAIR = re.compile(
+    r"(?:^|[\s\"'“‘(\[])(?:[A-Z][\w'’.\-]*|[A-Z]\.)"
+    r"(?:\s+(?:de|da|del|della|der|di|du|la|le|van|von|bin|al|ibn|dos|das|ter|ten))*"
+    r"\s+[\"'“‘(]*[A-Z]")
 
 
 def name_bearing(text: str) -> str:
     """``text`` without the sentences that cannot name a person the way extraction keeps one.
 
     Extraction keeps full names (two or more capitalised words, or an initial and a name); a
-    sentence whose only capital is its first letter ("The deal was signed on Monday.") can hold
-    at most a lone word, which extraction drops unless the article names that person in full
-    elsewhere. A quarter of news text is such sentences: the tagger need not read them.
+    sentence without two capitalised words in a row ("Blair said the deal was signed on
+    Monday.") can hold at most a lone word, which extraction drops, or folds into the full name
+    the article gives elsewhere (which another sentence holds). Over 40% of news text is such
+    sentences: the tagger need not read them.
     """
     out = []
     for para in re.split(r"(\n\s*\n)", text):
@@ -363,11 +369,11 @@ def name_bearing(text: str) -> str:
         kept = []
         for m in _SENTENCE_END.finditer(para):
             sentence = para[start:m.end()]
-            if _CAPITAL_AFTER_FIRST.search(sentence.strip()):
+            if _CAPITAL_PAIR.search(sentence.strip()):
                 kept.append(sentence)
             start = m.end()
         rest = para[start:]
-        if rest.strip() and (not kept or _CAPITAL_AFTER_FIRST.search(rest.strip())
+        if rest.strip() and (not kept or _CAPITAL_PAIR.search(rest.strip())
                              or start == 0):
             kept.append(rest)
         out.append("".join(kept))
