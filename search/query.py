@@ -201,11 +201,10 @@ def _check(q: wq.Query, reader, notes: list[str]) -> wq.Query | None:
 _NO_DEADLINE = float("inf")
 
 
-def past(deadline: float, time_limit: float | None = None) -> None:
+def past(deadline: float) -> None:
     """``SearchTimeout`` once ``deadline`` (a ``perf_counter`` time) has passed."""
     if time.perf_counter() > deadline:
-        limit = f" than {time_limit:g}s" if time_limit is not None else ""
-        raise SearchTimeout(f"the search took longer{limit}; make it more specific")
+        raise SearchTimeout("the search took longer than its time limit; make it more specific")
 
 
 def matched_mask(q: wq.Query, searcher, facets: FacetData,
@@ -215,7 +214,7 @@ def matched_mask(q: wq.Query, searcher, facets: FacetData,
     Terms, prefixes and boolean structure are evaluated with numpy over cached per-term document
     arrays; what needs positions (phrases) or is unusual goes to Whoosh's own matcher.
     ``SearchTimeout`` as soon as ``deadline`` passes (checked between terms, between a
-    prefix's words and every few thousand documents of Whoosh's matcher).
+    prefix's words and every 64 documents of Whoosh's matcher).
     """
     past(deadline)
     if isinstance(q, wq.Term):
