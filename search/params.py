@@ -1,7 +1,11 @@
 """Turning untrusted request parameters into a ``SearchRequest``, with every limit in one place.
 
-Both fronts (JSON API and HTML page) call ``parse_search_params`` with the query string as a
-mapping of name -> list of values, so they accept and refuse exactly the same input.
+Each query parameter is declared once, as a ``Param``: the same declaration reads and checks a
+request's values (``Param.read``) and describes them in the OpenAPI document
+(``Param.openapi``), so the document and the validator cannot disagree: a value the schema
+allows is accepted, a value it refuses is answered 400. Both fronts (JSON API and HTML page)
+call ``parse_search_params`` with the query string as a mapping of name -> list of values, so
+they accept and refuse exactly the same input (the page first drops a form's empty fields).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 from search.errors import ParamError
 from search.models import SORTS, SearchRequest
@@ -19,107 +24,182 @@ MAX_VALUE_CHARS = 200
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 10
 MAX_PAGE = 1000
-MAX_RESULT_WINDOW = 10_000  # page * per_page
 MAX_FACET_SIZE = 100
 DEFAULT_FACET_SIZE = 10
 MIN_YEAR, MAX_YEAR = 1000, 2999
-
-PARAMS = ("q", "person", "person_match", "section", "year", "from", "to", "sort", "page",
-          "per_page", "facet_size")
 PERSON_MATCHES = ("any", "all")
-REPEATABLE = ("person", "section", "year")
 
-_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$", re.ASCII)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The control characters refused in names and prefixes (C0, DEL and C1): one class for the
+# validator and for the schema's pattern
+_CONTROL_CLASS = r"\x00-\x1f\x7f-\x9f"
+_CONTROL = re.compile(f"[{_CONTROL_CLASS}]")
+_NO_CONTROL = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+# YYYY, YYYY-MM or YYYY-MM-DD with a year from MIN_YEAR to MAX_YEAR (1000-2999: [12]ddd)
+_YEAR, _MONTH, _DAY = r"[12]\d{3}", r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12]\d|3[01])"
+# matched with fullmatch: "$" would also let a trailing newline through ("2020\n")
+_PARTIAL_DATE = re.compile(rf"({_YEAR})(?:-({_MONTH})(?:-({_DAY}))?)?", re.ASCII)
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 
-def _single(params: dict, name: str) -> str | None:
-    values = params.get(name) or []
-    values = [v for v in values if v is not None]
-    if len(values) > 1:
-        raise ParamError(name, f"give '{name}' at most once")
-    return values[0] if values else None
+@dataclass(frozen=True)
+class Param:
+    """One query parameter: how a request's values are checked and how the OpenAPI document
+    describes them. ``kind`` is ``text``, ``int``, ``choice`` or ``date``; a ``repeat``
+    parameter takes up to ``MAX_FILTER_VALUES`` values (``?year=2020&year=2021``)."""
 
+    name: str
+    kind: str
+    description: str
+    repeat: bool = False
+    max_chars: int = MAX_VALUE_CHARS
+    min_chars: int = 0
+    plain: bool = False  # no control characters
+    low: int = 0
+    high: int = 0
+    choices: tuple[str, ...] = ()
+    default: int | str | None = None
+    required: bool = False
 
-def _int(params: dict, name: str, default: int, low: int, high: int) -> int:
-    raw = _single(params, name)
-    if raw is None or raw.strip() == "":
-        return default
-    raw = raw.strip()
-    # ASCII digits only: int() also reads "١٢" and isdigit() accepts "²", which int() refuses
-    if not (raw.isascii() and raw.isdigit()):
-        raise ParamError(name, f"'{name}' must be a whole number from {low} to {high}")
-    value = int(raw)
-    if not low <= value <= high:
-        raise ParamError(name, f"'{name}' must be from {low} to {high} (got {value})")
-    return value
+    # -- reading ---------------------------------------------------------------------------
+
+    def values(self, params: dict[str, list[str]]) -> list:
+        """Every value of this parameter in ``params``, checked and converted."""
+        raw = [v for v in params.get(self.name) or [] if v is not None]
+        if not raw and self.required:
+            raise ParamError(self.name, f"give '{self.name}': {self.description}")
+        if self.repeat and len(raw) > MAX_FILTER_VALUES:
+            raise ParamError(self.name, f"at most {MAX_FILTER_VALUES} '{self.name}' values")
+        if not self.repeat and len(raw) > 1:
+            raise ParamError(self.name, f"give '{self.name}' at most once")
+        return [self.convert(v) for v in raw]
+
+    def read(self, params: dict[str, list[str]]):
+        """The one value of a single parameter (its default when absent)."""
+        found = self.values(params)
+        return found[0] if found else self.default
+
+    def convert(self, raw: str):
+        name = self.name
+        if self.kind == "text":
+            if not self.min_chars <= len(raw) <= self.max_chars:
+                size = (f"at most {self.max_chars}" if not self.min_chars
+                        else f"{self.min_chars} to {self.max_chars}")
+                raise ParamError(name, f"'{name}' must be {size} characters (got {len(raw)})")
+            if self.plain and _CONTROL.search(raw):
+                raise ParamError(name, f"'{name}' must not contain control characters")
+            return raw
+        if self.kind == "int":
+            # ASCII digits only: int() also reads "١٢" and " 7", isdigit() accepts "²"; and a
+            # value of thousands of digits is refused before int() could choke on it
+            digits = raw.lstrip("0") or "0"
+            if not _DIGITS.fullmatch(raw) or len(digits) > 9 or not self.low <= int(digits) <= self.high:
+                raise ParamError(name, f"'{name}' must be a whole number from {self.low} to "
+                                       f"{self.high} (got {raw[:20]!r})")
+            return int(digits)
+        if self.kind == "choice":
+            if raw not in self.choices:
+                raise ParamError(name, f"'{name}' must be one of {', '.join(self.choices)} "
+                                       f"(got {raw[:20]!r})")
+            return raw
+        if self.kind == "date":
+            return parse_partial_date(raw, name, end=name == "to")
+        raise AssertionError(self.kind)
+
+    # -- describing ------------------------------------------------------------------------
+
+    def schema(self) -> dict:
+        """The JSON Schema of one value."""
+        if self.kind == "text":
+            s = {"type": "string", "maxLength": self.max_chars}
+            if self.min_chars:
+                s["minLength"] = self.min_chars
+            if self.plain:
+                s["pattern"] = _NO_CONTROL
+        elif self.kind == "int":
+            s = {"type": "integer", "minimum": self.low, "maximum": self.high}
+        elif self.kind == "choice":
+            s = {"type": "string", "enum": list(self.choices)}
+        else:
+            # the pattern for the shape, format "date" for a real day (no 2021-02-30)
+            s = {"type": "string", "anyOf": [
+                {"pattern": rf"^{_YEAR}(-{_MONTH})?$"},
+                {"pattern": rf"^{_YEAR}-{_MONTH}-{_DAY}$", "format": "date"}]}
+        if self.default is not None and not self.repeat:
+            s["default"] = self.default
+        return s
+
+    def openapi(self) -> dict:
+        """This parameter as an OpenAPI 3.1 query parameter object."""
+        schema = self.schema()
+        p = {"name": self.name, "in": "query", "required": self.required,
+             "description": self.description}
+        if self.repeat:
+            p["schema"] = {"type": "array", "items": schema, "maxItems": MAX_FILTER_VALUES}
+            p["style"], p["explode"] = "form", True
+        else:
+            p["schema"] = schema
+        return p
 
 
 def parse_partial_date(raw: str, name: str, end: bool) -> dt.date:
     """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; a partial date is its first (or last) day."""
-    m = _PARTIAL_DATE.match(raw.strip())
+    m = _PARTIAL_DATE.fullmatch(raw)
     if not m:
-        raise ParamError(name, f"'{name}' must be YYYY, YYYY-MM or YYYY-MM-DD (got {raw[:40]!r})")
+        raise ParamError(name, f"'{name}' must be YYYY, YYYY-MM or YYYY-MM-DD with a year from "
+                               f"{MIN_YEAR} to {MAX_YEAR} (got {raw[:40]!r})")
     year = int(m[1])
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ParamError(name, f"'{name}' year must be from {MIN_YEAR} to {MAX_YEAR}")
     month = int(m[2]) if m[2] else (12 if end else 1)
     try:
         if m[3]:
             return dt.date(year, month, int(m[3]))
         day = calendar.monthrange(year, month)[1] if end else 1
         return dt.date(year, month, day)
-    except (ValueError, calendar.IllegalMonthError):
+    except ValueError:
         raise ParamError(name, f"'{name}' is not a real date (got {raw[:40]!r})") from None
 
 
-def _values(params: dict, name: str) -> list[str]:
-    values = [v.strip() for v in (params.get(name) or []) if v is not None and v.strip()]
-    if len(values) > MAX_FILTER_VALUES:
-        raise ParamError(name, f"at most {MAX_FILTER_VALUES} '{name}' values")
-    for v in values:
-        if len(v) > MAX_VALUE_CHARS or _CONTROL.search(v):
-            raise ParamError(name, f"each '{name}' value must be at most {MAX_VALUE_CHARS} "
-                                   "characters with no control characters")
-    return list(dict.fromkeys(values))
+SEARCH_PARAMS = (
+    Param("q", "text", 'Query: words (ANDed), "phrases", OR, NOT, -word, prefix*, and the '
+          "fields headline:, body:, people: (or person:), section:. Empty: browse everything.",
+          max_chars=MAX_QUERY_CHARS),
+    Param("person", "text", f"Only articles naming any of these people (up to "
+          f"{MAX_FILTER_VALUES}; an empty value is ignored).", repeat=True, plain=True),
+    Param("person_match", "choice", "With several 'person' values: 'any' (the default) finds "
+          "articles naming any of them, 'all' only articles naming all of them.",
+          choices=PERSON_MATCHES, default="any"),
+    Param("section", "text", f"Only articles in any of these sections (up to "
+          f"{MAX_FILTER_VALUES}; an empty value is ignored).", repeat=True, plain=True),
+    Param("year", "int", f"Only articles of any of these years (up to {MAX_FILTER_VALUES}).",
+          repeat=True, low=MIN_YEAR, high=MAX_YEAR),
+    Param("from", "date", "Earliest date, inclusive: YYYY, YYYY-MM or YYYY-MM-DD."),
+    Param("to", "date", "Latest date, inclusive: YYYY, YYYY-MM or YYYY-MM-DD. Before 'from': "
+          "nothing is found, and query.notes says why."),
+    Param("sort", "choice", "Order: relevance (the default with a query) or newest (the "
+          "default without); undated articles come last.", choices=SORTS),
+    Param("page", "int", "Page, from 1; a page past the last has no hits.", low=1,
+          high=MAX_PAGE, default=1),
+    Param("per_page", "int", "Hits per page.", low=1, high=MAX_PER_PAGE,
+          default=DEFAULT_PER_PAGE),
+    Param("facet_size", "int", "How many people to list.", low=1, high=MAX_FACET_SIZE,
+          default=DEFAULT_FACET_SIZE),
+)
+PARAMS = tuple(p.name for p in SEARCH_PARAMS)
+_SEARCH = {p.name: p for p in SEARCH_PARAMS}
+
+
+def _names(values: list[str]) -> tuple[str, ...]:
+    """Filter values without their surrounding spaces, empty ones and repeats."""
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
 
 
 def parse_search_params(params: dict[str, list[str]]) -> SearchRequest:
     """Validate ``params`` (name -> list of values); ``ParamError`` names the first bad one."""
-    q = _single(params, "q") or ""
-    if len(q) > MAX_QUERY_CHARS:
-        raise ParamError("q", f"'q' must be at most {MAX_QUERY_CHARS} characters "
-                              f"(got {len(q)})")
-    people = _values(params, "person")
-    sections = _values(params, "section")
-    years = []
-    for raw in _values(params, "year"):
-        if not (raw.isascii() and raw.isdigit()) or not MIN_YEAR <= int(raw) <= MAX_YEAR:
-            raise ParamError("year", f"'year' must be a year from {MIN_YEAR} to {MAX_YEAR} "
-                                     f"(got {raw[:20]!r})")
-        years.append(int(raw))
-    raw_from, raw_to = _single(params, "from"), _single(params, "to")
-    date_from = parse_partial_date(raw_from, "from", end=False) if raw_from and raw_from.strip() else None
-    date_to = parse_partial_date(raw_to, "to", end=True) if raw_to and raw_to.strip() else None
-    if date_from and date_to and date_from > date_to:
-        raise ParamError("to", "'to' must not be before 'from'")
-    sort = (_single(params, "sort") or "").strip().lower() or None
-    if sort is not None and sort not in SORTS:
-        raise ParamError("sort", f"'sort' must be one of {', '.join(SORTS)}")
-    per_page = _int(params, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-    page = _int(params, "page", 1, 1, MAX_PAGE)
-    if page * per_page > MAX_RESULT_WINDOW:
-        raise ParamError("page", f"page x per_page must be at most {MAX_RESULT_WINDOW:,}; "
-                                 "narrow the search instead of paging this deep")
-    facet_size = _int(params, "facet_size", DEFAULT_FACET_SIZE, 1, MAX_FACET_SIZE)
-    person_match = (_single(params, "person_match") or "").strip().lower() or "any"
-    if person_match not in PERSON_MATCHES:
-        raise ParamError("person_match", "'person_match' must be 'any' (articles naming any of "
-                                         "the people given) or 'all' (naming all of them)")
-    return SearchRequest(q=q, person=tuple(people), person_match=person_match,
-                         section=tuple(sections),
-                         year=tuple(dict.fromkeys(years)), date_from=date_from, date_to=date_to,
-                         sort=sort, page=page, per_page=per_page, facet_size=facet_size)
+    got = {p.name: p.values(params) if p.repeat else p.read(params) for p in SEARCH_PARAMS}
+    return SearchRequest(q=got["q"] or "", person=_names(got["person"]),
+                         person_match=got["person_match"], section=_names(got["section"]),
+                         year=tuple(dict.fromkeys(got["year"])), date_from=got["from"],
+                         date_to=got["to"], sort=got["sort"], page=got["page"],
+                         per_page=got["per_page"], facet_size=got["facet_size"])
 
 
 # -- the other endpoints ---------------------------------------------------------------------
@@ -131,21 +211,26 @@ DEFAULT_COOCCURRENCE = 20
 MAX_COOCCURRENCE = 100
 EXPORT_CAP = 10_000  # rows in one export; X-Export-Truncated says when a search has more
 
+PREFIX = Param("prefix", "text", "The start of a name, or of any word in it.", required=True,
+               min_chars=1, max_chars=MAX_PREFIX_CHARS, plain=True)
+LIMIT = Param("limit", "int", "How many names to list.", low=1, high=MAX_LOOKUP,
+              default=DEFAULT_LOOKUP)
+SIZE = Param("size", "int", "How many people to list.", low=1, high=MAX_COOCCURRENCE,
+             default=DEFAULT_COOCCURRENCE)
+# a co-occurrence list is counted within a search: its filters, not its paging
+COOCCURRENCE_PARAMS = (SIZE, *(p for p in SEARCH_PARAMS
+                               if p.name not in ("page", "per_page", "facet_size")))
+
 
 def parse_lookup_params(params: dict[str, list[str]]) -> tuple[str, int]:
-    """``prefix`` (required, at most 100 characters) and ``limit`` (1-50, default 10)."""
-    prefix = (_single(params, "prefix") or "").strip()
-    if not prefix:
-        raise ParamError("prefix", "give 'prefix': the start of a name, or of any word in it")
-    if len(prefix) > MAX_PREFIX_CHARS or _CONTROL.search(prefix):
-        raise ParamError("prefix", f"'prefix' must be at most {MAX_PREFIX_CHARS} characters "
-                                   "with no control characters")
-    return prefix, _int(params, "limit", DEFAULT_LOOKUP, 1, MAX_LOOKUP)
+    """``prefix`` (required, 1-100 characters, no control characters; spaces around it are
+    ignored) and ``limit`` (1-50, default 10)."""
+    return PREFIX.read(params).strip(), LIMIT.read(params)
 
 
 def parse_size(params: dict[str, list[str]]) -> int:
     """``size`` of a co-occurrence list (1-100, default 20)."""
-    return _int(params, "size", DEFAULT_COOCCURRENCE, 1, MAX_COOCCURRENCE)
+    return SIZE.read(params)
 
 
 def has_search_params(params: dict[str, list[str]]) -> bool:

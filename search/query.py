@@ -423,6 +423,9 @@ class Selection:
         self.req = req
         self.notes: list[str] = []
         self.text = clean_query_text(req.q, self.notes)
+        if req.date_from and req.date_to and req.date_from > req.date_to:
+            self.notes.append(f"'to' ({req.date_to.isoformat()}) is before 'from' "
+                              f"({req.date_from.isoformat()}): no date is in that range")
         self.q = parse_query(self.text, searcher.schema, searcher.reader(), self.notes)
         try:
             self.matched = facets.live if self.q is None else \

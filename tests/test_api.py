@@ -97,11 +97,26 @@ def test_stats(client):
     ("page=0", "page"), ("page=-1", "page"), ("per_page=1000", "per_page"), ("year=abc", "year"),
     ("from=2020-13", "from"), ("to=2020-02-30", "to"), ("sort=best", "sort"),
     ("facet_size=0", "facet_size"), ("q=" + "x" * 600, "q"), ("page=1&page=2", "page"),
-    ("person=" + "p" * 300, "person"), ("from=2022&to=2021", "to"),
+    ("person=" + "p" * 300, "person"), ("to=", "to"), ("page=", "page"), ("year=", "year"),
+    ("sort=", "sort"), ("sort=NEWEST", "sort"), ("page=%205", "page"), ("from=0000", "from"),
+    ("person=a%C2%85b", "person"), ("year=" + "9" * 5000, "year"), ("page=0" + "0" * 5000, "page"),
 ])
 def test_invalid_parameters_are_400_with_error_body(client, query, param):
     err = assert_error_body(client.get("/api/search?" + query), 400)
     assert err["param"] == param and err["code"] == "invalid_parameter"
+
+
+def test_to_before_from_finds_nothing_and_says_why(client):
+    body = client.get("/api/search?from=2022&to=2021").get_json()
+    assert body["total"] == 0 and body["hits"] == []
+    assert any("'to' (2021-12-31) is before 'from' (2022-01-01)" in n
+               for n in body["query"]["notes"])
+
+
+def test_numbers_with_leading_zeros_and_empty_filter_values(client):
+    body = client.get("/api/search?page=0002&per_page=005&person=&section=%20").get_json()
+    assert (body["page"], body["per_page"]) == (2, 5)
+    assert body["query"]["person"] == [] and body["query"]["section"] == []
 
 
 @pytest.mark.parametrize("q", HOSTILE_QUERIES + ["%00", "%ff%fe", "q=%", "😀" * 50])

@@ -1,5 +1,6 @@
 """``python -m web [--host H] [--port P] [--index DIR] [--workers N]``: serve the app with
-gunicorn (a production WSGI server) and print the address."""
+gunicorn (a production WSGI server, with the settings of ``web.gunicorn_conf``) and print the
+address."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from gunicorn.app.base import BaseApplication
 
 from search import store
 from search.errors import IndexNotFound
+from web import gunicorn_conf
 
 
 class _Server(BaseApplication):
@@ -21,18 +23,13 @@ class _Server(BaseApplication):
 
     def load_config(self):
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # gunicorn_conf's other names are not settings
+                self.cfg.set(key, value)
 
     def load(self):
         from web import create_app
 
         return create_app()
-
-
-def _warm_worker(worker) -> None:
-    archive = worker.wsgi.extensions.get("archive") if hasattr(worker.wsgi, "extensions") else None
-    if archive is not None:
-        archive.warm()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,17 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no index in {index} yet: the page will explain how to ingest")
     print(f"Serving on http://{args.host}:{args.port}/  (JSON API: http://{args.host}:{args.port}"
           "/api/search, Ctrl-C to stop)", flush=True)
-    _Server({"bind": f"{args.host}:{args.port}", "workers": args.workers,
-             # gevent workers read requests cooperatively: a client that sends its request
-             # slowly holds a greenlet, not the worker (gunicorn's sync workers froze every
-             # request while two clients trickled their headers in). No keep-alive: each
-             # request is accepted anew by whichever worker is free, as with sync workers
-             # (kept-alive connections stuck to one busy worker: p95 1 s instead of 64 ms)
-             "worker_class": "gevent", "worker_connections": 1000, "keepalive": 0,
-             "accesslog": "-", "loglevel": "warning",
-             # a worker builds the facet arrays before it accepts requests (seconds at a
-             # million articles) instead of on its first search
-             "post_worker_init": _warm_worker}).run()
+    _Server({**vars(gunicorn_conf), "bind": f"{args.host}:{args.port}", "workers": args.workers}).run()
     return 0
 
 

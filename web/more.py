@@ -239,11 +239,15 @@ def people_lookup():
 
 def cooccurrence_of(name: str, params: dict[str, list[str]]):
     """(person, articles, values, the search it was counted in or None) for page and API."""
-    within = _request_from(params) if has_search_params(params) else None
     try:
         size = parse_size(params)
     except ParamError as exc:
         raise ApiError(400, exc.code, exc.message, exc.param) from None
+    # every documented parameter is checked, whether or not it narrows the count; paging
+    # parameters are not this list's and are left alone
+    search = _request_from({k: v for k, v in params.items()
+                            if k not in ("page", "per_page", "facet_size")})
+    within = search if has_search_params(params) else None
     person, articles, values = archive().cooccurrence(name, within, size)
     return person, articles, values, within
 

@@ -3,51 +3,32 @@
 from __future__ import annotations
 
 from search import params as P
+from web.serving import (
+    LIMIT_REQUEST_FIELD_SIZE,
+    LIMIT_REQUEST_FIELDS,
+    LIMIT_REQUEST_LINE,
+)
 
 _EXPORT_FIELDS = ("id", "date", "headline", "people", "section", "byline", "source",
                   "source_url", "url", "body")
 
 
-def _param(name, schema, description, repeat=False):
-    p = {"name": name, "in": "query", "required": False, "description": description,
-         "schema": {"type": "array", "items": schema} if repeat else schema}
-    if repeat:
-        p["style"], p["explode"] = "form", True
-    return p
-
-
-_PARTIAL_DATE = {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"}
 _ERROR = {"description": "Invalid request",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+# answered by the HTTP server itself, before the application, in the same JSON error shape
+_TRANSPORT = {
+    "414": {**_ERROR, "description": f"The request line (method, path and query string, "
+                                     f"percent-encoded) is longer than {LIMIT_REQUEST_LINE:,} "
+                                     "bytes. Every query parameter fits at its own limit: a "
+                                     "500-character q in any script takes at most 6,000."},
+    "431": {**_ERROR, "description": f"A header is longer than {LIMIT_REQUEST_FIELD_SIZE:,} "
+                                     f"bytes, or there are more than {LIMIT_REQUEST_FIELDS} "
+                                     "headers."},
+}
 
 
 def search_parameters() -> list[dict]:
-    return [
-        _param("q", {"type": "string", "maxLength": P.MAX_QUERY_CHARS},
-               'Query: words (ANDed), "phrases", OR, NOT, -word, prefix*, and the fields '
-               "headline:, body:, people: (or person:), section:. Empty: browse everything."),
-        _param("person", {"type": "string", "maxLength": P.MAX_VALUE_CHARS},
-               f"Only articles naming any of these people (up to {P.MAX_FILTER_VALUES}).", True),
-        _param("person_match", {"type": "string", "enum": list(P.PERSON_MATCHES),
-                                "default": "any"},
-               "With several 'person' values: 'any' (the default) finds articles naming any "
-               "of them, 'all' only articles naming all of them."),
-        _param("section", {"type": "string", "maxLength": P.MAX_VALUE_CHARS},
-               f"Only articles in any of these sections (up to {P.MAX_FILTER_VALUES}).", True),
-        _param("year", {"type": "integer", "minimum": P.MIN_YEAR, "maximum": P.MAX_YEAR},
-               f"Only articles of any of these years (up to {P.MAX_FILTER_VALUES}).", True),
-        _param("from", _PARTIAL_DATE, "Earliest date, inclusive: YYYY, YYYY-MM or YYYY-MM-DD."),
-        _param("to", _PARTIAL_DATE, "Latest date, inclusive: YYYY, YYYY-MM or YYYY-MM-DD."),
-        _param("sort", {"type": "string", "enum": ["relevance", "newest", "oldest"]},
-               "Order: relevance (default with a query) or newest (default without); "
-               "undated articles come last."),
-        _param("page", {"type": "integer", "minimum": 1, "maximum": P.MAX_PAGE, "default": 1},
-               f"Page, from 1; page x per_page at most {P.MAX_RESULT_WINDOW}."),
-        _param("per_page", {"type": "integer", "minimum": 1, "maximum": P.MAX_PER_PAGE,
-                            "default": P.DEFAULT_PER_PAGE}, "Hits per page."),
-        _param("facet_size", {"type": "integer", "minimum": 1, "maximum": P.MAX_FACET_SIZE,
-                              "default": P.DEFAULT_FACET_SIZE}, "How many people to list."),
-    ]
+    return [p.openapi() for p in P.SEARCH_PARAMS]
 
 
 def spec() -> dict:
@@ -64,7 +45,7 @@ def spec() -> dict:
         "url": {"type": "string", "description": "the article's page here"},
         "source_url": {"type": ["string", "null"], "description": "original, http(s) only"},
         "score": {"type": ["number", "null"]}}}
-    return {
+    doc = {
         "openapi": "3.1.0",
         "info": {"title": "News archive search", "version": "0.1.0",
                  "description": "Full-text search over a news archive."},
@@ -89,11 +70,15 @@ def spec() -> dict:
                                "EXPORT_CAP). Headers: X-Total-Count (the search's total), "
                                "X-Export-Rows, X-Export-Truncated (true when total > rows). "
                                "Columns: " + ", ".join(_EXPORT_FIELDS) + "; people joined "
-                               "with '; '; a cell that would start a spreadsheet formula (= + @) "
-                               "is prefixed with '.",
+                               "with '; '; a cell that would start a spreadsheet formula (its "
+                               "first character one of = + - @, tab or carriage return: "
+                               "OWASP's list) is prefixed with '.",
                 "parameters": search_parameters(),
                 "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
-                              "400": _ERROR}}},
+                              "400": _ERROR,
+                              "503": {**_ERROR, "description": "No index yet, the search timed "
+                                      "out, or two exports are running (Retry-After says when "
+                                      "to try again)"}}}},
             "/api/export.jsonl": {"get": {
                 "summary": "Every article of a search as JSON Lines, streamed",
                 "description": "As /api/export.csv, one JSON object a line (people as a list, "
@@ -101,19 +86,14 @@ def spec() -> dict:
                 "parameters": search_parameters(),
                 "responses": {"200": {"description": "JSON Lines",
                                       "content": {"application/jsonl": {}}},
-                              "400": _ERROR}}},
+                              "400": _ERROR,
+                              "503": {**_ERROR, "description": "As /api/export.csv"}}}},
             "/api/people": {"get": {
                 "summary": "Look people up by the start of their name or of any word in it",
                 "description": "Accents and case are ignored (\"ines\" finds \"Inès\"). Names "
                                "that start with the prefix come first, then those with a later "
                                "word that does; then by articles, most first.",
-                "parameters": [
-                    {"name": "prefix", "in": "query", "required": True,
-                     "schema": {"type": "string", "minLength": 1,
-                                "maxLength": P.MAX_PREFIX_CHARS}},
-                    {"name": "limit", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": P.MAX_LOOKUP,
-                                "default": P.DEFAULT_LOOKUP}}],
+                "parameters": [P.PREFIX.openapi(), P.LIMIT.openapi()],
                 "responses": {"200": {"description": "{prefix, people: [{name, count, "
                                                      "search_url, cooccurrence_url}]}"},
                               "400": _ERROR}}},
@@ -123,12 +103,7 @@ def spec() -> dict:
                                "(all its filters); without, over the whole archive.",
                 "parameters": [{"name": "name", "in": "path", "required": True,
                                 "schema": {"type": "string"}},
-                               {"name": "size", "in": "query", "required": False,
-                                "schema": {"type": "integer", "minimum": 1,
-                                           "maximum": P.MAX_COOCCURRENCE,
-                                           "default": P.DEFAULT_COOCCURRENCE}},
-                               *[p for p in search_parameters()
-                                 if p["name"] not in ("page", "per_page", "facet_size")]],
+                               *[p.openapi() for p in P.COOCCURRENCE_PARAMS]],
                 "responses": {"200": {"description": "{person, articles, within, people: "
                                                      "[{name, count, search_url}]}"},
                               "400": _ERROR,
@@ -139,9 +114,10 @@ def spec() -> dict:
                                           "responses": {"200": {"description": "OpenAPI"}}}},
         },
         "components": {"schemas": {
-            "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"},
-                "param": {"type": ["string", "null"]}}}}},
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message", "param"], "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"},
+                    "param": {"type": ["string", "null"]}}}}},
             "SearchResult": {"type": "object", "properties": {
                 "query": {"type": "object"}, "total": {"type": "integer"},
                 "page": {"type": "integer"}, "per_page": {"type": "integer"},
@@ -161,3 +137,9 @@ def spec() -> dict:
                     "q": {"type": "string"}, "html": {"type": "string"}}}}},
         }},
     }
+    for path, item in doc["paths"].items():
+        responses = item["get"]["responses"]
+        responses.update(_TRANSPORT)
+        if path != "/api/openapi.json":
+            responses.setdefault("503", {**_ERROR, "description": "No index yet"})
+    return doc
