@@ -142,3 +142,50 @@ def test_run_command_serves_the_page(demo_index):
         proc.terminate()
         proc.wait(timeout=20)
         proc.stdout.close()
+
+
+def test_a_very_long_article_is_shown_in_parts(tmp_path):
+    """A body over ARTICLE_PART_CHARS is shown a part per page, every word of it in exactly one
+    part, with links between the parts that keep the search that led there (issue 13: any
+    article's page stays fast to render)."""
+    from search.service import ARTICLE_PART_CHARS
+
+    words = [f"w{i}" for i in range(120_000)]  # 848,090 characters: 5 parts at least
+    paragraphs = [" ".join(words[i:i + 150]) for i in range(0, len(words), 150)]
+    index = tmp_path / "ix"
+    write_jsonl(tmp_path / "a.jsonl", [{"id": "long", "headline": "A long report",
+                                        "body": "\n\n".join(paragraphs), "people": []}])
+    assert run_ingest("--index", index, tmp_path / "a.jsonl").returncode == 0
+    app = create_app({"NEWS_INDEX": str(index)})
+    client = app.test_client()
+    seen, url, parts = [], "/articles/long?q=w7", 0
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        body = re.search(r'<div class="body">(.*?)</div>', html, re.S).group(1)
+        text = re.sub(r"</p>", " ", re.sub(r"<(?!/p>)[^>]+>", "", body))
+        assert len(text) <= ARTICLE_PART_CHARS + 2 * len(paragraphs)  # + the separators
+        seen += text.split()
+        parts += 1
+        assert f"Part {parts} of 5" in html
+        assert ("<mark>w7</mark>" in body) == (parts == 1)
+        found = re.search(r'<a href="([^"]+)" rel="next">', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+        if url:
+            assert "q=w7" in url and f"part={parts + 1}" in url
+        assert parts <= 10
+    assert parts == 5 and seen == words
+    # a part past the last is the last; a part that is not a number is a 400
+    last = client.get("/articles/long?part=99")
+    assert last.status_code == 302 and last.headers["Location"].endswith("part=5")
+    assert client.get("/articles/long?part=x").status_code == 400
+    assert client.get("/articles/long?part=0").status_code == 400
+    app.extensions["archive"].close()
+
+
+def test_long_words_are_breakable_anywhere():
+    from search.highlight import LONG_WORD, escape_long_words
+
+    word = "\u0e01" * (LONG_WORD + 5)
+    html = escape_long_words(f"a <b> {word} end{'x' * (LONG_WORD - 4)}")
+    assert html == (f'a &lt;b&gt; <span class="long-word">{word}</span> '
+                    f"end{'x' * (LONG_WORD - 4)}")

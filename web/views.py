@@ -78,6 +78,12 @@ def helpers():
     }
 
 
+def part_url(article_id: str, part: int) -> str:
+    """The address of one part of a long article, with the search that led to it."""
+    pairs = list(current_args().items(multi=True)) + ([("part", part)] if part > 1 else [])
+    return article_path(article_id) + ("?" + urlencode(pairs) if pairs else "")
+
+
 def pager(page: int, pages: int, around: int = 2) -> list[int | None]:
     """Page numbers to link: the first, the last, and ``around`` either side of ``page``;
     ``None`` where numbers are left out."""
@@ -160,8 +166,18 @@ def article_page(article_id: str):
                                message="There is no article at this address. It may have been "
                                        "removed, or the link may be incomplete.")
         return Response(html, status=404)
-    headline_html, paragraphs = arch.highlight_article(art, q)
+    raw_part = request.args.get("part", "1")
+    if not (raw_part.isascii() and raw_part.isdigit()) or not 1 <= int(raw_part[:6]) <= 99_999:
+        html = render_template("error.html", status=400, title="That part could not be read",
+                               message="'part' must be a whole number from 1 (the article's "
+                                       "first part).", param="part")
+        return Response(html, status=400)
+    part = int(raw_part)
+    headline_html, paragraphs, parts = arch.highlight_article(art, q, part)
+    if part > parts:
+        return redirect(part_url(art.id, parts), code=302)
     html = render_template("article.html", art=art, headline_html=headline_html,
-                           paragraphs=paragraphs, related=related, q=q,
+                           paragraphs=paragraphs, related=related, q=q, part=part, parts=parts,
+                           part_url=lambda n: part_url(art.id, n),
                            source_url=safe_source_url(art.url))
     return _alternate(Response(html), "/api" + article_path(art.id))
