@@ -41,3 +41,12 @@ def facet_counts(articles, **filters):
     years = Counter(a.date.year for a in in_year_ctx if a.date)
     undated = sum(1 for a in in_year_ctx if a.date is None)
     return total, people, sections, years, undated
+
+
+def text_matches(articles, pattern: str, fields=("headline", "body")) -> set[str]:
+    """Ids of the articles in which the regular expression ``pattern`` (case ignored) is found
+    in any of ``fields``: the brute-force count of a word search."""
+    import re
+
+    found = re.compile(pattern, re.IGNORECASE)
+    return {a.id for a in articles if any(found.search(getattr(a, f) or "") for f in fields)}

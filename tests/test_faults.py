@@ -61,8 +61,11 @@ def test_sigkill_at_25_random_moments(tmp_path, source):
     index = tmp_path / "ix"
     rng = random.Random(25)
     counts = []
-    kills = 0
+    kills = attempts = 0
     while kills < 25:
+        # bounded: an ingest that keeps finishing before its kill fails the test, not hangs it
+        attempts += 1
+        assert attempts <= 50, f"only {kills} kills in {attempts - 1} runs: ingest too quick"
         proc = ingest_proc(index, source)
         time.sleep(rng.uniform(0.5, 8.0))
         if proc.poll() is not None:  # finished before the kill: start again from an empty index
@@ -156,3 +159,23 @@ def test_a_failed_writer_process_fails_the_batch_and_loses_nothing(tmp_path, mon
     archive = Archive(index)
     assert archive.stats()["articles"] == 10 + PARALLEL_FROM
     archive.close()
+
+
+def test_current_is_replaced_atomically(tmp_path):
+    """``CURRENT`` names the live index: a write of it that fails (here: no byte may be
+    written, as on a full disk) must leave the old name whole, never an empty file."""
+    (tmp_path / store.CURRENT_FILE).write_text("news1\n")
+    code = ("import sys; from pathlib import Path; from search import store\n"
+            "try:\n    store.make_current(Path(sys.argv[1]), 'news2')\n"
+            "except OSError:\n    sys.exit(3)\n")
+
+    def no_writes():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT,
+                          preexec_fn=no_writes, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert store.current_name(tmp_path) == "news1"
+    assert [p.name for p in tmp_path.iterdir()] == [store.CURRENT_FILE]  # no temporary left

@@ -145,30 +145,48 @@ def _live(found, live):
     return docs[keep], weights[keep]
 
 
-def test_side_file_postings_equal_whooshs_blocks(tmp_path):
+def test_side_file_postings_equal_whooshs_blocks(tmp_path, monkeypatch):
     """Every term of the searchable fields reads the same from the ``.rnk`` side file as from
-    Whoosh's blocks, over segments written in parallel, merged, with deletions, and beside a
-    segment written by Whoosh's own codec (no side file)."""
+    Whoosh's blocks, over segments written in parallel (a batch of PARALLEL_FROM articles or
+    more, two processes), merged, with deletions, and beside a segment written by Whoosh's own
+    codec (no side file)."""
+    import dataclasses
+
     from whoosh.codec.whoosh3 import W3Codec
 
-    from search.indexer import Indexer
+    import search.indexer
+    from search.indexer import PARALLEL_FROM, Indexer
     from search.ingest import check_paths
     from search.ingest.records import load_articles
     from search.postings import RANK_EXT, term_postings
     from search.schema import article_to_doc
     from tests.conftest import DEMO
 
-    articles = list(load_articles(check_paths([DEMO], None), on_reject=lambda e: None))
+    articles = [p.article for p in load_articles(check_paths([DEMO], None),
+                                                 on_reject=lambda e: None)]
+    # the demo's articles again under new ids, each with a word of its own
+    copies = [dataclasses.replace(articles[i % len(articles)], id=f"copy-{i}",
+                                  body=f"{articles[i % len(articles)].body} copyword{i}")
+              for i in range(PARALLEL_FROM + 100)]
+    parallel = []
+
+    class Recorded(search.indexer._ParallelWriter):
+        def __init__(self, *args, **kwargs):
+            parallel.append(kwargs["procs"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(search.indexer, "_ParallelWriter", Recorded)
     index = tmp_path / "ix"
     with Indexer(index, batch_size=20) as indexer:  # small batches, merged at the end
         indexer.upsert(articles[:40])
-    with Indexer(index, batch_size=600, processes=2) as indexer:
-        indexer.upsert(articles[40:])
+    with Indexer(index, batch_size=len(copies) + 15, processes=2) as indexer:
+        indexer.upsert(articles[40:] + copies)
+    assert parallel == [2]  # the second ingest was written by two processes
     ix = store.open_index(index)
     writer = ix.writer(codec=W3Codec())  # a segment written before the side file existed
-    writer.add_document(**{**article_to_doc(articles[0].article), "id": "plain-copy"})
-    writer.delete_by_term("id", articles[3].article.id)
-    writer.delete_by_term("id", articles[45].article.id)
+    writer.add_document(**{**article_to_doc(articles[0]), "id": "plain-copy"})
+    writer.delete_by_term("id", articles[3].id)
+    writer.delete_by_term("id", articles[45].id)
     writer.commit(merge=False)
     with ix.searcher() as searcher:
         reader = searcher.reader()
