@@ -105,11 +105,14 @@ class Archive:
         self._facets.clear()
 
     def warm(self) -> None:
-        """Open the index and build its facet arrays now (a web worker calls this before it
+        """Open the index and build what searches share now: the facet arrays, the word lists
+        of "did you mean" and the people look-up keys (a web worker calls this before it
         takes requests, so that no visitor waits seconds for them on a large archive)."""
         try:
             with self._searching() as opened:
-                self._facets.get(opened.key, opened.searcher)
+                facets = self._facets.get(opened.key, opened.searcher)
+                facets.words("a")
+                facets.people.lookup("a", 1)
         except IndexNotFound:
             pass
 

@@ -284,3 +284,17 @@ def test_warm_builds_the_facet_arrays_before_any_search(demo_index, tmp_path):
     finally:
         arch.close()
     Archive(tmp_path / "nothing-here").warm()  # no index yet: nothing to warm, no error
+
+
+def test_warm_builds_what_first_searches_would(demo_index):
+    """A web worker calls ``warm()`` before its first request: the facet arrays, the word lists
+    of "did you mean" and the people look-up keys are built then, not by a visitor's search."""
+    arch = Archive(demo_index)
+    try:
+        arch.warm()
+        with arch._searching() as opened:
+            facets = arch._facets.get(opened.key, opened.searcher)
+        assert facets._words is not None and facets.people._keys is not None
+        assert arch.search(parse_search_params({"q": ["lighthuose"]})).suggestion is not None
+    finally:
+        arch.close()
