@@ -270,7 +270,11 @@ class FacetData:
         counts = self.people.counts(ctx)
         chosen = {exact_key(s) for s in selected}
         nonzero = np.flatnonzero(counts)
-        # by count, then by name; the arrays are small enough to sort in Python past the top
+        if len(nonzero) > size:
+            # only the people counted at least as often as the size-th need sorting by name
+            kth = np.partition(counts[nonzero], len(nonzero) - size)[len(nonzero) - size]
+            nonzero = nonzero[counts[nonzero] >= kth]
+        # by count, then by name
         order = sorted(nonzero.tolist(), key=lambda t: (-counts[t], self.people.display[t]))
         values = [FacetValue(self.people.display[t], int(counts[t]),
                              self.people.terms[t] in chosen) for t in order[:size]]

@@ -465,13 +465,27 @@ def ordered(sel: Selection, searcher, facets: FacetData, start: int, count: int,
     if sel.q is not None and sort == "relevance":
         scores, timed_out = rank_scores(sel.q, searcher, facets, docs, deadline)
         # best first; equal scores in index order, as Whoosh's collector does
-        order = np.lexsort((docs, -scores))[start:start + count]
+        order = first_of(-scores, start + count)[start:]
         return [(int(docs[i]), float(scores[i])) for i in order], timed_out
     days = facets.day[docs]
     undated_key = np.iinfo(np.int64).max
     key = np.where(facets.dated[docs], -days if sort == "newest" else days, undated_key)
-    order = np.argsort(key, kind="stable")[start:start + count]
+    order = first_of(key, start + count)[start:]
     return [(int(docs[i]), None) for i in order], False
+
+
+def first_of(key: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the ``k`` smallest values of ``key``, smallest first, equal values in
+    position order: ``np.argsort(key, kind="stable")[:k]`` without sorting all of ``key``
+    (a page needs 10 of up to hundreds of thousands of matches)."""
+    if k >= len(key) or len(key) <= 1024:
+        return np.argsort(key, kind="stable")[:k]
+    if k <= 0:
+        return np.zeros(0, dtype=np.intp)
+    kth = np.partition(key, k - 1)[k - 1]
+    # every value up to the k-th, ties included, so that ties keep their position order
+    candidates = np.flatnonzero(key <= kth)
+    return candidates[np.argsort(key[candidates], kind="stable")][:k]
 
 
 def _only_exclusions(q: wq.Query | None) -> bool:

@@ -26,8 +26,9 @@ from search.errors import ArticleNotFound, IndexNotFound, PersonNotFound, Search
 from search.facets import FacetCache
 from search.models import Article, FacetValue, RelatedArticle, SearchRequest, SearchResult
 from search.highlight import highlight_whole
-from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, matched_mask, ordered,
-                          parse_query, positive_terms, rank_scores, run_search)
+from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, first_of,
+                          matched_mask, ordered, parse_query, positive_terms, rank_scores,
+                          run_search)
 from search.schema import build_schema, doc_to_article
 from search.stats import stats_of
 
@@ -192,7 +193,7 @@ class Archive:
             mask[docnum] = False
             docs = np.flatnonzero(mask)
             scores, _ = rank_scores(query, searcher, facets, docs, deadline)
-            best = docs[np.lexsort((docs, -scores))[:count]]
+            best = docs[first_of(-scores, count)]
             return [RelatedArticle(a.id, a.headline, a.date) for a in
                     (doc_to_article(searcher.stored_fields(int(d))) for d in best)]
 

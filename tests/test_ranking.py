@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search import store
 from search.facets import FacetData
@@ -207,3 +209,15 @@ def test_side_file_postings_equal_whooshs_blocks(tmp_path, monkeypatch):
                 compared += 1
         assert compared > 500
     ix.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.integers(-5, 5), min_size=0, max_size=3000),
+       k=st.integers(0, 3100))
+def test_first_of_equals_a_full_stable_sort(values, k):
+    """The top-k selection of ranking and date order gives exactly the first k of a stable
+    sort (ties in position order), with many ties, few values, and k past the end."""
+    from search.query import first_of
+
+    key = np.array(values, dtype=np.float64)
+    assert first_of(key, k).tolist() == np.argsort(key, kind="stable")[:k].tolist()
