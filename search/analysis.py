@@ -16,6 +16,7 @@ of what it defines are part of the index format.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from whoosh.analysis import (CommaSeparatedTokenizer, Filter, IDTokenizer, LowercaseFilter,
@@ -27,6 +28,15 @@ INDEX_FORMAT = 2  # 1: Porter stems, no folding (before accents and Snowball)
 _FOLD = dict(accent_map)
 _FOLD.update({ord("ß"): "ss", ord("æ"): "ae", ord("œ"): "oe", ord("þ"): "th", ord("ð"): "d",
               ord("ĳ"): "ij", ord("ø"): "o", ord("ł"): "l", ord("đ"): "d", ord("ı"): "i"})
+
+
+@lru_cache(maxsize=1)
+def uneven_fold() -> re.Pattern:
+    """The characters that ``fold(c.lower())`` turns into more or fewer than one character
+    ("ß" and "Æ" into two, a combining accent into none, "İ" into "i" and a dot): a text
+    without them folds character for character, keeping every offset."""
+    chars = [c for c in map(chr, range(0x10000)) if len(fold(c.lower())) != 1]
+    return re.compile("[%s]" % "".join(re.escape(c) for c in chars))
 
 
 def fold(text: str) -> str:

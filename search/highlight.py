@@ -16,11 +16,16 @@ import html
 import re
 import threading
 
+from search.analysis import fold, uneven_fold
+
 SNIPPET_CHARS = 300
 SEPARATOR = " … "
 ELLIPSIS = "…"
 MAX_FRAGMENTS = 3
-_DEFAULT_TOKEN = re.compile(r"\w+(\.?\w+)*")  # Whoosh's RegexTokenizer default
+_DEFAULT_TOKEN = re.compile(r"\w+(\.?\w+)*")
+# the tokenizer patterns whose word starts ``_Words.spans`` knows: Whoosh's RegexTokenizer
+# default (with "*", kept for wildcards) and the plain one; each with its word character
+_WORD_CHARS = {r"[\w\*]+(\.?[\w\*]+)*": r"[\w*]", r"\w+(\.?\w+)*": r"\w"}
 _FORMS_LIMIT = 200_000  # distinct words remembered per analyzer
 
 
@@ -53,7 +58,32 @@ class _Words:
         return found
 
     def spans(self, text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
-        """(start, end) of every word of ``text`` that the analyzer turns into one of ``terms``."""
+        """(start, end) of every word of ``text`` that the analyzer turns into one of ``terms``.
+
+        Only the words that start like one of the terms are analysed: a stem keeps the first
+        letters of its (lower-cased, folded) word but for at most its last two (Snowball's
+        "dying" -> "die"), so the words worth analysing are found by a regular expression over
+        the folded text. That needs the folded text to keep every offset, and Whoosh's default
+        tokenizer, whose word starts the expression mirrors; otherwise every word is analysed.
+        """
+        form = self.form
+        word_char = _WORD_CHARS.get(self.pattern.pattern)
+        if word_char is None or uneven_fold().search(text):
+            return self.all_spans(text, terms)
+        starts = sorted({t[:max(1, len(t) - 2)] for t in terms}, key=len, reverse=True)
+        # a word starts where a word character follows neither one nor one and a dot ("U.S")
+        finder = re.compile(r"(?<!%s)(?<!%s\.)(?:%s)"
+                            % (word_char, word_char, "|".join(map(re.escape, starts))))
+        token = self.pattern.match
+        out = []
+        for m in finder.finditer(fold(text.lower())):
+            word = token(text, m.start())
+            if word is not None and form(word.group().lower()) in terms:
+                out.append(word.span())
+        return out
+
+    def all_spans(self, text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+        """``spans`` the plain way, analysing every word (the reference it is tested against)."""
         form = self.form
         return [m.span() for m in self.pattern.finditer(text) if form(m.group().lower()) in terms]
 

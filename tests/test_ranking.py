@@ -221,3 +221,56 @@ def test_first_of_equals_a_full_stable_sort(values, k):
 
     key = np.array(values, dtype=np.float64)
     assert first_of(key, k).tolist() == np.argsort(key, kind="stable")[:k].tolist()
+
+
+EDGE_TEXTS = [
+    "Straße café *oil x.oil U.S. oil. oil* Oil's dying DYING İstanbul naïve Æon Ĳssel",
+    "the café's naïve résumé; élection Élections elected 1987 U.S.A. a.b.c lying tied",
+    "Ponies, happiness, relational generalization; skis, news, hoping, hopped, idly.",
+]
+
+
+def _check_spans_against_every_word(texts, seed):
+    """``spans`` (only words starting like a term analysed) equals analysing every word, for
+    term sets drawn from each text's own words."""
+    import random
+
+    from search.analysis import text_analyzer
+    from search.highlight import _words
+
+    words = _words(text_analyzer())
+    rng = random.Random(seed)
+    checked = 0
+    for text in texts:
+        forms = sorted({words.form(m.group().lower()) for m in words.pattern.finditer(text)}
+                       - {None})
+        for _ in range(4):
+            terms = frozenset(rng.sample(forms, min(len(forms), rng.randint(1, 4))))
+            assert words.spans(text, terms) == words.all_spans(text, terms), (text[:60], terms)
+            checked += 1
+    return checked
+
+
+def test_spans_equal_analysing_every_word(demo_index):
+    from .plain import all_articles
+
+    texts = [f"{a.headline} {a.body}" for a in all_articles(demo_index)] + EDGE_TEXTS
+    assert _check_spans_against_every_word(texts, 1) >= 200
+    # stems that differ from their word before the last letter, accents, dotted words
+    from search.analysis import text_analyzer
+    from search.highlight import _words
+
+    words = _words(text_analyzer())
+    for terms in ({"die", "lie", "tie"}, {"oil"}, {"cafe", "elect"}, {"poni", "happi"}):
+        for text in EDGE_TEXTS:
+            assert words.spans(text, frozenset(terms)) == words.all_spans(text, frozenset(terms))
+    assert len(words.spans(EDGE_TEXTS[0], frozenset({"die"}))) == 2
+
+
+@pytest.mark.corpus
+def test_spans_equal_analysing_every_word_on_bbc():
+    from .conftest import corpus_path
+
+    files = sorted(corpus_path("bbc_news", "bbc").glob("*/*.txt"))[::5]
+    texts = [f.read_text(encoding="latin-1") for f in files]
+    assert _check_spans_against_every_word(texts, 2) >= 1500
