@@ -19,8 +19,15 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from whoosh.analysis import (CommaSeparatedTokenizer, Filter, IDTokenizer, LowercaseFilter,
-                             RegexTokenizer, StemFilter, StopFilter)
+from whoosh.analysis import (
+    CommaSeparatedTokenizer,
+    Filter,
+    IDTokenizer,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
 from whoosh.support.charset import accent_map
 
 INDEX_FORMAT = 2  # 1: Porter stems, no folding (before accents and Snowball)
