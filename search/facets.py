@@ -93,6 +93,11 @@ class _TermTable:
         self._keys: list[tuple[str, tuple[str, ...]]] | None = None
         self.pair_docs = np.concatenate(docs_per_term) if docs_per_term else np.zeros(0, np.int64)
         self.pair_terms = np.repeat(np.arange(len(self.terms), dtype=np.int64), lengths)
+        # the same pairs by document (CSR): a small match set counts only its own documents'
+        # terms instead of looking at every pair
+        order = np.argsort(self.pair_docs, kind="stable")
+        self.terms_by_doc = self.pair_terms[order]
+        self.doc_start = np.searchsorted(self.pair_docs[order], np.arange(maxdoc + 1))
         if not multi:
             self.of_doc = np.full(maxdoc, -1, dtype=np.int64)
             self.of_doc[self.pair_docs] = self.pair_terms
@@ -105,8 +110,26 @@ class _TermTable:
                 mask[self.docs[tid]] = True
         return mask
 
+    SMALL = 16  # a match set of under 1/16 of the documents is counted document by document
+
     def counts(self, ctx: np.ndarray) -> np.ndarray:
-        return np.bincount(self.pair_terms[ctx[self.pair_docs]], minlength=len(self.terms))
+        """How many documents of ``ctx`` (a mask over documents) have each term."""
+        docs = np.flatnonzero(ctx)
+        if len(docs) * self.SMALL >= len(ctx):
+            return np.bincount(self.pair_terms[ctx[self.pair_docs]], minlength=len(self.terms))
+        return self.counts_of(docs)
+
+    def counts_of(self, docs: np.ndarray) -> np.ndarray:
+        """``counts`` for the documents ``docs`` (sorted, distinct), read through the CSR."""
+        starts = self.doc_start[docs]
+        lengths = self.doc_start[docs + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(len(self.terms), dtype=np.int64)
+        # the positions of every pair of these documents: each document's run, end to end
+        first = np.cumsum(lengths) - lengths
+        at = np.arange(total) + np.repeat(starts - first, lengths)
+        return np.bincount(self.terms_by_doc[at], minlength=len(self.terms))
 
     def lookup(self, text: str, limit: int) -> list[tuple[str, int]]:
         """Values whose folded form starts with folded ``text``, then values in which every

@@ -274,3 +274,26 @@ def test_spans_equal_analysing_every_word_on_bbc():
     files = sorted(corpus_path("bbc_news", "bbc").glob("*/*.txt"))[::5]
     texts = [f.read_text(encoding="latin-1") for f in files]
     assert _check_spans_against_every_word(texts, 2) >= 1500
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_facet_counts_by_document_equal_counts_over_all_pairs(demo_index, data):
+    """A small match set is counted through the per-document table; it must give what the
+    count over every (document, term) pair gives."""
+    ix = store.open_index(demo_index)
+    try:
+        with ix.searcher() as searcher:
+            facets = FacetData(searcher)
+            n = len(facets.live)
+            docs = sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=n)))
+            for table in (facets.people, facets.sections):
+                ctx = np.zeros(n, dtype=bool)
+                ctx[docs] = True
+                every_pair = np.bincount(table.pair_terms[ctx[table.pair_docs]],
+                                         minlength=len(table.terms))
+                assert table.counts_of(np.array(docs, dtype=np.int64)).tolist() == \
+                    every_pair.tolist()
+                assert table.counts(ctx).tolist() == every_pair.tolist()
+    finally:
+        ix.close()
