@@ -23,9 +23,11 @@ from __future__ import annotations
 import math
 import mmap
 import os
+import pickle
 import struct
 import sys
 from array import array
+from itertools import accumulate
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3FieldWriter
@@ -56,12 +58,20 @@ def _leaf(matcher):
 
 RANK_EXT = ".rnk"
 RANKED_FIELDS = frozenset({"headline", "body", "people", "section"})  # the searchable fields
+POSITION_FIELDS = frozenset({"headline", "body"})  # their word positions too, for phrases
 _LITTLE = sys.byteorder == "little"
+# a key no (field, term) key can be (a field name is never empty): its presence says the file
+# holds the positions of POSITION_FIELDS (files written before did not)
+_POSITIONS_MARK = b"\x00\x00positions"
 
 
 def _rank_key(field: str, btext: bytes) -> bytes:
     name = field.encode("utf-8")
     return struct.pack("<H", len(name)) + name + btext
+
+
+def _positions_key(field: str, btext: bytes) -> bytes:
+    return b"\x00\x00" + _rank_key(field, btext)
 
 
 class RankingCodec(W3Codec):
@@ -75,30 +85,38 @@ class RankingCodec(W3Codec):
 class _RankingFieldWriter(W3FieldWriter):
     """Writes what Whoosh writes, and for ``RANKED_FIELDS`` each term's document numbers
     (uint32) and weights (float32, as Whoosh stores them), little-endian, under the key
-    (field, term) in a Whoosh hash file, one more file of the segment."""
+    (field, term) in a Whoosh hash file, one more file of the segment. For
+    ``POSITION_FIELDS`` also each term's positions: Whoosh's own encoded value of each
+    posting, end to end, after the offsets (uint32, one more than the postings) where each
+    begins, under ``_positions_key`` (copied as they come: nothing is decoded while writing)."""
 
     def __init__(self, codec, storage, segment):
         super().__init__(codec, storage, segment)
         self._rank = HashWriter(self._create_file(RANK_EXT), magic=b"RNK1")
-        self._ranked = False
+        self._ranked = self._positioned = False
         self._ids = array("I")
         self._weights = array("f")
+        self._values: list[bytes] = []
 
     def start_field(self, fieldname, fieldobj):
         super().start_field(fieldname, fieldobj)
         self._ranked = fieldname in RANKED_FIELDS
+        self._positioned = fieldname in POSITION_FIELDS and fieldobj.format.supports("positions")
 
     def start_term(self, btext):
         super().start_term(btext)
         if self._ranked:
             self._ids = array("I")
             self._weights = array("f")
+            self._values = []
 
     def add(self, docnum, weight, vbytes, length):  # once per posting: kept lean
         self._postwriter.add_posting(docnum, weight, vbytes, length)
         if self._ranked:
             self._ids.append(docnum)
             self._weights.append(weight)
+            if self._positioned:
+                self._values.append(vbytes or b"")
 
     def finish_term(self):
         super().finish_term()
@@ -109,8 +127,16 @@ class _RankingFieldWriter(W3FieldWriter):
                 weights.byteswap()
             self._rank.add(_rank_key(self._fieldname, self._btext),
                            ids.tobytes() + weights.tobytes())
+            if self._positioned:
+                offsets = array("I", [0])
+                offsets.extend(accumulate(map(len, self._values)))
+                if not _LITTLE:
+                    offsets.byteswap()
+                self._rank.add(_positions_key(self._fieldname, self._btext),
+                               offsets.tobytes() + b"".join(self._values))
 
     def close(self):
+        self._rank.add(_POSITIONS_MARK, b"1")
         self._rank.close()
         super().close()
 
@@ -153,6 +179,43 @@ def _side_postings(side, field: str, text) -> tuple[np.ndarray, np.ndarray] | No
     n = len(raw) // 8
     return (np.frombuffer(raw, dtype="<u4", count=n),
             np.frombuffer(raw, dtype="<f4", count=n, offset=4 * n))
+
+
+def segment_positions(sub, field: str, text):
+    """A term's postings with their positions in one segment reader: (document numbers of the
+    segment, offsets, encoded values); None when the term is not in the segment; ``False``
+    when the segment has no positions of its own (written before they were kept)."""
+    side = _side_file(sub)
+    if side is None or field not in POSITION_FIELDS or side.get(_POSITIONS_MARK) is None:
+        return False
+    btext = text.encode("utf-8") if isinstance(text, str) else text
+    found = _side_postings(side, field, btext)
+    raw = side.get(_positions_key(field, btext))
+    if found is None or raw is None:
+        return None
+    n = len(found[0])
+    offsets = np.frombuffer(raw, dtype="<u4", count=n + 1)
+    return found[0], offsets, memoryview(raw)[4 * (n + 1):]
+
+
+def has_positions(reader, field: str) -> bool:
+    """Whether every segment of ``reader`` keeps the positions of ``field`` in its side file."""
+    if field not in POSITION_FIELDS:
+        return False
+    for sub, _ in reader.leaf_readers():
+        side = _side_file(sub)
+        if side is None or side.get(_POSITIONS_MARK) is None:
+            return False
+    return True
+
+
+def decode_positions(values, offsets, i: int) -> list[int]:
+    """The positions of posting ``i`` (Whoosh's ``Positions`` value: a count, then pickled
+    deltas whose final STOP byte Whoosh may leave out)."""
+    value = bytes(values[offsets[i] + 4:offsets[i + 1]])
+    if not value.endswith(b"."):
+        value += b"."
+    return list(accumulate(pickle.loads(value)))
 
 
 def term_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:

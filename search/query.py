@@ -31,7 +31,8 @@ from search.errors import SearchTimeout
 from search.facets import FacetData
 from search.highlight import escape, highlight_whole, match_spans, snippet
 from search.models import FacetValue, Hit, SearchRequest, SearchResult, Suggestion
-from search.postings import avg_field_length, bm25, idf
+from search.postings import (avg_field_length, bm25, decode_positions, has_positions, idf,
+                             segment_positions)
 from search.schema import doc_to_article
 
 log = logging.getLogger(__name__)
@@ -249,6 +250,14 @@ def matched_mask(q: wq.Query, searcher, facets: FacetData,
     if q is wq.NullQuery:
         return np.zeros(facets.maxdoc, dtype=bool)
 
+    if isinstance(q, wq.Phrase) and q.slop == 1 and len(q.words) > 1 \
+            and has_positions(searcher.reader(), q.fieldname):
+        docs = facets.cached(("phrase", q.fieldname, tuple(q.words)),
+                             lambda: _phrase_docs(q, searcher, facets, deadline))
+        mask = np.zeros(facets.maxdoc, dtype=bool)
+        mask[docs] = True
+        return mask
+
     # phrases and the rest: Whoosh's matcher, cached per index version (a search stopped by
     # its deadline caches nothing)
     def run() -> np.ndarray:
@@ -263,6 +272,43 @@ def matched_mask(q: wq.Query, searcher, facets: FacetData,
     mask = np.zeros(facets.maxdoc, dtype=bool)
     mask[docs] = True
     return mask
+
+
+def _phrase_docs(q: wq.Phrase, searcher, facets: FacetData, deadline: float) -> np.ndarray:
+    """The live documents holding ``q``'s words one after another, from the positions the side
+    files keep: the documents holding every word are found with numpy, then only their
+    positions are read (Whoosh's phrase matcher reads every posting block of the words in
+    Python: 171 ms for a first-seen two-word phrase at 200,000 articles)."""
+    found: list[np.ndarray] = []
+    checked = 0
+    for sub, offset in searcher.reader().leaf_readers():
+        terms = [segment_positions(sub, q.fieldname, w) for w in q.words]
+        if any(not t for t in terms):
+            continue  # a word not in this segment
+        candidates = terms[0][0]
+        for t in terms[1:]:
+            candidates = np.intersect1d(candidates, t[0], assume_unique=True)
+        live = facets.live[candidates.astype(np.int64) + offset]
+        candidates = candidates[live]
+        at = [np.searchsorted(t[0], candidates) for t in terms]
+        kept = []
+        for j, doc in enumerate(candidates.tolist()):
+            checked += 1
+            if checked % 64 == 0:
+                past(deadline)
+            # positions where the phrase could start: the first word's, less every one the
+            # i-th word does not follow at i
+            starts = set(decode_positions(terms[0][2], terms[0][1], int(at[0][j])))
+            for i in range(1, len(terms)):
+                following = decode_positions(terms[i][2], terms[i][1], int(at[i][j]))
+                starts &= {p - i for p in following}
+                if not starts:
+                    break
+            if starts:
+                kept.append(doc)
+        if kept:
+            found.append(np.array(kept, dtype=np.int64) + offset)
+    return np.concatenate(found).astype(np.int32) if found else np.zeros(0, dtype=np.int32)
 
 
 def positive_terms(q: wq.Query | None, reader) -> dict[str, frozenset[str]]:

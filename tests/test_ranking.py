@@ -297,3 +297,69 @@ def test_facet_counts_by_document_equal_counts_over_all_pairs(demo_index, data):
                 assert table.counts(ctx).tolist() == every_pair.tolist()
     finally:
         ix.close()
+
+
+def _phrases_equal_whoosh(index, phrases):
+    """Each phrase's documents from the side files' positions equal Whoosh's phrase matcher's,
+    in both fields; returns how many phrases matched something."""
+    import whoosh.query as wq
+
+    from search.postings import has_positions
+    from search.query import _phrase_docs
+
+    ix = store.open_index(index)
+    matched = 0
+    try:
+        with ix.searcher() as searcher:
+            facets = FacetData(searcher)
+            for field in ("headline", "body"):
+                assert has_positions(searcher.reader(), field)
+                for words in phrases:
+                    q = wq.Phrase(field, words)
+                    ours = _phrase_docs(q, searcher, facets, float("inf")).tolist()
+                    assert ours == sorted(searcher.docs_for_query(q)), (field, words)
+                    matched += bool(ours)
+    finally:
+        ix.close()
+    return matched
+
+
+def test_phrases_from_side_file_positions_equal_whooshs(demo_index):
+    from search.analysis import text_analyzer
+
+    from .plain import all_articles
+
+    analyzer = text_analyzer()
+    phrases = set()
+    for a in all_articles(demo_index):
+        stems = [t.text for t in analyzer(a.body)]
+        phrases.update(tuple(stems[i:i + n]) for n in (2, 3) for i in range(0, len(stems) - n, 7))
+    phrases = sorted(phrases)[:400] + [("ferri", "termin"), ("termin", "ferri"), ("zzz", "ferri")]
+    assert _phrases_equal_whoosh(demo_index, phrases) >= 200
+
+
+@pytest.mark.corpus
+def test_phrases_from_side_file_positions_equal_whooshs_on_reuters(reuters_ingest):
+    _, index, _ = reuters_ingest
+    phrases = [("oil", "price"), ("interest", "rate"), ("central", "bank"), ("trade", "deficit"),
+               ("the", "bank"), ("pct", "pct"), ("mln", "dlr"), ("billion", "dlr", "deficit"),
+               ("new", "york", "stock", "exchang"), ("u.", "s"), ("rate", "interest")]
+    assert _phrases_equal_whoosh(index, phrases) >= 8
+
+
+def test_phrase_positions_survive_merges(tmp_path):
+    """Segments written in small batches and merged keep their positions (Whoosh writes a
+    merged segment through the same field writer)."""
+    from search.indexer import Indexer
+    from search.ingest import check_paths
+    from search.ingest.records import load_articles
+
+    from .conftest import DEMO
+
+    articles = list(load_articles(check_paths([DEMO], None), on_reject=lambda e: None))
+    index = tmp_path / "ix"
+    for start in range(0, len(articles), 10):  # one ingest a batch: segments, then merges
+        with Indexer(index, batch_size=5) as indexer:
+            indexer.upsert(articles[start:start + 10])
+    assert _phrases_equal_whoosh(index, [("ferri", "termin"), ("tidal", "turbin"),
+                                         ("harbour", "master"), ("town", "council")]) >= 3
