@@ -30,7 +30,8 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
-INDEX_FORMAT = 2  # 1: Porter stems, no folding (before accents and Snowball)
+INDEX_FORMAT = 3  # 1: Porter stems, no folding; 2: positions pickled as Whoosh does
+MIN_WRITABLE_FORMAT = 2  # ingest adds to indexes of format 2 (in their own format) and 3
 
 _FOLD = dict(accent_map)
 _FOLD.update({ord("ß"): "ss", ord("æ"): "ae", ord("œ"): "oe", ord("þ"): "th", ord("ð"): "d",
@@ -94,6 +95,9 @@ def exact_analyzer():
 
 
 def index_format(schema) -> int:
-    """``INDEX_FORMAT`` for an index made by this version, 1 for one made before folding."""
+    """``INDEX_FORMAT`` (3) for an index made by this version; 2 for one with accent folding
+    and Snowball stems but Whoosh's pickled positions; 1 for one made before folding."""
     items = getattr(schema["headline"].analyzer, "items", ())
-    return INDEX_FORMAT if any(isinstance(i, FoldFilter) for i in items) else 1
+    if not any(isinstance(i, FoldFilter) for i in items):
+        return 1
+    return 3 if type(schema["headline"].format).__name__ == "ArrayPositions" else 2

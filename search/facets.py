@@ -191,8 +191,8 @@ class FacetData:
         # through it at a time (a Whoosh reader is not safe to share between threads).
         self._reader = _own_reader(reader)
         self._read_lock = threading.Lock()
-        if self._reader is not reader:
-            weakref.finalize(self, _close_quietly, self._reader)
+        self._closer = weakref.finalize(self, _close_quietly, self._reader) \
+            if self._reader is not reader else None
         self._docs_cache: OrderedDict = OrderedDict()
         self._docs_cache_bytes = 0
         self._docs_lock = threading.Lock()
@@ -216,6 +216,11 @@ class FacetData:
         return docs[self.live[docs]]
 
     WORD_FIELDS = ("headline", "body")
+
+    def close(self) -> None:
+        """Close the reader of its own now (else when the arrays are collected)."""
+        if self._closer is not None:
+            self._closer()
 
     def words(self, first: str) -> list[str]:
         """The archive's indexed (stemmed) headline and body words starting with ``first``, for

@@ -28,7 +28,7 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import NO_MERGE, LockError
 
 from search import store
-from search.analysis import INDEX_FORMAT, index_format
+from search.analysis import INDEX_FORMAT, MIN_WRITABLE_FORMAT, index_format
 from search.errors import IndexLocked, IndexOutdated, IndexWriteError
 from search.models import Article, IngestStats
 from search.ingest.records import Prepared
@@ -412,7 +412,7 @@ class Indexer:
 
 def _check_format(ix, directory: Path) -> None:
     found = index_format(ix.schema)
-    if found < INDEX_FORMAT:
+    if found < MIN_WRITABLE_FORMAT:
         ix.close()
         raise IndexOutdated(
             f"the index in {directory} was made by an earlier version (format {found}; this one "

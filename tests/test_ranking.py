@@ -319,6 +319,7 @@ def _phrases_equal_whoosh(index, phrases):
                     ours = _phrase_docs(q, searcher, facets, float("inf")).tolist()
                     assert ours == sorted(searcher.docs_for_query(q)), (field, words)
                     matched += bool(ours)
+            facets.close()
     finally:
         ix.close()
     return matched
@@ -361,5 +362,41 @@ def test_phrase_positions_survive_merges(tmp_path):
     for start in range(0, len(articles), 10):  # one ingest a batch: segments, then merges
         with Indexer(index, batch_size=5) as indexer:
             indexer.upsert(articles[start:start + 10])
+    assert _phrases_equal_whoosh(index, [("ferri", "termin"), ("tidal", "turbin"),
+                                         ("harbour", "master"), ("town", "council")]) >= 3
+
+
+def test_phrases_of_a_format_2_index(tmp_path, monkeypatch):
+    """An index of format 2 (positions pickled as Whoosh does) keeps its format when articles
+    are added to it, and its phrases are matched from its side files all the same."""
+    from whoosh.formats import Positions
+
+    import search.store
+    from search.analysis import index_format
+    from search.indexer import Indexer
+    from search.ingest import check_paths
+    from search.ingest.records import load_articles
+    from search.schema import build_schema
+
+    from .conftest import DEMO, run_ingest
+
+    def format_2_schema():
+        schema = build_schema()
+        for name in ("headline", "body"):
+            schema[name].format = Positions(field_boost=schema[name].format.field_boost)
+        return schema
+
+    monkeypatch.setattr(search.store, "build_schema", format_2_schema)
+    index = tmp_path / "ix"
+    with Indexer(index) as indexer:
+        indexer.upsert(load_articles(check_paths([DEMO / "courier.jsonl"], None),
+                                     on_reject=print))
+    monkeypatch.undo()
+    assert run_ingest("--index", index, DEMO / "wire.csv").returncode == 0
+    ix = store.open_index(index)
+    try:
+        assert index_format(ix.schema) == 2
+    finally:
+        ix.close()
     assert _phrases_equal_whoosh(index, [("ferri", "termin"), ("tidal", "turbin"),
                                          ("harbour", "master"), ("town", "council")]) >= 3

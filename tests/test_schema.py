@@ -17,14 +17,31 @@ from search.ingest import check_paths
 from search.ingest.records import load_articles
 from search.params import parse_search_params
 from search.analysis import text_analyzer
-from search.schema import HEADLINE_BOOST, ArticleText, build_schema
+from search.schema import HEADLINE_BOOST, ArrayPositions, ArticleText, build_schema
 from search.service import Archive
 from tests.conftest import DEMO
 
 
 def chain_terms(text: str, boost: float = 1.0, analyzer=None) -> list:
+    """Whoosh's own TEXT field with the analyzer chain, its positions stored as ours are."""
     field = TEXT(analyzer=analyzer or text_analyzer(), field_boost=boost)
+    field.format = ArrayPositions(field_boost=boost)
     return sorted(field.index(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=50).map(sorted),
+       st.sampled_from([1.0, 2.0]))
+def test_array_positions_read_back_as_whooshs_positions(positions, boost):
+    """Index format 3 stores positions as uint32 arrays: each value decodes to the positions,
+    frequency and weight Whoosh's own Positions format gives for the same list."""
+    from whoosh.formats import Positions
+
+    ours, whooshs = ArrayPositions(field_boost=boost), Positions(field_boost=boost)
+    value, reference = ours.encode(positions), whooshs.encode(positions)
+    assert ours.decode_positions(value) == whooshs.decode_positions(reference) == positions
+    assert ours.decode_frequency(value) == whooshs.decode_frequency(reference)
+    assert ours.decode_weight(value) == whooshs.decode_weight(reference)
 
 
 def one_pass_terms(text: str, boost: float = 1.0) -> list:
