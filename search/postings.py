@@ -300,9 +300,14 @@ def field_lengths(reader, field: str) -> np.ndarray:
     return out
 
 
-def idf(reader, field: str, text) -> float:
-    """Whoosh's inverse document frequency (``scoring.WeightingModel.idf``)."""
-    return math.log(reader.doc_count_all() / (reader.doc_frequency(field, text) + 1)) + 1
+def idf(reader, field: str, text, doc_frequency: int | None = None) -> float:
+    """Whoosh's inverse document frequency (``scoring.WeightingModel.idf``). Give
+    ``doc_frequency`` when the term's postings are at hand: their number (deleted documents
+    included, as ``term_postings`` returns them) is what Whoosh reads from each segment's term
+    table, one hash look-up a segment."""
+    if doc_frequency is None:
+        doc_frequency = reader.doc_frequency(field, text)
+    return math.log(reader.doc_count_all() / (doc_frequency + 1)) + 1
 
 
 def avg_field_length(reader, field: str) -> float:

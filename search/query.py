@@ -408,7 +408,8 @@ def _add_term_scores(out: np.ndarray, field: str, text, boost: float, searcher,
     if searcher.schema[field].scorable:
         reader = searcher.reader()
         lengths = facets.lengths(field)[docs[at]].astype(np.float64)
-        w = bm25(w, lengths, idf(reader, field, text), avg_field_length(reader, field))
+        w = bm25(w, lengths, idf(reader, field, text, len(postings)),
+                 avg_field_length(reader, field))
     out[at] += w * boost  # a term has one posting per document: no index repeats
 
 

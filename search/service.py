@@ -22,6 +22,7 @@ import numpy as np
 from whoosh import query as wq
 
 from search import store
+from search.analysis import uneven_fold
 from search.errors import ArticleNotFound, IndexNotFound, PersonNotFound, SearchTimeout
 from search.facets import FacetCache
 from search.models import Article, FacetValue, RelatedArticle, SearchRequest, SearchResult
@@ -114,6 +115,7 @@ class Archive:
                 facets = self._facets.get(opened.key, opened.searcher)
                 facets.words("a")
                 facets.people.lookup("a", 1)
+            uneven_fold()  # the highlighter's table of characters folding changes in length
         except IndexNotFound:
             pass
 
