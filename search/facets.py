@@ -114,10 +114,9 @@ class _TermTable:
 
     def counts(self, ctx: np.ndarray) -> np.ndarray:
         """How many documents of ``ctx`` (a mask over documents) have each term."""
-        docs = np.flatnonzero(ctx)
-        if len(docs) * self.SMALL >= len(ctx):
+        if np.count_nonzero(ctx) * self.SMALL >= len(ctx):
             return np.bincount(self.pair_terms[ctx[self.pair_docs]], minlength=len(self.terms))
-        return self.counts_of(docs)
+        return self.counts_of(np.flatnonzero(ctx))
 
     def counts_of(self, docs: np.ndarray) -> np.ndarray:
         """``counts`` for the documents ``docs`` (sorted, distinct), read through the CSR."""

@@ -181,12 +181,23 @@ def _side_postings(side, field: str, text) -> tuple[np.ndarray, np.ndarray] | No
             np.frombuffer(raw, dtype="<f4", count=n, offset=4 * n))
 
 
+def _positioned_side(sub):
+    """The segment's side file if it keeps positions (files written before did not), else
+    None; asked once per segment reader."""
+    try:
+        return sub._rank_positions
+    except AttributeError:
+        side = _side_file(sub)
+        sub._rank_positions = side if side is not None and side.get(_POSITIONS_MARK) else None
+        return sub._rank_positions
+
+
 def segment_positions(sub, field: str, text):
     """A term's postings with their positions in one segment reader: (document numbers of the
     segment, offsets, encoded values); None when the term is not in the segment; ``False``
     when the segment has no positions of its own (written before they were kept)."""
-    side = _side_file(sub)
-    if side is None or field not in POSITION_FIELDS or side.get(_POSITIONS_MARK) is None:
+    side = _positioned_side(sub)
+    if side is None or field not in POSITION_FIELDS:
         return False
     btext = text.encode("utf-8") if isinstance(text, str) else text
     found = _side_postings(side, field, btext)
@@ -200,13 +211,8 @@ def segment_positions(sub, field: str, text):
 
 def has_positions(reader, field: str) -> bool:
     """Whether every segment of ``reader`` keeps the positions of ``field`` in its side file."""
-    if field not in POSITION_FIELDS:
-        return False
-    for sub, _ in reader.leaf_readers():
-        side = _side_file(sub)
-        if side is None or side.get(_POSITIONS_MARK) is None:
-            return False
-    return True
+    return field in POSITION_FIELDS and \
+        all(_positioned_side(sub) is not None for sub, _ in reader.leaf_readers())
 
 
 def decode_positions(values, offsets, i: int) -> list[int]:

@@ -58,6 +58,18 @@ def demo_index(tmp_path_factory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="module")
+def demo_server(demo_index):
+    """The demo archive served by ``python -m web`` (gunicorn, 2 workers) on 127.0.0.1, one
+    server per test module; yields its base address."""
+    from bench.load import start_server
+
+    proc, base = start_server(demo_index, workers=2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 def reuters_ingest(tmp_path_factory):
     """All of Reuters-21578 ingested once per session: (folder, index, first run's result)."""

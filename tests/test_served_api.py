@@ -14,21 +14,12 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from bench.load import start_server
 from search.params import MAX_FILTER_VALUES, MAX_QUERY_CHARS, MAX_VALUE_CHARS
-from web.serving import LIMIT_REQUEST_LINE
+from web.gunicorn_conf import LIMIT_REQUEST_LINE
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def server(demo_index):
-    proc, base = start_server(demo_index, workers=2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def get(base: str, target: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
@@ -49,14 +40,14 @@ def error_of(status: int, headers: dict, body: bytes) -> dict:
     return err
 
 
-def test_schemathesis_finds_nothing_against_the_served_document(server, tmp_path):
+def test_schemathesis_finds_nothing_against_the_served_document(demo_server, tmp_path):
     """Every operation, from the served document: valid data answered (2xx; 404 for an unknown
     person; 414 for a request line past the server's limit), invalid data refused, every
     response as documented, no 5xx (tests/schemathesis.toml says which statuses are which)."""
     st = Path(sys.executable).with_name("st")
     run = subprocess.run(
         [str(st), "--no-color", "--config-file", str(ROOT / "tests" / "schemathesis.toml"), "run",
-         f"{server}/api/openapi.json", "--checks", "all", "--max-examples", "100",
+         f"{demo_server}/api/openapi.json", "--checks", "all", "--max-examples", "100",
          "--workers", "2", "--max-failures", "20"],
         capture_output=True, text=True, cwd=tmp_path, timeout=900, check=False)
     report = run.stdout[-6000:] + run.stderr[-2000:]
@@ -64,7 +55,7 @@ def test_schemathesis_finds_nothing_against_the_served_document(server, tmp_path
     assert "No issues found" in run.stdout, report
 
 
-def test_a_full_length_query_in_any_script_fits_the_request_line(server):
+def test_a_full_length_query_in_any_script_fits_the_request_line(demo_server):
     """A q at its documented limit, in characters that take 4 bytes in UTF-8 (12 in the URL),
     with a person and a section at theirs, is answered; one character more is the app's 400
     naming q, not the HTTP server's 414."""
@@ -73,31 +64,31 @@ def test_a_full_length_query_in_any_script_fits_the_request_line(server):
               "from": "2020-01-01", "to": "2024-12-31", "sort": "newest"}
     target = "/api/search?" + urlencode(params, quote_via=quote)
     assert len(target) > 6000
-    status, _, body = get(server, target)
+    status, _, body = get(demo_server, target)
     assert status == 200, body[:300]
-    status, headers, body = get(server, "/api/search?" + urlencode(
+    status, headers, body = get(demo_server, "/api/search?" + urlencode(
         {**params, "q": longest + "\U0001F5DE"}, quote_via=quote))
     assert status == 400 and error_of(status, headers, body)["param"] == "q"
 
 
-def test_a_request_line_past_the_limit_is_a_json_414(server):
+def test_a_request_line_past_the_limit_is_a_json_414(demo_server):
     target = "/api/search?" + urlencode(
         [("person", "\u4e2d" * MAX_VALUE_CHARS)] * MAX_FILTER_VALUES, quote_via=quote)
     assert len(target) > LIMIT_REQUEST_LINE
-    status, headers, body = get(server, target)
+    status, headers, body = get(demo_server, target)
     assert status == 414
     err = error_of(status, headers, body)
     assert err["code"] == "request_too_long" and f"{LIMIT_REQUEST_LINE:,} bytes" in err["message"]
     assert headers["Cache-Control"] == "no-store"
 
 
-def test_oversized_headers_are_a_json_431(server):
-    status, headers, body = get(server, "/api/stats", {"X-Padding": "a" * 9000})
+def test_oversized_headers_are_a_json_431(demo_server):
+    status, headers, body = get(demo_server, "/api/stats", {"X-Padding": "a" * 9000})
     assert status == 431 and error_of(status, headers, body)["code"] == "headers_too_large"
 
 
-def test_a_malformed_request_is_a_json_400(server):
-    host, port = server.removeprefix("http://").split(":")
+def test_a_malformed_request_is_a_json_400(demo_server):
+    host, port = demo_server.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(b"GET /api/stats HTTP/1.1 extra\r\nHost: x\r\n\r\n")
         raw = b""

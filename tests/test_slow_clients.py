@@ -12,19 +12,9 @@ import urllib.request
 
 import pytest
 
-from bench.load import start_server
-
 pytestmark = pytest.mark.slow
 
 SLOW_CLIENTS = 50
-
-
-@pytest.fixture(scope="module")
-def server(demo_index):
-    proc, base = start_server(demo_index, workers=2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def timed_searches(base: str, n: int) -> list[float]:
@@ -39,9 +29,9 @@ def timed_searches(base: str, n: int) -> list[float]:
     return out
 
 
-def test_slow_clients_do_not_hold_the_workers(server):
-    host, port = server.removeprefix("http://").split(":")
-    baseline = timed_searches(server, 20)
+def test_slow_clients_do_not_hold_the_workers(demo_server):
+    host, port = demo_server.removeprefix("http://").split(":")
+    baseline = timed_searches(demo_server, 20)
     stop = threading.Event()
     opened = []
 
@@ -63,7 +53,7 @@ def test_slow_clients_do_not_hold_the_workers(server):
     try:
         time.sleep(2.5)  # every slow client has sent its first lines, and is waiting
         assert len(opened) == SLOW_CLIENTS
-        during = timed_searches(server, 20)
+        during = timed_searches(demo_server, 20)
     finally:
         stop.set()
         for t in threads:

@@ -3,11 +3,13 @@
     gunicorn -c python:web.gunicorn_conf --bind 127.0.0.1:8000 'web:create_app()'
 """
 
-from web.serving import (
-    LIMIT_REQUEST_FIELD_SIZE,
-    LIMIT_REQUEST_FIELDS,
-    LIMIT_REQUEST_LINE,
-)
+# gunicorn's largest request line (its MAX_REQUEST_LINE): the longest query string that can be
+# served. Every parameter fits at its own limit: a 500-character q takes at most 6,000 bytes
+# percent-encoded (4-byte UTF-8 characters, 12 bytes each), leaving room for the rest. The
+# OpenAPI document states these limits too (web.openapi), without importing gevent.
+LIMIT_REQUEST_LINE = 8190
+LIMIT_REQUEST_FIELDS = 100
+LIMIT_REQUEST_FIELD_SIZE = 8190
 
 workers = 2
 # gevent workers read requests cooperatively: a client that sends its request slowly holds a

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from search import params as P
-from web.serving import (
-    LIMIT_REQUEST_FIELD_SIZE,
-    LIMIT_REQUEST_FIELDS,
-    LIMIT_REQUEST_LINE,
-)
+from web.gunicorn_conf import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
 _EXPORT_FIELDS = ("id", "date", "headline", "people", "section", "byline", "source",
                   "source_url", "url", "body")

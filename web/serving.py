@@ -1,8 +1,8 @@
-"""How the app is served: gunicorn's request limits and a worker that answers gunicorn's own
-errors (request line or headers too long, malformed HTTP) in the API's JSON error shape.
+"""A gunicorn worker that answers gunicorn's own errors (request line or headers too long,
+malformed HTTP) in the API's JSON error shape.
 
-The settings themselves are in ``web.gunicorn_conf``, shared by ``python -m web`` and by
-``gunicorn -c python:web.gunicorn_conf``.
+The settings, the limits included, are in ``web.gunicorn_conf``, shared by ``python -m web``
+and by ``gunicorn -c python:web.gunicorn_conf``.
 """
 
 from __future__ import annotations
@@ -13,12 +13,7 @@ from gunicorn import util
 from gunicorn.http import errors
 from gunicorn.workers.ggevent import GeventWorker
 
-# gunicorn's largest request line (its MAX_REQUEST_LINE): the longest query string that can be
-# served. Every parameter fits at its own limit: a 500-character q takes at most 6,000 bytes
-# percent-encoded (4-byte UTF-8 characters, 12 bytes each), leaving room for the rest.
-LIMIT_REQUEST_LINE = 8190
-LIMIT_REQUEST_FIELDS = 100
-LIMIT_REQUEST_FIELD_SIZE = 8190
+from web.gunicorn_conf import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
 # gunicorn's errors that are not a client's malformed request (some only in newer gunicorns)
 _NOT_OURS = tuple(getattr(errors, name) for name in (

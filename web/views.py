@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from werkzeug.datastructures import MultiDict
 
 from search.errors import ArticleNotFound, IndexNotFound, ParamError, PersonNotFound
-from search.params import PARAMS, parse_search_params
+from search.params import PARAMS, Param, parse_search_params
 from search.query import safe_source_url
 from web.api import archive, article_path, query_params, result_to_json
 from web.more import search_params_only
@@ -26,6 +26,9 @@ def arch_cooccurrence(name: str, req):
     return {"person": person, "articles": articles, "people": values}
 
 bp = Blueprint("views", __name__)
+
+ARTICLE_PART = Param("part", "int", "The part of a long article to show, from 1.", low=1,
+                     high=99_999, default=1)
 
 PAGE_FACET_SIZE = 40  # people listed on the page: 10 in view, the rest behind "more"
 PEOPLE_IN_VIEW = 10
@@ -166,13 +169,12 @@ def article_page(article_id: str):
                                message="There is no article at this address. It may have been "
                                        "removed, or the link may be incomplete.")
         return Response(html, status=404)
-    raw_part = request.args.get("part", "1")
-    if not (raw_part.isascii() and raw_part.isdigit()) or not 1 <= int(raw_part[:6]) <= 99_999:
+    try:
+        part = ARTICLE_PART.read({"part": request.args.getlist("part")[:1]})
+    except ParamError as exc:
         html = render_template("error.html", status=400, title="That part could not be read",
-                               message="'part' must be a whole number from 1 (the article's "
-                                       "first part).", param="part")
+                               message=exc.message, param=exc.param)
         return Response(html, status=400)
-    part = int(raw_part)
     headline_html, paragraphs, parts = arch.highlight_article(art, q, part)
     if part > parts:
         return redirect(part_url(art.id, parts), code=302)
