@@ -25,9 +25,9 @@ from pathlib import Path
 
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.reading import SegmentReader
-from whoosh.writing import NO_MERGE, LockError
+from whoosh.writing import NO_MERGE, LockError, SegmentWriter
 
-from search import store
+from search import segments, store
 from search.analysis import INDEX_FORMAT, MIN_WRITABLE_FORMAT, index_format
 from search.errors import IndexLocked, IndexOutdated, IndexWriteError
 from search.models import Article, IngestStats
@@ -374,8 +374,8 @@ class Indexer:
                                        batchsize=-(-documents // self.processes),
                                        limitmb=self.limitmb, timeout=5.0,
                                        codec=RankingCodec(), compound=False)
-            return self.ix.writer(limitmb=self.limitmb, timeout=5.0, codec=RankingCodec(),
-                                  compound=False)
+            return _segment_writer(self.ix, limitmb=self.limitmb, timeout=5.0,
+                                   codec=RankingCodec(), compound=False)
         except LockError:
             raise IndexLocked(f"the index in {self.directory} is locked by another writer") from None
         except OSError as exc:
@@ -443,18 +443,36 @@ def _cancel(writer) -> None:
         log.debug("cancelling the writer failed", exc_info=True)
 
 
+def _segment_writer(ix, **kwargs):
+    """A writer of one new segment: ``ArraySegmentWriter`` when it can write the index's
+    schema, else Whoosh's own."""
+    if segments.supports(ix.schema):
+        return segments.ArraySegmentWriter(ix, **kwargs)
+    return SegmentWriter(ix, **kwargs)
+
+
 class _SubWriter(SubWriterTask):
-    """Whoosh's writer process, reporting a failure to the parent instead of printing it, and
-    dying with its parent."""
+    """Whoosh's writer process (one segment of its own, ``multisegment``), writing with
+    ``_segment_writer``, reporting a failure to the parent instead of printing it, and dying
+    with its parent."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.parent = os.getpid()
+        assert self.multisegment
 
     def run(self):
         die_with_parent(self.parent)
         try:
-            super().run()
+            ix = self.storage.open_index(self.indexname)
+            writer = self.writer = _segment_writer(ix, _lk=False, **self.kwargs)
+            while True:
+                job = self.jobqueue.get()
+                if job is None:
+                    break
+                self._process_file(*job)
+            segment = writer._finalize_segment()
+            self.resultqueue.put((None, writer.pool.fieldnames, segment), timeout=5)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
             code = exc.errno if isinstance(exc, OSError) else None
             message = (exc.strerror if isinstance(exc, OSError) and exc.strerror

@@ -38,6 +38,8 @@ from whoosh.matching.mcore import ListMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
+from search.segments import TermAtATime
+
 B = 0.75  # Whoosh's BM25F defaults, which the service uses
 K1 = 1.2
 
@@ -82,7 +84,7 @@ class RankingCodec(W3Codec):
         return _RankingFieldWriter(self, storage, segment)
 
 
-class _RankingFieldWriter(W3FieldWriter):
+class _RankingFieldWriter(TermAtATime, W3FieldWriter):
     """Writes what Whoosh writes, and for ``RANKED_FIELDS`` each term's document numbers
     (uint32) and weights (float32, as Whoosh stores them), little-endian, under the key
     (field, term) in a Whoosh hash file, one more file of the segment. For
@@ -117,6 +119,13 @@ class _RankingFieldWriter(W3FieldWriter):
             self._weights.append(weight)
             if self._positioned:
                 self._values.append(vbytes or b"")
+
+    def _term_postings(self, ids, weights, values):  # add_term's postings, all at once
+        if self._ranked:
+            self._ids = ids if _LITTLE else array("I", ids)
+            self._weights = weights if _LITTLE else array("f", weights)
+            if self._positioned:
+                self._values = values
 
     def finish_term(self):
         super().finish_term()

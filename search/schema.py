@@ -6,10 +6,10 @@ Also the mapping between ``Article`` and the stored document.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import struct
 import sys
 from array import array
-from collections import defaultdict
 
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.columns import NumericColumn
@@ -66,11 +66,11 @@ class ArticleText(TEXT):
         self.format = ArrayPositions(field_boost=self.format.field_boost)
 
     def __getstate__(self):  # the plan is rebuilt after unpickling (the schema is pickled)
-        return {k: v for k, v in self.__dict__.items() if k != "_one_pass"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_one_pass", "_steps")}
 
     def _plan(self):
-        """(token pattern, stop words, min size, max size, stem function) of the analyzer, or
-        None when it is not the plain StemmingAnalyzer chain."""
+        """(function listing a text's words as written, {word as written: term}) of the
+        analyzer, or None when it is not the plain StemmingAnalyzer chain."""
         try:
             return self.__dict__["_one_pass"]
         except KeyError:
@@ -82,8 +82,9 @@ class ArticleText(TEXT):
         plan = None
         if [type(i) for i in items] == [RegexTokenizer, LowercaseFilter, StopFilter, StemFilter] \
                 and not items[0].gaps and items[2].renumber and not items[3].ignore:
-            plan = (items[0].expression, items[2].stops, items[2].min, items[2].max,
-                    items[3]._stem, folding)
+            plan = (_words_of(items[0].expression), {})
+            self.__dict__["_steps"] = (items[2].stops, items[2].min, items[2].max,
+                                       items[3]._stem, folding)
         self.__dict__["_one_pass"] = plan
         return plan
 
@@ -92,23 +93,66 @@ class ArticleText(TEXT):
         if plan is None:
             yield from super().index(value, **kwargs)
             return
-        pattern, stops, minsize, maxsize, stem, folding = plan
-        positions: defaultdict[str, list[int]] = defaultdict(list)
-        first = None  # like StopFilter(renumber=True): the first kept word keeps its position
-        kept = 0
-        for i, match in enumerate(pattern.finditer(value)):
-            word = fold(match.group().lower()) if folding else match.group().lower()
-            if len(word) < minsize or (maxsize is not None and len(word) > maxsize) \
-                    or word in stops:
-                continue
-            if first is None:
-                first = i
-            positions[stem(word)].append(first + kept)
-            kept += 1
+        words_of, terms_of = plan
+        get = terms_of.get
+        terms = [get(raw, _UNSEEN) for raw in words_of(value)]
+        if _UNSEEN in terms:
+            terms = [self._term(raw) if term is _UNSEEN else term
+                     for raw, term in zip(words_of(value), terms)]
+        first = 0  # like StopFilter(renumber=True): the first kept word keeps its position
+        if None in terms:
+            while first < len(terms) and terms[first] is None:
+                first += 1
+            terms = [term for term in terms if term is not None]
+        positions: dict[bytes, list[int]] = {}
+        for i, term in enumerate(terms, first):
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [i]
+            else:
+                found.append(i)
         boost = self.format.field_boost
+        if _LITTLE and type(self.format) is ArrayPositions:
+            for term, found in positions.items():
+                n = len(found)
+                yield term, n, n * boost, array("I", [n, *found]).tobytes()
+            return
         encode = self.format.encode
         for term, found in positions.items():
-            yield term.encode("utf-8"), len(found), len(found) * boost, encode(found)
+            yield term, len(found), len(found) * boost, encode(found)
+
+    def _term(self, raw: str) -> bytes | None:
+        """The term of a word as written (lower-cased, folded, stop words and sizes checked,
+        stemmed), remembered for the next time; None for a word the chain drops."""
+        words = self._plan()[1]
+        stops, minsize, maxsize, stem, folding = self.__dict__["_steps"]
+        word = fold(raw.lower()) if folding else raw.lower()
+        if len(word) < minsize or (maxsize is not None and len(word) > maxsize) \
+                or word in stops:
+            term = None
+        else:
+            term = stem(word).encode("utf-8")
+        if len(words) >= _WORDS_KEPT:
+            words.clear()
+        words[raw] = term
+        return term
+
+
+_UNSEEN = object()
+_GROUP = re.Match.group
+_WORDS_KEPT = 1_000_000  # words as written, per field and process (about 150 MB at most)
+# Whoosh's default token pattern, without its capturing group (so that findall gives words)
+_WORDS = {r"[\w\*]+(\.?[\w\*]+)*": re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")}
+
+
+def _words_of(pattern: re.Pattern):
+    """A function listing the words ``pattern`` finds in a text."""
+    if pattern.groups == 0:
+        return pattern.findall
+    plain = _WORDS.get(pattern.pattern)
+    if plain is not None and plain.flags == pattern.flags:
+        return plain.findall
+    return lambda text: list(map(_GROUP, pattern.finditer(text)))
 
 
 def build_schema() -> Schema:
