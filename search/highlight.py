@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+from functools import lru_cache
 
 from search.analysis import fold, uneven_fold
 
@@ -71,21 +72,43 @@ class _Words:
         if word_char is None or uneven_fold().search(text):
             return self.all_spans(text, terms)
         starts = sorted({t[:max(1, len(t) - 2)] for t in terms}, key=len, reverse=True)
-        # a word starts where a word character follows neither one nor one and a dot ("U.S")
-        finder = re.compile(r"(?<!%s)(?<!%s\.)(?:%s)"
-                            % (word_char, word_char, "|".join(map(re.escape, starts))))
+        # the starts alone (a literal alternation, which the regex engine scans for quickly);
+        # a find that does not begin a word is passed over by searching again one on
+        finder = _finder(tuple(starts))
+        inside = _inside(word_char)
         token = self.pattern.match
+        folded = fold(text.lower())
         out = []
-        for m in finder.finditer(fold(text.lower())):
-            word = token(text, m.start())
+        at = 0
+        while (m := finder.search(folded, at)) is not None:
+            start = m.start()
+            # a word starts where a word character follows neither one nor one and a dot
+            # ("U.S")
+            if start and inside(folded, max(0, start - 2), start):
+                at = start + 1
+                continue
+            word = token(text, start)
             if word is not None and form(word.group().lower()) in terms:
                 out.append(word.span())
+            at = m.end()
         return out
 
     def all_spans(self, text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
         """``spans`` the plain way, analysing every word (the reference it is tested against)."""
         form = self.form
         return [m.span() for m in self.pattern.finditer(text) if form(m.group().lower()) in terms]
+
+
+@lru_cache(maxsize=4096)
+def _finder(starts: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(map(re.escape, starts)))
+
+
+@lru_cache(maxsize=4)
+def _inside(word_char: str):
+    """A function telling whether ``text[a:b]`` (the two characters before a find) ends in a
+    word character, or in one and a dot."""
+    return re.compile(f"(?:{word_char}|{word_char}\\.)$").search
 
 
 _WORDS: dict[int, _Words] = {}
