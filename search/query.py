@@ -287,8 +287,10 @@ def _phrase_docs(q: wq.Phrase, searcher, facets: FacetData, deadline: float) -> 
         if any(not t for t in terms):
             continue  # a word not in this segment
         candidates = terms[0][0]
-        for t in terms[1:]:
-            candidates = np.intersect1d(candidates, t[0], assume_unique=True)
+        for t in sorted(terms[1:], key=lambda t: len(t[0])):
+            candidates = candidates[_within(candidates, t[0])]
+            if not len(candidates):
+                break
         live = facets.live[candidates.astype(np.int64) + offset]
         candidates = candidates[live]
         at = [np.searchsorted(t[0], candidates) for t in terms]
@@ -335,10 +337,22 @@ def _phrase_rows(terms, at: list[np.ndarray]) -> np.ndarray:
         at_word = np.arange(total) + np.repeat(first - (np.cumsum(lengths) - lengths), lengths)
         row = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
         mine = row * _ROW + words[at_word].astype(np.int64) - i + (1 << 32)
-        keys = mine if keys is None else keys[np.isin(keys, mine)]
+        keys = mine if keys is None else keys[_within(keys, mine)]
         if not len(keys):
             break
-    return np.unique(keys // _ROW)
+    rows = keys // _ROW  # in order, as the keys are
+    return rows[np.r_[True, rows[1:] != rows[:-1]]] if len(rows) else rows
+
+
+def _within(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are in ``sorted_values`` (ascending): ``np.isin`` without sorting
+    what is sorted already (document numbers of a posting list; phrase keys, which grow with
+    the candidate and the position)."""
+    if not len(sorted_values):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_values, values)
+    np.minimum(at, len(sorted_values) - 1, out=at)
+    return sorted_values[at] == values
 
 
 def positive_terms(q: wq.Query | None, reader) -> dict[str, frozenset[str]]:

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 from collections import Counter
+from urllib.parse import quote
 
 import feedparser
 import pytest
@@ -161,6 +162,11 @@ def test_cooccurrence_within_a_search(client, articles):
 def test_cooccurrence_of_an_unknown_person_is_404(client):
     resp = client.get("/api/people/Nobody Atall/cooccurrence")
     assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
+    # a slash in the name (encoded, as the API's own cooccurrence_url writes it) is part of
+    # the name: not merged with the path's slashes and redirected elsewhere (hypothesis: "/0")
+    for name in ("/0", "AC/DC", "a//b/"):
+        resp = client.get(f"/api/people/{quote(name, safe='')}/cooccurrence")
+        assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
     assert client.get("/api/people/Tobias Wren/cooccurrence?size=0").status_code == 400
 
 

@@ -20,6 +20,9 @@ from search.service import Archive
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
+    # a person's name may hold a slash ("/0", "AC/DC"): its URL-encoded "%2F" reaches the
+    # router as "/", which would otherwise be merged with the path's own slash and redirected
+    app.url_map.merge_slashes = False
     app.config.from_mapping(NEWS_INDEX=os.environ.get("NEWS_INDEX") or "index",
                             SEARCH_TIME_LIMIT=DEFAULT_TIME_LIMIT, EXPORT_CAP=EXPORT_CAP,
                             PUBLIC_URL=os.environ.get("NEWS_PUBLIC_URL")
