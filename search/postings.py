@@ -129,6 +129,9 @@ class _RankingFieldWriter(TermAtATime, W3FieldWriter):
 
     def finish_term(self):
         super().finish_term()
+        self._term_written()
+
+    def _term_written(self):
         if self._ranked:
             ids, weights = self._ids, self._weights
             if not _LITTLE:

@@ -16,9 +16,16 @@ then uses Whoosh's own writer.
 
 from __future__ import annotations
 
+import zlib
 from array import array
+from pickle import dumps
 
 from whoosh.codec.base import FieldWriter
+from whoosh.codec.whoosh3 import (COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3PostingsWriter,
+                                  W3TermInfo)
+from whoosh.system import pack_int, pack_long, pack_ushort
+from whoosh.util.numeric import length_to_byte
+from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 
@@ -150,14 +157,22 @@ class ArraySegmentWriter(SegmentWriter):
 
 class TermAtATime(FieldWriter):
     """Mixed into a whoosh3 field writer: ``add_term`` writes a term's postings in whole
-    blocks, exactly as its ``add`` one posting at a time would."""
+    blocks, exactly as its ``add`` one posting at a time would; a term with one block (most
+    terms) is written directly, without the posting writer's per-block objects."""
 
     def add_term(self, btext: bytes, ids: array, weights: array, values: list,
                  lengths: list) -> None:
-        self.start_term(btext)
         posts = self._postwriter
         limit = posts._blocklimit
         total = len(ids)
+        if total <= limit and type(posts) is W3PostingsWriter and not posts._byteids:
+            self._btext = btext
+            self._tindex.add(pack_ushort(self._fieldid) + btext,
+                             self._one_block(ids, weights, values, lengths))
+            self._term_postings(ids, weights, values)
+            self._term_written()
+            return
+        self.start_term(btext)
         for start in range(0, total, limit):
             end = min(start + limit, total)
             block_ids = ids[start:end]
@@ -174,5 +189,46 @@ class TermAtATime(FieldWriter):
         self._term_postings(ids, weights, values)
         self.finish_term()
 
+    def _one_block(self, ids: array, weights: array, values: list, lengths: list) -> bytes:
+        """Write a term's postings as one (last) block, as ``W3PostingsWriter`` does; return
+        the term's ``W3TermInfo`` bytes."""
+        posts = self._postwriter
+        found = [n for n in map(lengths.__getitem__, ids) if n]
+        minlength = min(found) if found else None
+        maxlength = max(found) if found else 0
+        maxweight = max(0, max(weights))
+        first = weights[0]
+        if all(w == 1.0 for w in weights):
+            mini_weights = None
+        elif all(w == first for w in weights):
+            mini_weights = first
+        else:
+            mini_weights = tuple(weights)
+        kept = [v for v in values if v]
+        fixed = self._format.fixed_value_size()
+        if fixed is None or fixed < 0:
+            mini_values = tuple(kept)
+        elif fixed == 0:
+            mini_values = None
+        else:
+            mini_values = b"".join(kept)
+        data = dumps((tuple(delta_encode(ids)), mini_weights, mini_values), 2)
+        comp = posts._compression if len(data) >= COMPRESSION_MIN_SIZE else 0
+        if comp:
+            data = zlib.compress(data, comp)
+        info = dumps((len(ids), ids[-1], maxweight, comp, length_to_byte(minlength),
+                      length_to_byte(maxlength)), 2)
+        postfile = posts._postfile
+        offset = postfile.tell()
+        postfile.write(WHOOSH3_HEADER_MAGIC + pack_int(-(len(info) + len(data))) + info + data)
+        extent = postfile.tell() - offset
+        return W3TermInfo._struct.pack(
+            False, 0 + sum(weights), len(ids), length_to_byte(minlength),
+            length_to_byte(maxlength), maxweight, ids[0], ids[-1]) \
+            + pack_long(offset) + pack_int(extent)
+
     def _term_postings(self, ids: array, weights: array, values: list) -> None:
-        """Hook: the whole term's postings, before ``finish_term``."""
+        """Hook: the whole term's postings, before the term is finished."""
+
+    def _term_written(self) -> None:
+        """Hook: a term written by ``_one_block`` (``finish_term`` was not called)."""
