@@ -30,7 +30,7 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
-INDEX_FORMAT = 3  # 1: Porter stems, no folding; 2: positions pickled as Whoosh does
+INDEX_FORMAT = 4  # 1: Porter stems, no folding; 2: positions pickled as Whoosh does; 3: no stories
 MIN_WRITABLE_FORMAT = 2  # ingest adds to indexes of format 2 (in their own format) and 3
 
 _FOLD = dict(accent_map)
@@ -95,9 +95,13 @@ def exact_analyzer():
 
 
 def index_format(schema) -> int:
-    """``INDEX_FORMAT`` (3) for an index made by this version; 2 for one with accent folding
-    and Snowball stems but Whoosh's pickled positions; 1 for one made before folding."""
+    """``INDEX_FORMAT`` (4) for an index made by this version; 3 for one without stories; 2 for
+    one with accent folding and Snowball stems but Whoosh's pickled positions; 1 for one made
+    before folding. Formats 2 and 3 are searched and added to as they are, without stories
+    (every article its own story); ``ingest.py --rebuild`` converts."""
     items = getattr(schema["headline"].analyzer, "items", ())
     if not any(isinstance(i, FoldFilter) for i in items):
         return 1
-    return 3 if type(schema["headline"].format).__name__ == "ArrayPositions" else 2
+    if type(schema["headline"].format).__name__ != "ArrayPositions":
+        return 2
+    return 4 if "story" in schema else 3

@@ -18,6 +18,7 @@ import errno
 import logging
 import os
 import queue
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -34,7 +35,8 @@ from search.models import Article, IngestStats
 from search.ingest.records import Prepared
 from search.postings import RankingCodec
 from search.proc import die_with_parent
-from search.schema import article_to_doc
+from search.schema import article_to_doc, doc_to_article
+from search.story_index import BandStore, StoryKeeper, bands_path, keeps_stories, version_of
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class Indexer:
         # a rebuild: the live index's {id: fingerprint}, and {id: fingerprint} of this run's
         self._previous: dict[str, str] | None = None
         self._seen: dict[str, str] = {}
+        self._stories: StoryKeeper | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -112,10 +115,33 @@ class Indexer:
             else:
                 self.ix = store.open_index(self.directory)
                 _check_format(self.ix, self.directory)
+            if keeps_stories(self.ix.schema):
+                self._stories = self._open_stories()
         except BaseException:
+            if self._stories is not None:
+                self._stories.bands.close()
             self._lock.__exit__(None, None, None)
             raise
         return self
+
+    def _open_stories(self) -> StoryKeeper:
+        """The story keeper of the index written to, with its band store; a store that went
+        missing beside an index holding articles is made again from their texts."""
+        name = self._name or store.current_name(self.directory)
+        path = bands_path(self.directory, name)
+        missing = not path.exists()
+        try:
+            bands = BandStore(path)
+        except sqlite3.Error as exc:
+            raise IndexWriteError(f"cannot open {path}: {exc}") from exc
+        if missing and self.count():
+            log.warning("%s was missing: making it again from the stored articles", path.name)
+            rows = {}
+            with self.ix.searcher() as searcher:
+                for fields in searcher.all_stored_fields():
+                    rows[fields["id"]] = version_of(doc_to_article(fields)).bands
+            bands.replace(rows)
+        return StoryKeeper(bands)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
@@ -139,6 +165,8 @@ class Indexer:
                     raise IndexWriteError(f"cannot write {store.META_FILE}: {err}") from err
         finally:
             self.stats.seconds = time.perf_counter() - self._started
+            if self._stories is not None:
+                self._stories.bands.close()
             if self.ix is not None:
                 self.ix.close()
             if self._lock is not None:
@@ -255,15 +283,25 @@ class Indexer:
             self._seen.update((p.article.id, p.fingerprint) for p in pending.values())
         if not self.dry_run and to_write:
             articles = self._complete(to_write)
+            plan = None
+            if self._stories is not None:
+                with self.ix.searcher() as searcher:
+                    plan = self._stories.plan(searcher, [(a, p.fingerprint)
+                                                         for p, a in zip(to_write, articles)])
+                # before the commit: keys of articles a killed run did not commit are ignored
+                self._stories.bands.replace(plan.bands)
             writer = self._writer(len(to_write))
 
             def write():
                 for p, a in zip(to_write, articles):
-                    doc = article_to_doc(a, p.fingerprint)
+                    doc = article_to_doc(a, p.fingerprint,
+                                         plan.story[a.id] if plan is not None else None)
                     if a.id in replacing:
                         writer.update_document(**doc)
                     else:
                         writer.add_document(**doc)
+                for doc in plan.rewrites if plan is not None else ():
+                    writer.update_document(**doc)
                 # no merging while the run lasts: each batch adds its segments; small ones are
                 # merged at the end of the run (see _consolidate)
                 writer.commit(mergetype=NO_MERGE)
@@ -396,6 +434,10 @@ class Indexer:
                 else:
                     missing.append(article_id)
             return missing
+        plan = None
+        if self._stories is not None:
+            with self.ix.searcher() as searcher:
+                plan = self._stories.plan(searcher, [], removed=ids)
         writer = self._writer()
         try:
             for article_id in ids:
@@ -403,10 +445,15 @@ class Indexer:
                     self.stats.deleted += 1
                 else:
                     missing.append(article_id)
+            # the stories the deleted articles leave: their other versions, again
+            for doc in plan.rewrites if plan is not None else ():
+                writer.update_document(**doc)
             writer.commit()
         except OSError as exc:
             _cancel(writer)
             raise IndexWriteError(f"deleting from {self.directory} failed: {exc}") from exc
+        if self._stories is not None:
+            self._stories.bands.remove(ids)
         return missing
 
 

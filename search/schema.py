@@ -175,12 +175,18 @@ def build_schema() -> Schema:
         url=ID(stored=True),
         byline=STORED(),
         source=ID(stored=True, analyzer=exact),
+        # the article's story (search.stories): its lead's id, and how much of this version's
+        # text the lead holds, as (containment, jaccard) of their shingles
+        story=ID(stored=True, sortable=True),
+        story_similarity=STORED(),
     )
 
 
-def article_to_doc(article: Article, fingerprint: str | None = None) -> dict:
+def article_to_doc(article: Article, fingerprint: str | None = None,
+                   story: tuple[str, tuple[float, float]] | None = None) -> dict:
     """The stored document of ``article``; ``fingerprint`` ("<hash of the input>:<id>", see
-    ``search.ingest.records.Prepared``) tells a later ingest that its input is unchanged."""
+    ``search.ingest.records.Prepared``) tells a later ingest that its input is unchanged;
+    ``story`` is (story id, similarity to its lead) in an index that keeps stories."""
     doc = {
         "id": article.id,
         "fingerprint": fingerprint or f"{article.content_hash}:{article.id}",
@@ -196,6 +202,8 @@ def article_to_doc(article: Article, fingerprint: str | None = None) -> dict:
     if article.date is not None:
         doc["date"] = dt.datetime(article.date.year, article.date.month, article.date.day)
         doc["year"] = article.date.year
+    if story is not None:
+        doc["story"], doc["story_similarity"] = story[0], tuple(story[1])
     return doc
 
 

@@ -1,0 +1,213 @@
+"""Stories: versions of one article grouped at ingest, whatever the order; updates and deletes
+re-evaluate; a rebuild equals incremental ingests; templated reports stay apart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+from dataclasses import replace
+
+import pytest
+
+from bench.stories_eval import companies_differ, rewrite
+from search import store
+from search.indexer import Indexer
+from search.models import Article
+from search.schema import doc_to_article
+from search.stories import Version, article_bands, group, similarity
+from search.story_index import BandStore, bands_path
+from tests.conftest import corpus_path
+
+SYLLABLES = ["ka", "lo", "mi", "ren", "tas", "vo", "pel", "dri", "sun", "ba", "ro", "ne", "qui",
+             "mar", "tol", "es", "ul", "fa", "gor", "hin"]
+
+
+def made_up_article(rng: random.Random, i: int, day: dt.date) -> Article:
+    vocabulary = ["".join(rng.sample(SYLLABLES, rng.randint(1, 3))) for _ in range(3000)]
+
+    def sentence() -> str:
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(8, 20))]
+        return " ".join(words).capitalize() + "."
+
+    paragraphs = [" ".join(sentence() for _ in range(rng.randint(2, 4)))
+                  for _ in range(rng.randint(3, 7))]
+    return Article(id=f"a{i:03d}", headline=sentence()[:60], body="\n\n".join(paragraphs),
+                   date=day)
+
+
+def made_up_set(seed: int = 3, originals: int = 40) -> list[Article]:
+    """Originals and 0-3 rewritten versions of each (dated within three days)."""
+    rng = random.Random(seed)
+    articles = []
+    for i in range(originals):
+        a = made_up_article(rng, i, dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 60)))
+        articles.append(a)
+        for k in range(rng.choice([0, 0, 1, 2, 3])):
+            articles.append(replace(rewrite(a, rng, rng.randint(1, 3)), id=f"{a.id}v{k}"))
+    return articles
+
+
+def version(a: Article) -> Version:
+    hashes, bands = article_bands(a.headline, a.body)
+    return Version(a.id, a.date, hashes, tuple(bands))
+
+
+def expected(articles: list[Article]) -> dict[str, str]:
+    """{id: story id} by the reference grouping."""
+    return {v.id: g[0].id for g in group(version(a) for a in articles) for v in g}
+
+
+def stored_stories(directory) -> dict[str, tuple[str, tuple]]:
+    ix = store.open_index(directory)
+    try:
+        with ix.searcher() as searcher:
+            return {f["id"]: (f["story"], f["story_similarity"])
+                    for f in searcher.all_stored_fields()}
+    finally:
+        ix.close()
+
+
+def ingest(directory, articles, batch_size=7, rebuild=False):
+    with Indexer(directory, batch_size=batch_size, processes=1, rebuild=rebuild) as ix:
+        ix.upsert(articles)
+
+
+def test_versions_join_their_story_in_any_order_and_a_rebuild_agrees(tmp_path):
+    articles = made_up_set()
+    truth = expected(articles)
+    families = {a.id.split("v")[0] for a in articles}
+    # every rewritten version is grouped with its original, and nothing else is
+    assert {i: s.split("v")[0] for i, s in truth.items()} == {i: i.split("v")[0] for i in truth}
+    assert len(set(truth.values())) == len(families)
+    results = []
+    for order in range(3):
+        shuffled = articles[:]
+        random.Random(order).shuffle(shuffled)
+        directory = tmp_path / f"order{order}"
+        # in three ingests of uneven batches
+        ingest(directory, shuffled[:25], batch_size=4)
+        ingest(directory, shuffled[25:60], batch_size=11)
+        ingest(directory, shuffled[60:], batch_size=100)
+        results.append(stored_stories(directory))
+        assert {i: s for i, (s, _) in results[-1].items()} == truth
+    assert results[0] == results[1] == results[2]  # similarities too
+    ingest(tmp_path / "order0", articles, batch_size=13, rebuild=True)
+    assert stored_stories(tmp_path / "order0") == results[0]
+
+
+def test_lead_is_the_earliest_and_similarity_is_against_it(tmp_path):
+    rng = random.Random(5)
+    original = made_up_article(rng, 1, dt.date(2024, 3, 10))
+    trimmed = replace(rewrite(original, rng, 1), id="later", date=dt.date(2024, 3, 12),
+                      body=original.body.rsplit("\n\n", 1)[0])
+    earlier = replace(original, id="earlier", headline="LONDON - " + original.headline,
+                      date=dt.date(2024, 3, 9))
+    ingest(tmp_path, [original, trimmed])
+    stories = stored_stories(tmp_path)
+    assert stories["later"][0] == stories[original.id][0] == original.id
+    containment, jaccard = stories["later"][1]
+    assert containment == 1.0 and 0.3 < jaccard < 1.0  # the lead holds all of the trimmed copy
+    assert stories[original.id][1] == (1.0, 1.0)
+    ingest(tmp_path, [earlier])  # an earlier version becomes the lead of all three
+    stories = stored_stories(tmp_path)
+    assert {s for s, _ in stories.values()} == {"earlier"}
+    assert stories["earlier"][1] == (1.0, 1.0)
+
+
+def test_undated_versions_come_after_dated_ones_and_ties_go_to_the_smaller_id(tmp_path):
+    rng = random.Random(6)
+    a = made_up_article(rng, 1, None)
+    b = replace(a, id="b", headline="Other headline")
+    c = replace(a, id="c", date=dt.date(2020, 1, 1))
+    ingest(tmp_path, [a, b])
+    assert {s for s, _ in stored_stories(tmp_path).values()} == {"a001"}
+    ingest(tmp_path, [c])
+    assert {s for s, _ in stored_stories(tmp_path).values()} == {"c"}
+
+
+def test_versions_a_year_apart_are_different_stories(tmp_path):
+    rng = random.Random(7)
+    a = made_up_article(rng, 1, dt.date(2020, 1, 1))
+    b = replace(a, id="b", date=dt.date(2021, 1, 1))
+    ingest(tmp_path, [a, b])
+    assert stored_stories(tmp_path)["b"][0] == "b"
+
+
+def test_an_update_and_a_delete_re_evaluate_the_story(tmp_path):
+    rng = random.Random(8)
+    lead = made_up_article(rng, 1, dt.date(2024, 5, 1))
+    copy = replace(lead, id="copy", date=dt.date(2024, 5, 2), headline="UPDATE 1-" + lead.headline)
+    other = made_up_article(rng, 2, dt.date(2024, 5, 2))
+    ingest(tmp_path, [lead, copy, other])
+    assert stored_stories(tmp_path)["copy"][0] == lead.id
+    # the copy rewritten into another article: it leaves the story
+    ingest(tmp_path, [replace(copy, body=other.body + "\n\nMore words of its own here.")])
+    stories = stored_stories(tmp_path)
+    assert stories["copy"][0] == other.id and stories[lead.id][0] == lead.id
+    # and back; then the lead deleted: the copy leads its story alone
+    ingest(tmp_path, [copy])
+    assert stored_stories(tmp_path)["copy"][0] == lead.id
+    with Indexer(tmp_path, processes=1) as ix:
+        assert ix.delete([lead.id]) == []
+    stories = stored_stories(tmp_path)
+    assert lead.id not in stories and stories["copy"] == ("copy", (1.0, 1.0))
+    # the stored articles rewritten with their new story are otherwise unchanged
+    ix = store.open_index(tmp_path)
+    with ix.searcher() as searcher:
+        assert doc_to_article(searcher.document(id="copy")).body == copy.body
+    ix.close()
+    bands = BandStore(bands_path(tmp_path, store.current_name(tmp_path)))
+    assert bands.count() == 2  # the deleted article's keys are gone
+    bands.close()
+
+
+def test_a_chain_split_by_deleting_its_middle(tmp_path):
+    """A-B and B-C are versions, A-C are not: deleting B leaves two stories."""
+    rng = random.Random(9)
+    first = made_up_article(rng, 1, dt.date(2024, 1, 1))
+    while len(first.body.split("\n\n")) < 4:
+        first = made_up_article(rng, 1, dt.date(2024, 1, 1))
+    paragraphs = first.body.split("\n\n")
+    assert len(paragraphs) >= 4
+    half = len(paragraphs) // 2
+    a = replace(first, id="a", body="\n\n".join(paragraphs[:half]))  # the first half
+    b = replace(first, id="b", body=first.body)  # the whole
+    c = replace(first, id="c", body="\n\n".join(paragraphs[half:]))  # the second half
+    va, vb, vc = version(a), version(b), version(c)
+    assert similarity(va.shingles, vb.shingles).same_text
+    assert similarity(vb.shingles, vc.shingles).same_text
+    assert not similarity(va.shingles, vc.shingles).same_text
+    ingest(tmp_path, [a, b, c])
+    assert {s for s, _ in stored_stories(tmp_path).values()} == {"a"}
+    with Indexer(tmp_path, processes=1) as ix:
+        ix.delete(["b"])
+    stories = stored_stories(tmp_path)
+    assert stories["a"][0] == "a" and stories["c"][0] == "c"
+
+
+def test_a_missing_band_store_is_made_again(tmp_path):
+    articles = made_up_set(seed=4, originals=10)
+    ingest(tmp_path, articles[:15])
+    bands_path(tmp_path, store.current_name(tmp_path)).unlink()
+    ingest(tmp_path, articles[15:])
+    assert {i: s for i, (s, _) in stored_stories(tmp_path).items()} == expected(articles)
+
+
+def test_reuters_earnings_reports_of_different_companies_stay_apart(tmp_path):
+    from bench.stories_eval import EARNINGS, load
+
+    folder = corpus_path("reuters21578")
+    earnings = [a for a in load(folder / "reut2-000.sgm") if EARNINGS.search(a.body)]
+    earnings += [a for a in load(folder / "reut2-001.sgm") if EARNINGS.search(a.body)]
+    assert len(earnings) > 150
+    ingest(tmp_path, earnings, batch_size=50)
+    stories = stored_stories(tmp_path)
+    by_id = {a.id: a for a in earnings}
+    groups: dict[str, list[str]] = {}
+    for i, (s, _) in stories.items():
+        groups.setdefault(s, []).append(i)
+    for ids in groups.values():
+        for x, y in itertools.combinations(ids, 2):
+            assert not companies_differ(by_id[x], by_id[y]), (by_id[x].headline, by_id[y].headline)
+    assert {i: s for i, (s, _) in stories.items()} == expected(earnings)
