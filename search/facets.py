@@ -184,6 +184,7 @@ class FacetData:
         self.day = np.where(self.dated, days, 0)  # days since 0001-01-01
         months = (self.day - _DAYS_0001_TO_1970).astype("datetime64[D]").astype("datetime64[M]")
         self.month = np.where(self.dated, months.astype(np.int64) % 12 + 1, 0)  # 1-12
+        self._stories(reader)
         # postings and lengths are read later, on demand, through a reader of the same
         # segments that this object owns: the searcher passed in goes back to a pool that may
         # close it, and other threads use their own searchers meanwhile. One thread reads
@@ -198,6 +199,30 @@ class FacetData:
         self._words: dict[str, list[str]] | None = None
         log.info("facet arrays for %d documents built in %.0f ms", self.maxdoc,
                  (time.perf_counter() - started) * 1000)
+
+    def _stories(self, reader) -> None:
+        """``story``: each document's story as a number; ``story_ids``: each number's story id
+        (None in an index without stories, where every article is a story of its own, numbered
+        by document); ``story_versions``: each story's number of live articles."""
+        if "story" in reader.schema:
+            numbers: dict = {}
+            values = column_array(reader, "story", object)
+            # an article without a story (none should be) is a story of its own
+            self.story = np.fromiter(
+                (numbers.setdefault(v or ("", i), len(numbers)) for i, v in enumerate(values)),
+                dtype=np.int64, count=self.maxdoc)
+            self.story_ids = [k if isinstance(k, str) else None for k in numbers]
+        else:
+            self.story = np.arange(self.maxdoc, dtype=np.int64)
+            self.story_ids = None
+        self.story_versions = np.bincount(self.story[self.live],
+                                          minlength=len(self.story_ids or self.story))
+
+    def stories_among(self, docs: np.ndarray) -> int:
+        """How many distinct stories the documents ``docs`` belong to."""
+        seen = np.zeros(len(self.story_versions), dtype=bool)
+        seen[self.story[docs]] = True
+        return int(np.count_nonzero(seen))
 
     # -- documents of a term (cached per index version) ----------------------------------------
 

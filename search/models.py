@@ -84,6 +84,11 @@ class SearchRequest:
     page: int = 1
     per_page: int = 10
     facet_size: int = 10
+    group: str = "story"  # "story": one hit per story, its best-ranked version; "none": all
+
+    @property
+    def grouped(self) -> bool:
+        return self.group == "story"
 
     @property
     def effective_sort(self) -> str:
@@ -99,8 +104,16 @@ class SearchRequest:
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
             "sort": self.effective_sort, "page": self.page, "per_page": self.per_page,
-            "facet_size": self.facet_size,
+            "facet_size": self.facet_size, "group": self.group,
         }
+
+
+@dataclass(frozen=True)
+class StoryRef:
+    """The story of an article: its id (the lead's article id) and how many versions it has."""
+
+    id: str
+    versions: int
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,7 @@ class Hit:
     section: str
     source_url: str | None
     score: float | None
+    story: StoryRef | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -147,10 +161,37 @@ class SearchResult:
     took_ms: float
     query_text: str = ""  # the query as parsed (for display and debugging)
     timed_out: bool = False  # the time limit cut ranking short: hits are the best found so far
+    stories: int = 0  # distinct stories among the matching articles
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.request.per_page)) if self.total else 0
+        shown = self.stories if self.request.grouped else self.total
+        return max(1, -(-shown // self.request.per_page)) if shown else 0
+
+
+@dataclass(frozen=True)
+class StoryVersion:
+    id: str
+    headline: str
+    date: dt.date | None
+    source: str
+    similarity: float  # the share of the smaller text's shingles found in the other's
+    jaccard: float  # shared shingles over all shingles of the two
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "headline": self.headline,
+                "date": self.date.isoformat() if self.date else None,
+                "source": self.source or None, "similarity": self.similarity,
+                "jaccard": self.jaccard}
+
+
+@dataclass(frozen=True)
+class Story:
+    """The versions of one story (``search.stories``): the lead first."""
+
+    id: str
+    lead: str
+    versions: tuple[StoryVersion, ...]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ MAX_FACET_SIZE = 100
 DEFAULT_FACET_SIZE = 10
 MIN_YEAR, MAX_YEAR = 1000, 2999
 PERSON_MATCHES = ("any", "all")
+GROUPS = ("story", "none")
 
 # The control characters refused in names and prefixes (C0, DEL and C1): one class for the
 # validator and for the schema's pattern
@@ -182,6 +183,10 @@ SEARCH_PARAMS = (
           default=DEFAULT_PER_PAGE),
     Param("facet_size", "int", "How many people to list.", low=1, high=MAX_FACET_SIZE,
           default=DEFAULT_FACET_SIZE),
+    Param("group", "choice", "story (the default): one hit per story, its best-ranked "
+          "version, with the story's number of versions; paging walks stories. none: every "
+          "article. Facet counts are counts of articles either way.", choices=GROUPS,
+          default="story"),
 )
 PARAMS = tuple(p.name for p in SEARCH_PARAMS)
 _SEARCH = {p.name: p for p in SEARCH_PARAMS}
@@ -199,7 +204,8 @@ def parse_search_params(params: dict[str, list[str]]) -> SearchRequest:
                          person_match=got["person_match"], section=_names(got["section"]),
                          year=tuple(dict.fromkeys(got["year"])), date_from=got["from"],
                          date_to=got["to"], sort=got["sort"], page=got["page"],
-                         per_page=got["per_page"], facet_size=got["facet_size"])
+                         per_page=got["per_page"], facet_size=got["facet_size"],
+                         group=got["group"])
 
 
 # -- the other endpoints ---------------------------------------------------------------------
@@ -219,7 +225,7 @@ SIZE = Param("size", "int", "How many people to list.", low=1, high=MAX_COOCCURR
              default=DEFAULT_COOCCURRENCE)
 # a co-occurrence list is counted within a search: its filters, not its paging
 COOCCURRENCE_PARAMS = (SIZE, *(p for p in SEARCH_PARAMS
-                               if p.name not in ("page", "per_page", "facet_size")))
+                               if p.name not in ("page", "per_page", "facet_size", "group")))
 
 
 def parse_lookup_params(params: dict[str, list[str]]) -> tuple[str, int]:

@@ -18,6 +18,7 @@ import itertools
 import logging
 import re
 import time
+from functools import partial
 
 import numpy as np
 from rapidfuzz import process
@@ -30,7 +31,7 @@ from whoosh.qparser.plugins import RangePlugin
 from search.errors import SearchTimeout
 from search.facets import FacetData
 from search.highlight import escape, highlight_whole, match_spans, snippet
-from search.models import FacetValue, Hit, SearchRequest, SearchResult, Suggestion
+from search.models import FacetValue, Hit, SearchRequest, SearchResult, StoryRef, Suggestion
 from search.postings import (avg_field_length, bm25, decode_positions, has_positions, idf,
                              segment_positions)
 from search.schema import ArrayPositions, doc_to_article
@@ -535,6 +536,7 @@ class Selection:
             if (req.date_from or req.date_to) else None,
         }
         self.final = self.context()
+        self.docs = np.flatnonzero(self.final)
 
     def context(self, *skip: str) -> np.ndarray:
         """The matched documents with every filter applied but those named in ``skip``."""
@@ -549,20 +551,38 @@ def ordered(sel: Selection, searcher, facets: FacetData, start: int, count: int,
             deadline: float) -> tuple[list[tuple[int, float | None]], bool]:
     """Documents ``start`` to ``start + count`` of ``sel`` in the request's order, with their
     scores when ranked by relevance; True as well when ranking stopped at ``deadline``."""
-    docs = np.flatnonzero(sel.final)
+    docs = sel.docs
     sort = sel.req.effective_sort
+    # grouped: the first version of each story in this order, its best-ranked match
+    first = partial(first_distinct, groups=facets.story[docs]) if sel.req.grouped \
+        else first_of
     if sort == "relevance" and _only_exclusions(sel.q):
         sort = "newest"  # "-oil": nothing to rank by; every article without it, newest first
     if sel.q is not None and sort == "relevance":
         scores, timed_out = rank_scores(sel.q, searcher, facets, docs, deadline)
         # best first; equal scores in index order, as Whoosh's collector does
-        order = first_of(-scores, start + count)[start:]
+        order = first(-scores, start + count)[start:]
         return [(int(docs[i]), float(scores[i])) for i in order], timed_out
     days = facets.day[docs]
     undated_key = np.iinfo(np.int64).max
     key = np.where(facets.dated[docs], -days if sort == "newest" else days, undated_key)
-    order = first_of(key, start + count)[start:]
+    order = first(key, start + count)[start:]
     return [(int(docs[i]), None) for i in order], False
+
+
+def first_distinct(key: np.ndarray, k: int, groups: np.ndarray) -> np.ndarray:
+    """The positions of the first ``k`` values of ``key`` in ``first_of`` order that each
+    begin a group (``groups``: a group number per position): the best of each group, best
+    groups first. A prefix of the order holds the same first members of its groups as the
+    whole order, so the prefix read grows until it holds ``k`` groups."""
+    n = max(k, 1) * 2
+    while True:
+        order = first_of(key, n)
+        _, at = np.unique(groups[order], return_index=True)
+        firsts = order[np.sort(at)]
+        if len(firsts) >= k or n >= len(key):
+            return firsts[:k]
+        n *= 4
 
 
 def first_of(key: np.ndarray, k: int) -> np.ndarray:
@@ -593,7 +613,8 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
     started = time.perf_counter()
     deadline = started + time_limit
     sel = Selection(searcher, facets, req, deadline, time_limit)
-    total = int(np.count_nonzero(sel.final))
+    total = len(sel.docs)
+    stories = facets.stories_among(sel.docs)
     year_values, undated = facets.year_facet(sel.context("year"), req.year)
     # multi-select: a person's count is what ticking them would add ("any"), or leave ("all")
     people_ctx = sel.final if req.person_match == "all" else sel.context("person")
@@ -607,14 +628,15 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
     }
     page_docs, timed_out = ordered(sel, searcher, facets, (req.page - 1) * req.per_page,
                                    req.per_page, deadline)
-    last_page = max(1, -(-total // req.per_page))
+    last_page = max(1, -(-(stories if req.grouped else total) // req.per_page))
     if req.page > last_page:
         sel.notes.append(f"there is no page {req.page}: this search has {last_page} "
                          f"page{'s' if last_page != 1 else ''}")
     # past the deadline, the page is finished without marks and without a suggestion
     in_time = time.perf_counter() < deadline
     terms = positive_terms(sel.q, searcher.reader()) if in_time else {}
-    hits = tuple(make_hit(searcher, docnum, score, terms) for docnum, score in page_docs)
+    hits = tuple(make_hit(searcher, docnum, score, terms, facets)
+                 for docnum, score in page_docs)
     # a query that found its hits gets no "did you mean", unless a word of it is not in the
     # archive at all (one side of an OR)
     suggestion = None
@@ -630,12 +652,18 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
                         notes=tuple(dict.fromkeys(sel.notes)),
                         took_ms=round(took, 2),
                         query_text=str(sel.q) if sel.q is not None else "",
-                        timed_out=timed_out)
+                        timed_out=timed_out, stories=stories)
 
 
-def make_hit(searcher, docnum: int, score: float | None, terms: dict) -> Hit:
+def make_hit(searcher, docnum: int, score: float | None, terms: dict,
+             facets: FacetData | None = None) -> Hit:
     article = doc_to_article(searcher.stored_fields(docnum))
     schema = searcher.schema
+    story = None
+    if facets is not None:
+        number = facets.story[docnum]
+        story_id = facets.story_ids[number] if facets.story_ids is not None else None
+        story = StoryRef(story_id or article.id, int(facets.story_versions[number]))
     return Hit(
         id=article.id,
         headline=article.headline,
@@ -648,6 +676,7 @@ def make_hit(searcher, docnum: int, score: float | None, terms: dict) -> Hit:
         section=article.section,
         source_url=safe_source_url(article.url),
         score=round(score, 4) if score is not None else None,
+        story=story,
     )
 
 

@@ -9,12 +9,14 @@ at a time. The facet arrays are built once per index version and shared by all t
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import re
 import threading
 import time
 import weakref
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,7 +27,8 @@ from search import store
 from search.analysis import uneven_fold
 from search.errors import ArticleNotFound, IndexNotFound, PersonNotFound, SearchTimeout
 from search.facets import FacetCache
-from search.models import Article, FacetValue, RelatedArticle, SearchRequest, SearchResult
+from search.models import (Article, FacetValue, RelatedArticle, SearchRequest, SearchResult,
+                           Story, StoryVersion)
 from search.highlight import highlight_whole
 from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, first_of,
                           matched_mask, ordered, parse_query, positive_terms, rank_scores,
@@ -132,9 +135,11 @@ class Archive:
         try:
             facets = self._facets.get(opened.key, opened.searcher)
             deadline = time.perf_counter() + self.time_limit
+            # an export keeps every article, each with its story's id
+            request = replace(request, group="none")
             sel = Selection(opened.searcher, facets, request, deadline, self.time_limit)
             docs, _ = ordered(sel, opened.searcher, facets, 0, cap, deadline)
-            total = int(sel.final.sum())
+            total = len(sel.docs)
         except BaseException:
             stack.close()
             raise
@@ -170,6 +175,26 @@ class Archive:
             raise ArticleNotFound(article_id)
         return doc_to_article(stored)
 
+    def story(self, article_id: str) -> Story:
+        """The story of the article ``article_id``: every version, the lead first, then by
+        date (undated last) and id, each with its similarity to the lead."""
+        with self._searching() as opened:
+            searcher = opened.searcher
+            stored = searcher.document(id=article_id)
+            if stored is None:
+                raise ArticleNotFound(article_id)
+            story_id = stored.get("story")
+            members = [stored] if not story_id else \
+                [searcher.stored_fields(d) for d in searcher.document_numbers(story=story_id)]
+        versions = []
+        for fields in members:
+            article = doc_to_article(fields)
+            containment, jaccard = fields.get("story_similarity") or (1.0, 1.0)
+            versions.append(StoryVersion(article.id, article.headline, article.date,
+                                         article.source, containment, jaccard))
+        versions.sort(key=lambda v: (v.date is None, v.date or dt.date.min, v.id))
+        return Story(story_id or article_id, versions[0].id, tuple(versions))
+
     def related(self, article_id: str, count: int = RELATED_COUNT) -> list[RelatedArticle]:
         """Articles most like this one, by the key terms of its headline and body."""
         with self._searching() as opened:
@@ -193,6 +218,9 @@ class Archive:
             except SearchTimeout:
                 return []  # related articles are a courtesy: none rather than a late page
             mask[docnum] = False
+            # other versions of its own story are not related articles: they are the same
+            if facets.story_ids is not None:
+                mask &= facets.story != facets.story[docnum]
             docs = np.flatnonzero(mask)
             scores, _ = rank_scores(query, searcher, facets, docs, deadline)
             best = docs[first_of(-scores, count)]
@@ -242,10 +270,12 @@ class Export:
     def __len__(self) -> int:
         return len(self.docs)
 
-    def __iter__(self) -> Iterator[Article]:
+    def __iter__(self) -> Iterator[tuple[Article, str]]:
+        """(article, its story's id) pairs."""
         try:
             for docnum in self.docs:
-                yield doc_to_article(self._searcher.stored_fields(docnum))
+                stored = self._searcher.stored_fields(docnum)
+                yield doc_to_article(stored), stored.get("story") or stored["id"]
         finally:
             self.close()
 

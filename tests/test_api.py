@@ -33,14 +33,15 @@ def test_search_shape(client):
     resp = client.get("/api/search?q=ferry&per_page=3")
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     body = resp.get_json()
-    assert set(body) == {"query", "total", "page", "per_page", "pages", "took_ms", "hits",
-                         "facets", "undated", "suggestion", "timed_out"}
+    assert set(body) == {"query", "total", "stories", "page", "per_page", "pages", "took_ms",
+                         "hits", "facets", "undated", "suggestion", "timed_out"}
     assert body["query"]["q"] == "ferry" and body["query"]["sort"] == "relevance"
     assert body["per_page"] == 3 and len(body["hits"]) == 3
-    assert body["pages"] == -(-body["total"] // 3)
+    assert body["pages"] == -(-body["stories"] // 3)
     hit = body["hits"][0]
     assert set(hit) == {"id", "headline", "headline_html", "snippet_html", "date", "people",
-                        "section", "url", "source_url", "score"}
+                        "section", "url", "source_url", "score", "story"}
+    assert set(hit["story"]) == {"id", "versions"} and hit["story"]["versions"] >= 1
     assert hit["url"] == f"/api/articles/{hit['id']}".replace("/api", "")
     assert set(body["facets"]) == {"people", "section", "year", "month"}
     assert all(set(v) == {"value", "count", "selected"} for v in body["facets"]["people"])
@@ -196,3 +197,64 @@ def test_every_printable_character_alone(client):
     for ch in string.printable:
         resp = client.get("/api/search", query_string={"q": ch})
         assert resp.status_code == 200, repr(ch)
+
+
+# -- stories (issue 15) ----------------------------------------------------------------------
+
+RAIL = ("wire-001", "wire-008", "mqc-2022-030")  # the demo's one story of three versions
+
+
+def test_search_shows_one_hit_per_story_and_counts_articles_and_stories(client):
+    grouped = client.get("/api/search?q=rail+landslip").get_json()
+    every = client.get("/api/search?q=rail+landslip&group=none").get_json()
+    assert grouped["query"]["group"] == "story" and every["query"]["group"] == "none"
+    assert grouped["total"] == every["total"] == 3 and grouped["stories"] == every["stories"] == 1
+    assert [h["id"] for h in grouped["hits"]] == [every["hits"][0]["id"]]  # the best-ranked
+    assert sorted(h["id"] for h in every["hits"]) == sorted(RAIL)
+    assert all(h["story"] == {"id": "wire-001", "versions": 3} for h in every["hits"])
+    # facet counts count articles, grouped or not, and equal the plain counts
+    assert grouped["facets"] == every["facets"]
+    section = {v["value"]: v["count"] for v in grouped["facets"]["section"]}
+    assert section == {"Transport": 3}
+
+
+def test_grouped_paging_walks_stories(client):
+    every = client.get("/api/search?per_page=100&group=none").get_json()
+    grouped = client.get("/api/search?per_page=100").get_json()
+    assert every["total"] == grouped["total"] and grouped["stories"] == every["total"] - 2
+    assert len(grouped["hits"]) == grouped["stories"] and grouped["pages"] == 1
+    ids = [h["id"] for h in grouped["hits"]]
+    assert len([i for i in ids if i in RAIL]) == 1
+    # newest first, one version of each story: the newest of the rail story's three
+    assert "mqc-2022-030" in ids
+    paged = []
+    for page in range(1, 20):
+        body = client.get(f"/api/search?per_page=7&page={page}").get_json()
+        paged += [h["id"] for h in body["hits"]]
+        assert body["pages"] == -(-grouped["stories"] // 7)
+    assert paged == ids
+
+
+def test_article_lists_its_story(client):
+    body = client.get("/api/articles/wire-008").get_json()
+    story = body["story"]
+    assert story["id"] == story["lead"] == "wire-001"
+    assert [v["id"] for v in story["versions"]] == ["wire-001", "wire-008", "mqc-2022-030"]
+    lead, update, copy = story["versions"]
+    assert lead["similarity"] == lead["jaccard"] == 1.0
+    assert 0.7 <= update["similarity"] <= 1.0 and 0.3 <= update["jaccard"] < 1.0
+    assert copy["similarity"] == 1.0  # every run of words of the wire's take is in the copy
+    assert copy["source"] == "The Marlow Quay Courier, from the wire"
+    assert copy["url"] == "/articles/mqc-2022-030"
+    # a story of one lists the article alone; related articles leave out its own versions
+    alone = client.get("/api/articles/mqc-2019-001").get_json()["story"]
+    assert alone == {"id": "mqc-2019-001", "lead": "mqc-2019-001",
+                     "versions": [{**alone["versions"][0]}]}
+    assert alone["versions"][0]["similarity"] == 1.0
+    related = {r["id"] for r in client.get("/api/articles/wire-001").get_json()["related"]}
+    assert not related & set(RAIL)
+
+
+def test_group_is_validated(client):
+    check = client.get("/api/search?group=stories")
+    assert check.status_code == 400 and check.get_json()["error"]["param"] == "group"

@@ -29,10 +29,10 @@ def articles(demo_index):
 
 
 def all_hits(client, query: str) -> tuple[int, list[dict]]:
-    """Every hit of a search, paged through the JSON API."""
+    """Every hit of a search, paged through the JSON API, every version of a story."""
     hits, page = [], 1
     while True:
-        body = client.get(f"/api/search?{query}&per_page=100&page={page}").get_json()
+        body = client.get(f"/api/search?{query}&per_page=100&page={page}&group=none").get_json()
         hits += body["hits"]
         if page >= body["pages"]:
             return body["total"], hits
@@ -239,3 +239,17 @@ def test_month_bars_on_the_page(client):
     assert 'href="/?year=2021&amp;from=2021-03&amp;to=2021-03"' in html
     today = dt.date.today()
     assert "Months of" not in client.get(f"/?year={today.year}&year=2019").get_data(as_text=True)
+
+
+def test_feed_gives_one_entry_per_story_and_exports_every_article(client):
+    """The demo's rail story has three versions: one feed entry, three export rows, each with
+    the story's id."""
+    feed = feedparser.parse(client.get("/feed.atom?q=rail+landslip").get_data())
+    assert len(feed.entries) == 1
+    rows = list(csv.DictReader(io.StringIO(
+        client.get("/api/export.csv?q=rail+landslip").get_data(as_text=True))))
+    assert sorted(r["id"] for r in rows) == ["mqc-2022-030", "wire-001", "wire-008"]
+    assert {r["story_id"] for r in rows} == {"wire-001"}
+    lines = client.get("/api/export.jsonl?q=harbour").get_data(as_text=True).splitlines()
+    assert lines and all(json.loads(line)["story_id"] == json.loads(line)["id"]
+                         for line in lines)

@@ -45,6 +45,7 @@ def result_to_json(result: SearchResult) -> dict:
     return {
         "query": {**req.to_dict(), "notes": list(result.notes)},
         "total": result.total,
+        "stories": result.stories,
         "page": req.page,
         "per_page": req.per_page,
         "pages": result.pages,
@@ -77,6 +78,7 @@ def article(article_id: str):
     try:
         art = archive().article(article_id)
         related = archive().related(article_id)
+        story = archive().story(article_id)
     except ArticleNotFound:
         raise ApiError(404, "not_found", f"no article with id {article_id!r}", "id") from None
     return jsonify({
@@ -85,7 +87,13 @@ def article(article_id: str):
         "byline": art.byline, "source": art.source, "source_url": safe_source_url(art.url),
         "url": article_path(art.id),
         "related": [{**r.to_dict(), "url": article_path(r.id)} for r in related],
+        "story": story_to_json(story),
     })
+
+
+def story_to_json(story) -> dict:
+    return {"id": story.id, "lead": story.lead,
+            "versions": [{**v.to_dict(), "url": article_path(v.id)} for v in story.versions]}
 
 
 @bp.get("/stats")

@@ -116,9 +116,10 @@ def feed():
 
 # -- export ----------------------------------------------------------------------------------
 
-def _row(article: Article, root: str) -> dict:
+def _row(article: Article, story_id: str, root: str) -> dict:
     return {
         "id": article.id,
+        "story_id": story_id,
         "date": article.date.isoformat() if article.date else None,
         "headline": article.headline,
         "people": list(article.people),
@@ -172,8 +173,8 @@ def _export(kind: str):
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             writer.writerow(EXPORT_FIELDS)
-            for article in export:
-                row = _row(article, root)
+            for article, story_id in export:
+                row = _row(article, story_id, root)
                 writer.writerow([_csv_cell(row[f]) for f in EXPORT_FIELDS])
                 if buffer.tell() > 64 * 1024:
                     yield buffer.getvalue()
@@ -186,8 +187,8 @@ def _export(kind: str):
 
     def json_lines() -> Iterator[str]:
         try:
-            for n, article in enumerate(export, start=1):
-                yield json.dumps(_row(article, root), ensure_ascii=False) + "\n"
+            for n, (article, story_id) in enumerate(export, start=1):
+                yield json.dumps(_row(article, story_id, root), ensure_ascii=False) + "\n"
                 if n % 200 == 0:
                     time.sleep(0)
         finally:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from search import params as P
 from web.gunicorn_conf import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
-_EXPORT_FIELDS = ("id", "date", "headline", "people", "section", "byline", "source",
-                  "source_url", "url", "body")
+_EXPORT_FIELDS = ("id", "story_id", "date", "headline", "people", "section", "byline",
+                  "source", "source_url", "url", "body")
 
 
 _ERROR = {"description": "Invalid request",
@@ -40,7 +40,10 @@ def spec() -> dict:
         "section": {"type": "string"},
         "url": {"type": "string", "description": "the article's page here"},
         "source_url": {"type": ["string", "null"], "description": "original, http(s) only"},
-        "score": {"type": ["number", "null"]}}}
+        "score": {"type": ["number", "null"]},
+        "story": {"type": "object", "description": "the article's story: its id (the lead's "
+                  "article id) and its number of versions in the archive",
+                  "properties": {"id": {"type": "string"}, "versions": {"type": "integer"}}}}}
     doc = {
         "openapi": "3.1.0",
         "info": {"title": "News archive search", "version": "0.1.0",
@@ -54,7 +57,13 @@ def spec() -> dict:
                     "400": _ERROR,
                     "503": {**_ERROR, "description": "No index yet, or the search timed out"}}}},
             "/api/articles/{id}": {"get": {
-                "summary": "One whole article, with related articles",
+                "summary": "One whole article, with related articles and its story",
+                "description": "story: {id, lead, versions: [{id, headline, date, source, "
+                               "similarity, jaccard, url}]}, every version of the article's "
+                               "story (this one included), the lead first, then by date. "
+                               "similarity: the share of the smaller text's runs of three "
+                               "words found in the lead's (or the lead's in its); jaccard: "
+                               "the runs they share over all runs of the two.",
                 "parameters": [{"name": "id", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "The article"},
@@ -115,7 +124,11 @@ def spec() -> dict:
                     "code": {"type": "string"}, "message": {"type": "string"},
                     "param": {"type": ["string", "null"]}}}}},
             "SearchResult": {"type": "object", "properties": {
-                "query": {"type": "object"}, "total": {"type": "integer"},
+                "query": {"type": "object"}, "total": {"type": "integer",
+                                                       "description": "matching articles"},
+                "stories": {"type": "integer",
+                            "description": "distinct stories among the matching articles; "
+                                           "with group=story, pages count stories"},
                 "page": {"type": "integer"}, "per_page": {"type": "integer"},
                 "pages": {"type": "integer"}, "took_ms": {"type": "number"},
                 "hits": {"type": "array", "items": hit},
