@@ -189,3 +189,26 @@ def test_long_words_are_breakable_anywhere():
     html = escape_long_words(f"a <b> {word} end{'x' * (LONG_WORD - 4)}")
     assert html == (f'a &lt;b&gt; <span class="long-word">{word}</span> '
                     f"end{'x' * (LONG_WORD - 4)}")
+
+
+def test_page_groups_versions_of_a_story_with_a_toggle(client):
+    html = client.get("/?q=rail+landslip").get_data(as_text=True)
+    assert "3 articles, 1 story" in html
+    assert html.count('class="hit"') == 1
+    assert '3 versions</a>' in html and 'href="/?q=rail+landslip&amp;group=none"' in html
+    every = client.get("/?q=rail+landslip&group=none").get_data(as_text=True)
+    assert every.count('class="hit"') == 3 and "Show one hit per story" in every
+    assert 'href="/?q=rail+landslip"' in every
+    # a search without copies says nothing about stories
+    assert "story" not in client.get("/?q=lighthouse").get_data(as_text=True).split(
+        'class="layout"')[1].split("</h1>")[0]
+
+
+def test_article_page_lists_the_other_versions(client):
+    html = client.get("/articles/mqc-2022-030").get_data(as_text=True)
+    assert "Other versions of this story" in html
+    versions = html.split('id="versions"')[1].split("</aside>")[0]
+    assert versions.index("wire-001") < versions.index("wire-008")  # the lead first
+    assert "(this version)" in versions and "· lead" in versions
+    assert "% shared with the lead" in versions
+    assert "Other versions" not in client.get("/articles/mqc-2019-001").get_data(as_text=True)

@@ -164,6 +164,7 @@ def article_page(article_id: str):
     try:
         art = arch.article(article_id)
         related = arch.related(article_id)
+        story = arch.story(article_id)
     except ArticleNotFound:
         html = render_template("error.html", status=404, title="No such article",
                                message="There is no article at this address. It may have been "
@@ -179,7 +180,8 @@ def article_page(article_id: str):
     if part > parts:
         return redirect(part_url(art.id, parts), code=302)
     html = render_template("article.html", art=art, headline_html=headline_html,
-                           paragraphs=paragraphs, related=related, q=q, part=part, parts=parts,
+                           paragraphs=paragraphs, related=related, story=story, q=q, part=part,
+                           parts=parts,
                            part_url=lambda n: part_url(art.id, n),
                            source_url=safe_source_url(art.url))
     return _alternate(Response(html), "/api" + article_path(art.id))
