@@ -60,3 +60,7 @@ class PersonNotFound(SearchError):
 
 class SearchTimeout(SearchError):
     """A search ran past its time limit before it had anything to show."""
+
+
+class StoryNotFound(SearchError):
+    """No article is in the story with the given id."""

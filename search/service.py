@@ -25,7 +25,9 @@ from whoosh import query as wq
 
 from search import store
 from search.analysis import uneven_fold
-from search.errors import ArticleNotFound, IndexNotFound, PersonNotFound, SearchTimeout
+from search.diffs import Changes, changes
+from search.errors import (ArticleNotFound, IndexNotFound, PersonNotFound, SearchTimeout,
+                           StoryNotFound)
 from search.facets import FacetCache
 from search.models import (Article, FacetValue, RelatedArticle, SearchRequest, SearchResult,
                            Story, StoryVersion)
@@ -186,14 +188,29 @@ class Archive:
             story_id = stored.get("story")
             members = [stored] if not story_id else \
                 [searcher.stored_fields(d) for d in searcher.document_numbers(story=story_id)]
-        versions = []
-        for fields in members:
-            article = doc_to_article(fields)
-            containment, jaccard = fields.get("story_similarity") or (1.0, 1.0)
-            versions.append(StoryVersion(article.id, article.headline, article.date,
-                                         article.source, containment, jaccard))
-        versions.sort(key=lambda v: (v.date is None, v.date or dt.date.min, v.id))
-        return Story(story_id or article_id, versions[0].id, tuple(versions))
+        return _story(story_id or article_id, members)
+
+    def story_versions(self, story_id: str) -> tuple[Story, dict[str, Article]]:
+        """The story ``story_id`` (its lead's article id) and its versions' articles;
+        ``StoryNotFound`` when no article is in it."""
+        with self._searching() as opened:
+            searcher = opened.searcher
+            members = [searcher.stored_fields(d) for d in searcher.document_numbers(story=story_id)] \
+                if "story" in searcher.schema else []
+            if not members:
+                # an index without stories: every article is a story of its own
+                stored = searcher.document(id=story_id)
+                if stored is None or stored.get("story"):
+                    raise StoryNotFound(story_id)
+                members = [stored]
+        return _story(story_id, members), {f["id"]: doc_to_article(f) for f in members}
+
+    def story_changes(self, story_id: str) -> tuple[Story, dict[str, Changes]]:
+        """The story ``story_id`` and what each version changed against the lead."""
+        story, articles = self.story_versions(story_id)
+        lead = articles[story.lead]
+        return story, {v.id: changes(lead.headline, lead.body, articles[v.id].headline,
+                                     articles[v.id].body) for v in story.versions}
 
     def related(self, article_id: str, count: int = RELATED_COUNT) -> list[RelatedArticle]:
         """Articles most like this one, by the key terms of its headline and body."""
@@ -254,6 +271,17 @@ class Archive:
         with self._searching() as opened:
             facets = self._facets.get(opened.key, opened.searcher)
             return stats_of(self.directory, opened.searcher, facets)
+
+
+def _story(story_id: str, members: list[dict]) -> Story:
+    versions = []
+    for fields in members:
+        article = doc_to_article(fields)
+        containment, jaccard = fields.get("story_similarity") or (1.0, 1.0)
+        versions.append(StoryVersion(article.id, article.headline, article.date,
+                                     article.source, containment, jaccard))
+    versions.sort(key=lambda v: (v.date is None, v.date or dt.date.min, v.id))
+    return Story(story_id, versions[0].id, tuple(versions))
 
 
 class Export:

@@ -155,6 +155,7 @@ def test_openapi_matches_the_endpoints(client):
     assert doc == json.loads(json.dumps(spec()))
     app = client.application
     api_rules = {r.rule.replace("<path:article_id>", "{id}").replace("<path:name>", "{name}")
+                 .replace("<path:story_id>", "{id}")
                  for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert set(doc["paths"]) == api_rules
     from search.params import PARAMS
@@ -258,3 +259,29 @@ def test_article_lists_its_story(client):
 def test_group_is_validated(client):
     check = client.get("/api/search?group=stories")
     assert check.status_code == 400 and check.get_json()["error"]["param"] == "group"
+
+
+def test_story_endpoint_shows_what_each_version_changed(client):
+    body = client.get("/api/stories/wire-001").get_json()
+    assert body["id"] == body["lead"] == "wire-001"
+    versions = {v["id"]: v for v in body["versions"]}
+    assert list(versions) == ["wire-001", "wire-008", "mqc-2022-030"]
+    assert versions["wire-001"]["changes"] == {
+        "headline": {"changed": False, "diff": [{"op": "equal", "text": versions["wire-001"]["headline"]}]},
+        "added": [], "removed": [], "edited": [], "unchanged": 1}
+    update = versions["wire-008"]["changes"]
+    assert update["headline"]["changed"]
+    assert {"op": "insert", "text": "UPDATE 1-Coastal"} in update["headline"]["diff"]
+    (edit,) = update["edited"]  # one paragraph, edited: "on Monday" and a note added
+    inserted = " ".join(p["text"] for p in edit["diff"] if p["op"] == "insert")
+    assert "on Monday" in inserted and "(Updates with the day of reopening.)" in inserted
+    assert not [p for p in edit["diff"] if p["op"] == "delete"]
+    # the pieces put back together give each side
+    assert " ".join(p["text"] for p in edit["diff"] if p["op"] != "delete") == edit["version"]
+    assert " ".join(p["text"] for p in edit["diff"] if p["op"] != "insert") == edit["lead"]
+    copy = versions["mqc-2022-030"]["changes"]
+    assert copy["headline"]["changed"] and len(copy["edited"]) == 1
+    assert client.get("/api/stories/mqc-2019-001").get_json()["versions"][0]["changes"][
+        "unchanged"] >= 1
+    missing = client.get("/api/stories/wire-008")  # a version, not a story's id
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"

@@ -212,3 +212,12 @@ def test_article_page_lists_the_other_versions(client):
     assert "(this version)" in versions and "· lead" in versions
     assert "% shared with the lead" in versions
     assert "Other versions" not in client.get("/articles/mqc-2019-001").get_data(as_text=True)
+
+
+def test_article_page_shows_what_a_version_changed(client):
+    html = client.get("/articles/wire-008").get_data(as_text=True)
+    changes = html.split('class="changes"')[1].split("</details>")[0]
+    assert "<ins>UPDATE 1-Coastal</ins>" in changes
+    assert "<ins>on Monday</ins>" in changes
+    assert "What this version changed" not in client.get("/articles/wire-001").get_data(
+        as_text=True)  # the lead

@@ -8,7 +8,8 @@ from urllib.parse import quote
 from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from search.errors import ArticleNotFound, IndexNotFound, ParamError, SearchTimeout
+from search.errors import (ArticleNotFound, IndexNotFound, ParamError, SearchTimeout,
+                           StoryNotFound)
 from search.models import SearchResult
 from search.params import parse_search_params
 from search.query import safe_source_url
@@ -89,6 +90,19 @@ def article(article_id: str):
         "related": [{**r.to_dict(), "url": article_path(r.id)} for r in related],
         "story": story_to_json(story),
     })
+
+
+@bp.get("/stories/<path:story_id>")
+def story(story_id: str):
+    try:
+        found, changed = archive().story_changes(story_id)
+    except StoryNotFound:
+        raise ApiError(404, "not_found", f"no story with id {story_id!r} (a story's id is its "
+                       "lead's article id)", "id") from None
+    body = story_to_json(found)
+    for version in body["versions"]:
+        version["changes"] = changed[version["id"]].to_dict()
+    return jsonify(body)
 
 
 def story_to_json(story) -> dict:

@@ -68,6 +68,19 @@ def spec() -> dict:
                                 "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "The article"},
                               "404": {**_ERROR, "description": "No such article"}}}},
+            "/api/stories/{id}": {"get": {
+                "summary": "A story: every version and what it changed against the lead",
+                "description": "id: the story's id, its lead's article id (hits carry it as "
+                               "story.id). versions: as an article's story.versions, each with "
+                               "changes: {headline: {changed, diff}, added, removed, edited: "
+                               "[{lead, version, diff}], unchanged}: paragraphs added, removed "
+                               "and edited against the lead, an edited one (and the headline) "
+                               "as a word-level diff, a list of {op: equal | insert | delete, "
+                               "text}.",
+                "parameters": [{"name": "id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The story"},
+                              "404": {**_ERROR, "description": "No such story"}}}},
             "/api/export.csv": {"get": {
                 "summary": "Every article of a search as CSV, streamed",
                 "description": f"The search's parameters (page and per_page are ignored); rows in "

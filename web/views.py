@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from search.errors import ArticleNotFound, IndexNotFound, ParamError, PersonNotFound
+from search.errors import (ArticleNotFound, IndexNotFound, ParamError, PersonNotFound,
+                           StoryNotFound)
 from search.params import PARAMS, Param, parse_search_params
 from search.query import safe_source_url
 from web.api import archive, article_path, query_params, result_to_json
@@ -165,7 +166,10 @@ def article_page(article_id: str):
         art = arch.article(article_id)
         related = arch.related(article_id)
         story = arch.story(article_id)
-    except ArticleNotFound:
+        changed = None
+        if len(story.versions) > 1 and story.lead != article_id:
+            changed = arch.story_changes(story.id)[1].get(article_id)
+    except (ArticleNotFound, StoryNotFound):
         html = render_template("error.html", status=404, title="No such article",
                                message="There is no article at this address. It may have been "
                                        "removed, or the link may be incomplete.")
@@ -180,7 +184,8 @@ def article_page(article_id: str):
     if part > parts:
         return redirect(part_url(art.id, parts), code=302)
     html = render_template("article.html", art=art, headline_html=headline_html,
-                           paragraphs=paragraphs, related=related, story=story, q=q, part=part,
+                           paragraphs=paragraphs, related=related, story=story,
+                           changed=changed, q=q, part=part,
                            parts=parts,
                            part_url=lambda n: part_url(art.id, n),
                            source_url=safe_source_url(art.url))
