@@ -9,7 +9,7 @@ How two articles are compared:
 
 - Each article's text (its body; the headline too when the body is a few words) becomes its
   set of *shingles*: every run of ``SHINGLE`` words, lower-cased and folded ("Café" = "cafe"),
-  numbers kept. Copies share most of their shingles; different articles on one topic share few;
+  numbers kept, each as a 32-bit hash. Copies share most of their shingles; different articles on one topic share few;
   templated reports ("Shr 51 cts vs 38 cts ...") share their template's words but hardly a run
   of three words, since almost every run holds one of their own numbers.
 - Two articles are versions of one story when the smaller shares at least
@@ -58,17 +58,26 @@ def words_of(headline: str, body: str) -> list[str]:
     return words
 
 
+_MIX_A = np.uint64(0x9E3779B97F4A7C15)
+_MIX_B = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
 def shingles(headline: str, body: str) -> frozenset[int]:
-    """The article's shingles, each as a 32-bit hash (CRC-32 of the words joined by spaces:
-    the same on every machine and in every process). A text shorter than ``SHINGLE`` words
-    is one shingle."""
+    """The article's shingles, each as a 32-bit hash: each word's CRC-32 (the same on every
+    machine and in every process), three of them mixed into one with 64-bit multiplications
+    (numpy, for a whole text at once). A text shorter than ``SHINGLE`` words is one
+    shingle."""
     words = words_of(headline, body)
     if not words:
         return frozenset()
-    if len(words) < SHINGLE:
-        return frozenset((zlib.crc32(" ".join(words).encode("utf-8")),))
-    return frozenset(zlib.crc32(" ".join(words[i:i + SHINGLE]).encode("utf-8"))
-                     for i in range(len(words) - SHINGLE + 1))
+    h = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
+    if len(h) < SHINGLE:
+        h = np.concatenate([h, np.zeros(SHINGLE - len(h), dtype=np.uint64)])
+    with np.errstate(over="ignore"):
+        mixed = h[:-2] * _MIX_A + h[1:-1] * _MIX_B + h[2:]
+        mixed ^= mixed >> np.uint64(29)
+        mixed *= _MIX_A
+    return frozenset((mixed >> np.uint64(32)).tolist())
 
 
 @lru_cache(maxsize=1)
