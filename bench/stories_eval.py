@@ -37,7 +37,7 @@ from pathlib import Path
 from search.ingest import check_paths
 from search.ingest.records import load_articles
 from search.models import Article
-from search.stories import Version, article_bands, group
+from search.stories import Version, article_sketch, group
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 CITIES = ["LONDON", "NEW YORK", "PARIS", "TOKYO", "NAIROBI", "SYDNEY", "BERLIN", "LIMA"]
@@ -104,8 +104,8 @@ def rewrite(article: Article, rng: random.Random, n: int) -> Article:
 
 
 def version(a: Article) -> Version:
-    hashes, bands = article_bands(a.headline, a.body)
-    return Version(a.id, a.date, hashes, tuple(bands))
+    hashes, signature = article_sketch(a.headline, a.body)
+    return Version(a.id, a.date, hashes, signature)
 
 
 def pairs_of(groups: list[list[str]]) -> set[tuple[str, str]]:

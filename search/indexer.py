@@ -139,7 +139,7 @@ class Indexer:
             rows = {}
             with self.ix.searcher() as searcher:
                 for fields in searcher.all_stored_fields():
-                    rows[fields["id"]] = version_of(doc_to_article(fields)).bands
+                    rows[fields["id"]] = version_of(doc_to_article(fields)).signature
             bands.replace(rows)
         return StoryKeeper(bands)
 
@@ -289,7 +289,7 @@ class Indexer:
                     plan = self._stories.plan(searcher, [(a, p.fingerprint)
                                                          for p, a in zip(to_write, articles)])
                 # before the commit: keys of articles a killed run did not commit are ignored
-                self._stories.bands.replace(plan.bands)
+                self._stories.bands.replace(plan.signatures)
             writer = self._writer(len(to_write))
 
             def write():

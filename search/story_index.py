@@ -27,7 +27,8 @@ from pathlib import Path
 
 from search.models import Article
 from search.schema import article_to_doc, doc_to_article
-from search.stories import Groups, Version, article_bands, lead_key, same_story, similarity
+from search.stories import (MIN_ESTIMATE, Groups, Version, article_sketch, bands_of,
+                            estimated_jaccard, lead_key, same_story, similarity)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class BandStore:
         self.db.execute("CREATE TABLE IF NOT EXISTS bands (band INTEGER NOT NULL, "
                         "id TEXT NOT NULL, PRIMARY KEY (band, id)) WITHOUT ROWID")
         self.db.execute("CREATE INDEX IF NOT EXISTS bands_of_id ON bands (id)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS sketches (id TEXT PRIMARY KEY, "
+                        "signature BLOB NOT NULL) WITHOUT ROWID")
 
     def close(self) -> None:
         self.db.close()
@@ -71,14 +74,28 @@ class BandStore:
             found.setdefault(band, []).append(article)
         return found
 
-    def replace(self, rows: dict[str, tuple[int, ...]]) -> None:
-        """Store each article's bands in place of what was stored for it."""
+    def signatures(self, ids: Iterable[str]) -> dict[str, bytes]:
+        """{id: MinHash signature} of the stored articles among ``ids``."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        db = self.db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_ids (id TEXT PRIMARY KEY)")
+        db.execute("DELETE FROM wanted_ids")
+        db.executemany("INSERT INTO wanted_ids VALUES (?)", ((i,) for i in wanted))
+        return dict(db.execute("SELECT sketches.id, sketches.signature FROM wanted_ids "
+                               "JOIN sketches ON sketches.id = wanted_ids.id"))
+
+    def replace(self, rows: dict[str, bytes]) -> None:
+        """Store each article's signature and bands in place of what was stored for it."""
         db = self.db
         db.execute("BEGIN")
         try:
             db.executemany("DELETE FROM bands WHERE id = ?", ((i,) for i in rows))
             db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)",
-                           ((b, i) for i, bands in rows.items() for b in bands))
+                           ((b, i) for i, sig in rows.items() for b in bands_of(sig)))
+            db.executemany("INSERT OR REPLACE INTO sketches VALUES (?, ?)",
+                           ((i, sig) for i, sig in rows.items()))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -87,7 +104,9 @@ class BandStore:
     def remove(self, ids: Iterable[str]) -> None:
         db = self.db
         db.execute("BEGIN")
+        ids = list(ids)
         db.executemany("DELETE FROM bands WHERE id = ?", ((i,) for i in ids))
+        db.executemany("DELETE FROM sketches WHERE id = ?", ((i,) for i in ids))
         db.execute("COMMIT")
 
     def count(self) -> int:
@@ -113,12 +132,12 @@ class Plan:
 
     story: dict[str, tuple[str, tuple[float, float]]] = field(default_factory=dict)  # batch
     rewrites: list[dict] = field(default_factory=list)  # stored articles' documents, again
-    bands: dict[str, tuple[int, ...]] = field(default_factory=dict)  # to store for the batch
+    signatures: dict[str, bytes] = field(default_factory=dict)  # to store for the batch
 
 
 def version_of(article: Article) -> Version:
-    hashes, bands = article_bands(article.headline, article.body)
-    return Version(article.id, article.date, hashes, tuple(bands))
+    hashes, signature = article_sketch(article.headline, article.body)
+    return Version(article.id, article.date, hashes, signature)
 
 
 class StoryKeeper:
@@ -153,7 +172,7 @@ class StoryKeeper:
 
         new = {a.id: version_of(a) for a, _ in batch}
         gone = set(removed) | set(new)  # stored versions being replaced or deleted
-        plan = Plan(bands={i: v.bands for i, v in new.items()})
+        plan = Plan(signatures={i: v.signature for i, v in new.items()})
         # stories losing a version are worked out again from their other members
         broken: set[str] = set()
         for article_id in gone:
@@ -178,13 +197,22 @@ class StoryKeeper:
             for b in v.bands:
                 by_band.setdefault(b, []).append(i)
         holders = self.bands.holders(by_band)
+        signatures = self.bands.signatures(c for ids in holders.values() for c in ids)
+        checked: set[tuple[str, str]] = set()
         for b, ids in by_band.items():
             for k, a in enumerate(ids):
                 for c in ids[k + 1:]:
-                    if same_story(new[a], new[c]):
-                        groups.union(a, c)
+                    if (a, c) not in checked:
+                        checked.add((a, c))
+                        if same_story(new[a], new[c]):
+                            groups.union(a, c)
                 for c in holders.get(b, ()):
-                    if c in gone or c == a:
+                    if c in gone or c == a or (a, c) in checked:
+                        continue
+                    checked.add((a, c))
+                    # the sketches first: most articles sharing a band are not versions
+                    if estimated_jaccard(new[a].signature, signatures.get(c, b"")) \
+                            < MIN_ESTIMATE:
                         continue
                     s = stored(c)
                     if s is not None and same_story(new[a], s.version):

@@ -384,3 +384,31 @@ def test_an_article_of_huge_words_renders_quickly_on_a_phone(browser, server):
         assert elapsed < 8, f"the page took {elapsed:.1f} s"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_story_of_three_versions_on_desktop_and_phone(browser, server, width):
+    """One hit with "3 versions", the toggle to every version, and the article page's versions
+    and changes, at desktop and phone width."""
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  is_mobile=width < 500)
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    pg.goto(server + "/?q=rail+landslip")
+    assert "3 articles, 1 story" in pg.locator("#results-title").inner_text()
+    assert pg.locator("li.hit").count() == 1
+    versions = pg.locator("li.hit a.versions")
+    assert versions.inner_text() == "3 versions" and versions.is_visible()
+    pg.locator("a.group-toggle").click()
+    pg.wait_for_url(re.compile(r"group=none"))
+    assert pg.locator("li.hit").count() == 3
+    shot(pg, f"story-every-version-{width}")
+    pg.goto(server + "/articles/wire-008")
+    aside = pg.locator("aside#versions")
+    assert aside.is_visible() and aside.locator("li").count() == 3
+    pg.locator("details.changes summary").click()
+    assert pg.locator("details.changes ins").first.is_visible()
+    width_now = pg.evaluate("document.documentElement.scrollWidth")
+    assert width_now <= width, f"the article page is {width_now}px wide on a {width}px screen"
+    shot(pg, f"story-versions-{width}")
+    context.close()

@@ -8,14 +8,13 @@ import itertools
 import random
 from dataclasses import replace
 
-import pytest
 
 from bench.stories_eval import companies_differ, rewrite
 from search import store
 from search.indexer import Indexer
 from search.models import Article
 from search.schema import doc_to_article
-from search.stories import Version, article_bands, group, similarity
+from search.stories import Version, article_sketch, group, similarity
 from search.story_index import BandStore, bands_path
 from tests.conftest import corpus_path
 
@@ -49,8 +48,8 @@ def made_up_set(seed: int = 3, originals: int = 40) -> list[Article]:
 
 
 def version(a: Article) -> Version:
-    hashes, bands = article_bands(a.headline, a.body)
-    return Version(a.id, a.date, hashes, tuple(bands))
+    hashes, signature = article_sketch(a.headline, a.body)
+    return Version(a.id, a.date, hashes, signature)
 
 
 def expected(articles: list[Article]) -> dict[str, str]:
