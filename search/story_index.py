@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+
+import numpy as np
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from search.models import Article
 from search.schema import article_to_doc, doc_to_article
-from search.stories import (MIN_ESTIMATE, Groups, Version, article_sketch, bands_of,
-                            estimated_jaccard, lead_key, same_story, similarity)
+from search.stories import (MAX_BAND_HOLDERS, MAX_COMPARED, MIN_ESTIMATE, Groups, Version,
+                            article_sketch, bands_of, lead_key, same_story, similarity)
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +61,10 @@ class BandStore:
     def close(self) -> None:
         self.db.close()
 
-    def holders(self, bands: Iterable[int]) -> dict[int, list[str]]:
-        """{band: ids of the articles stored with it} for the bands that have any."""
+    def holders(self, bands: Iterable[int], limit: int = MAX_BAND_HOLDERS) \
+            -> dict[int, list[str]]:
+        """{band: ids of the articles stored with it} for the bands that have any, and no more
+        than ``limit``."""
         wanted = sorted(set(bands))
         if not wanted:
             return {}
@@ -70,7 +74,10 @@ class BandStore:
         db.executemany("INSERT INTO wanted VALUES (?)", ((b,) for b in wanted))
         found: dict[int, list[str]] = {}
         for band, article in db.execute(
-                "SELECT bands.band, bands.id FROM wanted JOIN bands ON bands.band = wanted.band"):
+                "SELECT bands.band, bands.id FROM bands JOIN ("
+                "  SELECT wanted.band AS band FROM wanted JOIN bands ON bands.band = wanted.band"
+                "  GROUP BY wanted.band HAVING COUNT(*) <= ?) small ON bands.band = small.band",
+                (limit,)):
             found.setdefault(band, []).append(article)
         return found
 
@@ -140,6 +147,23 @@ def version_of(article: Article) -> Version:
     return Version(article.id, article.date, hashes, signature)
 
 
+def _most_alike(signature: bytes, ids: list[str], signatures: dict[str, bytes]) -> list[str]:
+    """Of ``ids`` (sorted), those whose sketches agree with ``signature`` on ``MIN_ESTIMATE``
+    of their values or more, the most alike first (then by id), at most ``MAX_COMPARED``."""
+    if not signature:
+        return []
+    known = [i for i in ids if len(signatures.get(i, b"")) == len(signature)]
+    if not known:
+        return []
+    mine = np.frombuffer(signature, dtype="<u4")
+    theirs = np.frombuffer(b"".join([signatures[i] for i in known]), dtype="<u4")
+    agree = np.count_nonzero(theirs.reshape(len(known), len(mine)) == mine, axis=1)
+    kept = np.flatnonzero(agree >= MIN_ESTIMATE * len(mine))
+    # most alike first; equal ones in id order (``known`` is sorted, and the sort is stable)
+    kept = kept[np.argsort(-agree[kept], kind="stable")][:MAX_COMPARED]
+    return [known[k] for k in kept.tolist()]
+
+
 class StoryKeeper:
     """Plans the stories of batches against one index (read through ``searcher``)."""
 
@@ -198,25 +222,30 @@ class StoryKeeper:
                 by_band.setdefault(b, []).append(i)
         holders = self.bands.holders(by_band)
         signatures = self.bands.signatures(c for ids in holders.values() for c in ids)
-        checked: set[tuple[str, str]] = set()
+        signatures.update((i, v.signature) for i, v in new.items())
+        candidates: dict[str, set[str]] = {i: set() for i in new}
         for b, ids in by_band.items():
-            for k, a in enumerate(ids):
-                for c in ids[k + 1:]:
-                    if (a, c) not in checked:
-                        checked.add((a, c))
-                        if same_story(new[a], new[c]):
-                            groups.union(a, c)
-                for c in holders.get(b, ()):
-                    if c in gone or c == a or (a, c) in checked:
-                        continue
-                    checked.add((a, c))
-                    # the sketches first: most articles sharing a band are not versions
-                    if estimated_jaccard(new[a].signature, signatures.get(c, b"")) \
-                            < MIN_ESTIMATE:
-                        continue
-                    s = stored(c)
-                    if s is not None and same_story(new[a], s.version):
-                        groups.union(a, node(c))
+            stored_ids = [c for c in holders.get(b, ()) if c not in gone]
+            for a in ids:
+                if len(ids) <= MAX_BAND_HOLDERS:
+                    candidates[a].update(ids)
+                candidates[a].update(stored_ids)
+        compared: set[tuple[str, str]] = set()
+        for a, found in candidates.items():
+            found.discard(a)
+            # the sketches first, all at once: most articles sharing a band are not versions
+            for c in _most_alike(new[a].signature, sorted(found), signatures):
+                pair = (a, c) if a < c else (c, a)
+                if pair in compared:
+                    continue
+                compared.add(pair)
+                if c in new:
+                    if same_story(new[a], new[c]):
+                        groups.union(a, c)
+                    continue
+                s = stored(c)
+                if s is not None and same_story(new[a], s.version):
+                    groups.union(a, node(c))
         # the other members of broken stories, and the edges among them
         rest: dict[str, list[str]] = {}
         for story_id in broken:
