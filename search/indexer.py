@@ -288,8 +288,6 @@ class Indexer:
                 with self.ix.searcher() as searcher:
                     plan = self._stories.plan(searcher, [(a, p.fingerprint)
                                                          for p, a in zip(to_write, articles)])
-                # before the commit: keys of articles a killed run did not commit are ignored
-                self._stories.bands.replace(plan.signatures)
             writer = self._writer(len(to_write))
 
             def write():
@@ -302,6 +300,10 @@ class Indexer:
                         writer.add_document(**doc)
                 for doc in plan.rewrites if plan is not None else ():
                     writer.update_document(**doc)
+                if plan is not None:
+                    # before the commit: keys of articles a killed run did not commit are
+                    # ignored, and the next run writes those articles again
+                    self._stories.bands.replace(plan.signatures)
                 # no merging while the run lasts: each batch adds its segments; small ones are
                 # merged at the end of the run (see _consolidate)
                 writer.commit(mergetype=NO_MERGE)

@@ -19,6 +19,8 @@ there is ignored, and the next run writes the article again.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import sqlite3
 
@@ -95,26 +97,42 @@ class BandStore:
 
     def replace(self, rows: dict[str, bytes]) -> None:
         """Store each article's signature and bands in place of what was stored for it."""
-        db = self.db
-        db.execute("BEGIN")
-        try:
+        def write(db):
             db.executemany("DELETE FROM bands WHERE id = ?", ((i,) for i in rows))
             db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)",
                            ((b, i) for i, sig in rows.items() for b in bands_of(sig)))
             db.executemany("INSERT OR REPLACE INTO sketches VALUES (?, ?)",
                            ((i, sig) for i, sig in rows.items()))
+
+        self._transaction(write)
+
+    def _transaction(self, work) -> None:
+        """Run ``work(db)`` in one transaction; a failure (a full disk) is an ``OSError``
+        naming the table's file, after the transaction is rolled back."""
+        db = self.db
+        try:
+            db.execute("BEGIN")
+            work(db)
             db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            raise OSError(errno.EIO, f"{exc} (the story band table {self.path.name})") from exc
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
 
     def remove(self, ids: Iterable[str]) -> None:
-        db = self.db
-        db.execute("BEGIN")
         ids = list(ids)
-        db.executemany("DELETE FROM bands WHERE id = ?", ((i,) for i in ids))
-        db.executemany("DELETE FROM sketches WHERE id = ?", ((i,) for i in ids))
-        db.execute("COMMIT")
+
+        def write(db):
+            db.executemany("DELETE FROM bands WHERE id = ?", ((i,) for i in ids))
+            db.executemany("DELETE FROM sketches WHERE id = ?", ((i,) for i in ids))
+
+        self._transaction(write)
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(DISTINCT id) FROM bands").fetchone()[0]
