@@ -119,7 +119,7 @@ class Indexer:
                 self._stories = self._open_stories()
         except BaseException:
             if self._stories is not None:
-                self._stories.bands.close()
+                self._stories.close()
             self._lock.__exit__(None, None, None)
             raise
         return self
@@ -141,7 +141,7 @@ class Indexer:
                 for fields in searcher.all_stored_fields():
                     rows[fields["id"]] = version_of(doc_to_article(fields)).signature
             bands.replace(rows)
-        return StoryKeeper(bands)
+        return StoryKeeper(bands, self.processes)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
@@ -166,7 +166,7 @@ class Indexer:
         finally:
             self.stats.seconds = time.perf_counter() - self._started
             if self._stories is not None:
-                self._stories.bands.close()
+                self._stories.close()
             if self.ix is not None:
                 self.ix.close()
             if self._lock is not None:

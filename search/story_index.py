@@ -182,11 +182,49 @@ def _most_alike(signature: bytes, ids: list[str], signatures: dict[str, bytes]) 
     return [known[k] for k in kept.tolist()]
 
 
-class StoryKeeper:
-    """Plans the stories of batches against one index (read through ``searcher``)."""
+def _versions(articles: list[tuple[str, object, str, str]]) -> list[Version]:
+    """``version_of`` for (id, date, headline, body) tuples (a task of the sketch pool)."""
+    out = []
+    for article_id, date, headline, body in articles:
+        hashes, signature = article_sketch(headline, body)
+        out.append(Version(article_id, date, hashes, signature))
+    return out
 
-    def __init__(self, bands: BandStore):
+
+class StoryKeeper:
+    """Plans the stories of batches against one index (read through ``searcher``). A batch's
+    shingles and sketches are made on ``processes`` processes (a pool started on first use,
+    dying with the ingest)."""
+
+    PARALLEL_FROM = 500  # articles in a batch
+    TASK = 250
+
+    def __init__(self, bands: BandStore, processes: int = 1):
         self.bands = bands
+        self.processes = processes
+        self._pool = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+        self.bands.close()
+
+    def versions(self, articles: list[Article]) -> dict[str, Version]:
+        rows = [(a.id, a.date, a.headline, a.body) for a in articles]
+        if self.processes < 2 or len(rows) < self.PARALLEL_FROM:
+            return {v.id: v for v in _versions(rows)}
+        if self._pool is None:
+            import multiprocessing
+            import os
+
+            from search.proc import die_with_parent
+
+            self._pool = multiprocessing.get_context("fork").Pool(
+                self.processes, initializer=die_with_parent, initargs=(os.getpid(),))
+        tasks = [rows[i:i + self.TASK] for i in range(0, len(rows), self.TASK)]
+        return {v.id: v for part in self._pool.imap(_versions, tasks) for v in part}
 
     def plan(self, searcher, batch: list[tuple[Article, str]], removed: Iterable[str] = ()) \
             -> Plan:
@@ -212,7 +250,7 @@ class StoryKeeper:
                 ids.append(fields["id"])
             return ids
 
-        new = {a.id: version_of(a) for a, _ in batch}
+        new = self.versions([a for a, _ in batch])
         gone = set(removed) | set(new)  # stored versions being replaced or deleted
         plan = Plan(signatures={i: v.signature for i, v in new.items()})
         # stories losing a version are worked out again from their other members
