@@ -63,19 +63,24 @@ class BandStore:
     def close(self) -> None:
         self.db.close()
 
+    def _fill(self, table: str, column: str, values: Iterable) -> int:
+        """A temporary one-column table ``table`` holding ``values`` (each once), to join
+        with; returns how many."""
+        wanted = sorted(set(values))
+        db = self.db
+        db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({column} PRIMARY KEY)")
+        db.execute(f"DELETE FROM {table}")
+        db.executemany(f"INSERT INTO {table} VALUES (?)", ((v,) for v in wanted))
+        return len(wanted)
+
     def holders(self, bands: Iterable[int], limit: int = MAX_BAND_HOLDERS) \
             -> dict[int, list[str]]:
         """{band: ids of the articles stored with it} for the bands that have any, and no more
         than ``limit``."""
-        wanted = sorted(set(bands))
-        if not wanted:
+        if not self._fill("wanted", "band INTEGER", bands):
             return {}
-        db = self.db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (band INTEGER PRIMARY KEY)")
-        db.execute("DELETE FROM wanted")
-        db.executemany("INSERT INTO wanted VALUES (?)", ((b,) for b in wanted))
         found: dict[int, list[str]] = {}
-        for band, article in db.execute(
+        for band, article in self.db.execute(
                 "SELECT bands.band, bands.id FROM bands JOIN ("
                 "  SELECT wanted.band AS band FROM wanted JOIN bands ON bands.band = wanted.band"
                 "  GROUP BY wanted.band HAVING COUNT(*) <= ?) small ON bands.band = small.band",
@@ -85,14 +90,9 @@ class BandStore:
 
     def signatures(self, ids: Iterable[str]) -> dict[str, bytes]:
         """{id: MinHash signature} of the stored articles among ``ids``."""
-        wanted = sorted(set(ids))
-        if not wanted:
+        if not self._fill("wanted_ids", "id TEXT", ids):
             return {}
-        db = self.db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_ids (id TEXT PRIMARY KEY)")
-        db.execute("DELETE FROM wanted_ids")
-        db.executemany("INSERT INTO wanted_ids VALUES (?)", ((i,) for i in wanted))
-        return dict(db.execute("SELECT sketches.id, sketches.signature FROM wanted_ids "
+        return dict(self.db.execute("SELECT sketches.id, sketches.signature FROM wanted_ids "
                                "JOIN sketches ON sketches.id = wanted_ids.id"))
 
     def replace(self, rows: dict[str, bytes]) -> None:

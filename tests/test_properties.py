@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from web import create_app
 from web.openapi import spec
 
-SHAPE = {"query", "total", "page", "per_page", "pages", "took_ms", "hits", "facets", "undated",
-         "suggestion", "timed_out"}
+SHAPE = {"query", "total", "stories", "page", "per_page", "pages", "took_ms", "hits", "facets",
+         "undated", "suggestion", "timed_out"}
 HIT = {"id", "headline", "headline_html", "snippet_html", "date", "people", "section", "url",
-       "source_url", "score"}
+       "source_url", "score", "story"}
 
 TOKENS = ["ferry", "harbour", "Tobias", "Wren", "election", "lighth*", "a*", "*", "?", "AND",
           "OR", "NOT", "-", "+", '"', "(", ")", "[", "]", "{", "}", ":", "^2", "~", "\\",
@@ -97,7 +97,7 @@ def check_response(resp):
         assert set(body["error"]) == {"code", "message", "param"} and body["error"]["message"]
         return body
     assert set(body) == SHAPE
-    assert len(body["hits"]) <= body["per_page"] and body["total"] >= 0
+    assert len(body["hits"]) <= body["per_page"] and body["total"] >= body["stories"] >= 0
     assert all(set(h) == HIT for h in body["hits"])
     assert set(body["facets"]) == {"people", "section", "year", "month"}
     return body

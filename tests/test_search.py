@@ -99,11 +99,12 @@ def test_headline_outranks_body(tmp_path):
         ])
     arch = Archive(tmp_path / "ix")
     try:
-        # each word in one headline and one body, so that both fields weigh it alike (idf)
-        scores = {h.id: h.score for h in search(arch, q="gannet").hits}
+        # each word in one headline and one body, so that both fields weigh it alike (idf);
+        # every article (the same filler body: one story) shown
+        scores = {h.id: h.score for h in search(arch, q="gannet", group="none").hits}
         assert set(scores) == {"head", "twice"}
         assert scores["head"] == pytest.approx(scores["twice"], abs=1e-3)
-        scores = {h.id: h.score for h in search(arch, q="puffin").hits}
+        scores = {h.id: h.score for h in search(arch, q="puffin", group="none").hits}
         assert set(scores) == {"head2", "once"}
         assert scores["head2"] / scores["once"] == pytest.approx(1.375, abs=0.01)  # tf 2 : 1
     finally:
@@ -163,12 +164,12 @@ def test_year_histogram_in_order_with_undated_apart(archive, demo_index):
 
 
 def test_sort_orders_put_undated_last(archive):
-    newest = search(archive, per_page=100)
+    newest = search(archive, per_page=100, group="none")
     dates = [h.date for h in newest.hits]
     dated = [d for d in dates if d]
     assert dated == sorted(dated, reverse=True)
     assert dates[len(dated):] == [None] * (len(dates) - len(dated))  # undated last
-    oldest = search(archive, sort="oldest", per_page=100)
+    oldest = search(archive, sort="oldest", per_page=100, group="none")
     odates = [h.date for h in oldest.hits]
     assert [d for d in odates if d] == sorted(dated)
     assert odates[-1] is None
@@ -179,12 +180,14 @@ def test_sort_orders_put_undated_last(archive):
     assert search(archive, q="ferry").request.effective_sort == "relevance"
 
 
-def test_paging_is_exact(archive):
-    all_hits = ids(search(archive, per_page=100))
-    pages = [ids(search(archive, per_page=7, page=p)) for p in range(1, 10)]
+@pytest.mark.parametrize("group", ["story", "none"])
+def test_paging_is_exact(archive, group):
+    all_hits = ids(search(archive, per_page=100, group=group))
+    pages = [ids(search(archive, per_page=7, page=p, group=group)) for p in range(1, 10)]
     assert sum(pages, []) == all_hits
-    res = search(archive, per_page=7)
-    assert res.pages == -(-res.total // 7)
+    res = search(archive, per_page=7, group=group)
+    shown = res.stories if group == "story" else res.total
+    assert res.pages == -(-shown // 7) and len(all_hits) == shown
 
 
 def test_suggestion_for_a_misspelled_name(archive):

@@ -27,6 +27,9 @@ def search_parameters() -> list[dict]:
     return [p.openapi() for p in P.SEARCH_PARAMS]
 
 
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
 def spec() -> dict:
     facet_value = {"type": "object", "properties": {
         "value": {"type": ["string", "integer"]}, "count": {"type": "integer"},
@@ -64,8 +67,7 @@ def spec() -> dict:
                                "similarity: the share of the smaller text's runs of three "
                                "words found in the lead's (or the lead's in its); jaccard: "
                                "the runs they share over all runs of the two.",
-                "parameters": [{"name": "id", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
+                "parameters": [_ID],
                 "responses": {"200": {"description": "The article"},
                               "404": {**_ERROR, "description": "No such article"}}}},
             "/api/stories/{id}": {"get": {
@@ -77,8 +79,7 @@ def spec() -> dict:
                                "and edited against the lead, an edited one (and the headline) "
                                "as a word-level diff, a list of {op: equal | insert | delete, "
                                "text}.",
-                "parameters": [{"name": "id", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
+                "parameters": [_ID],
                 "responses": {"200": {"description": "The story"},
                               "404": {**_ERROR, "description": "No such story"}}}},
             "/api/export.csv": {"get": {
