@@ -142,7 +142,6 @@ class BandStore:
 class _Stored:
     """An article as stored, with what the grouping needs of it."""
 
-    docnum: int
     fields: dict
     version: Version
 
@@ -161,8 +160,12 @@ class Plan:
 
 
 def version_of(article: Article) -> Version:
-    hashes, signature = article_sketch(article.headline, article.body)
-    return Version(article.id, article.date, hashes, signature)
+    return _version(article.id, article.date, article.headline, article.body)
+
+
+def _version(article_id: str, date, headline: str, body: str) -> Version:
+    hashes, signature = article_sketch(headline, body)
+    return Version(article_id, date, hashes, signature)
 
 
 def _most_alike(signature: bytes, ids: list[str], signatures: dict[str, bytes]) -> list[str]:
@@ -184,11 +187,10 @@ def _most_alike(signature: bytes, ids: list[str], signatures: dict[str, bytes]) 
 
 def _versions(articles: list[tuple[str, object, str, str]]) -> list[Version]:
     """``version_of`` for (id, date, headline, body) tuples (a task of the sketch pool)."""
-    out = []
-    for article_id, date, headline, body in articles:
-        hashes, signature = article_sketch(headline, body)
-        out.append(Version(article_id, date, hashes, signature))
-    return out
+    return [_version(*row) for row in articles]
+
+
+_STORY = "\0story:"  # the node of a whole stored story that no version of the batch leaves
 
 
 class StoryKeeper:
@@ -239,8 +241,7 @@ class StoryKeeper:
                     loaded[article_id] = None
                 else:
                     fields = searcher.stored_fields(docnum)
-                    loaded[article_id] = _Stored(docnum, fields,
-                                                 version_of(doc_to_article(fields)))
+                    loaded[article_id] = _Stored(fields, version_of(doc_to_article(fields)))
             return loaded[article_id]
 
         def members(story_id: str) -> list[str]:
@@ -260,12 +261,11 @@ class StoryKeeper:
             if s is not None:
                 broken.add(s.story)
         groups = Groups()
-        node_of: dict[str, str] = {}  # a stored article -> its node: itself or its story's
 
         def node(article_id: str) -> str:
+            """A stored article's node: itself in a broken story, else its whole story."""
             s = stored(article_id)
-            key = article_id if s.story in broken else f"\0story:{s.story}"
-            node_of[article_id] = key
+            key = article_id if s.story in broken else _STORY + s.story
             groups.add(key)
             return key
 
@@ -303,10 +303,8 @@ class StoryKeeper:
                 if s is not None and same_story(new[a], s.version):
                     groups.union(a, node(c))
         # the other members of broken stories, and the edges among them
-        rest: dict[str, list[str]] = {}
         for story_id in broken:
             ids = [i for i in members(story_id) if i not in gone]
-            rest[story_id] = ids
             for i in ids:
                 node(i)
             for k, a in enumerate(ids):
@@ -315,14 +313,17 @@ class StoryKeeper:
                         groups.union(a, c)
         # each group: its lead, and every member's story and similarity
         for keys in groups.groups():
-            ids: list[str] = []
-            for key in keys:
-                if key.startswith("\0story:"):
-                    ids.extend(m for m in members(key[len("\0story:"):]) if m not in gone)
-                else:
-                    ids.append(key)
+            ids = [k for k in keys if not k.startswith(_STORY)]
+            whole = [k[len(_STORY):] for k in keys if k.startswith(_STORY)]
             versions = {i: new[i] if i in new else stored(i).version for i in ids}
-            lead = min(versions.values(), key=lead_key)
+            # an untouched story's lead is its id: the group's lead is the earliest of those
+            # and of the other versions
+            lead = min([*versions.values(), *(stored(sid).version for sid in whole)],
+                       key=lead_key)
+            for sid in whole:
+                if sid != lead.id:  # the lead's own story keeps its story and similarities
+                    versions.update((m, stored(m).version) for m in members(sid)
+                                    if m not in gone)
             for i, v in versions.items():
                 sim = similarity(v.shingles, lead.shingles)
                 value = (lead.id, (round(sim.containment, 3), round(sim.jaccard, 3)))
