@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--section-from-folder", action="store_true",
                     help="an article without a section takes the name of the folder its file "
                          "is in, below the PATH given (bbc/sport/001.txt: sport)")
+    ap.add_argument("--no-stories", dest="stories", action="store_false",
+                    help="make a new index (or a --rebuild) that keeps no stories: every article "
+                         "a story of its own, and ingest faster; an index that keeps stories "
+                         "is not added to with this flag")
     ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                     help=f"articles per commit (default {DEFAULT_BATCH_SIZE})")
     ap.add_argument("--lock-timeout", type=float, default=30.0,
@@ -117,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         articles = progress.reading(articles)
     try:
         with Indexer(directory, batch_size=args.batch_size, lock_timeout=args.lock_timeout,
-                     rebuild=args.rebuild, dry_run=args.dry_run,
+                     rebuild=args.rebuild, dry_run=args.dry_run, stories=args.stories,
                      on_progress=progress.say if progress else None) as indexer:
             indexer.upsert(articles)
             for missing in indexer.delete(args.delete):

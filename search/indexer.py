@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import logging
 import os
 import queue
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -36,7 +36,7 @@ from search.ingest.records import Prepared
 from search.postings import RankingCodec
 from search.proc import die_with_parent
 from search.schema import article_to_doc, doc_to_article
-from search.story_index import BandStore, StoryKeeper, bands_path, keeps_stories, version_of
+from search.story_index import BandStore, StoryKeeper, keeps_stories
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class Indexer:
     def __init__(self, directory: Path, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  limitmb: int = DEFAULT_LIMIT_MB, lock_timeout: float = 30.0,
                  rebuild: bool = False, dry_run: bool = False, processes: int = PROCESSES,
-                 on_progress: Callable[[str], None] | None = None):
+                 stories: bool = True, on_progress: Callable[[str], None] | None = None):
         self.directory = Path(directory)
         self.batch_size = max(1, batch_size)
         self.processes = max(1, processes)
@@ -70,6 +70,9 @@ class Indexer:
         self.lock_timeout = lock_timeout
         self.rebuild = rebuild
         self.dry_run = dry_run
+        # False: a new index (a rebuild's too) keeps no stories; an index that keeps them
+        # refuses to be written without
+        self.stories = stories
         self.stats = IngestStats()
         self.ix = None
         self._name: str | None = None
@@ -92,6 +95,7 @@ class Indexer:
             self.ix = store.open_index(self.directory) if store.exists(self.directory) else None
             if self.ix is not None and not self.rebuild:
                 _check_format(self.ix, self.directory)
+                self._check_stories(self.ix)
             if self.rebuild:
                 self._previous = _stored_prints(self.ix) if self.ix is not None else {}
             return self
@@ -111,10 +115,12 @@ class Indexer:
                         live.close()
             if self.rebuild or not store.exists(self.directory):
                 self.ix, self._name = store.create_index(self.directory,
-                                                         make_current=not self.rebuild)
+                                                         make_current=not self.rebuild,
+                                                         stories=self.stories)
             else:
                 self.ix = store.open_index(self.directory)
                 _check_format(self.ix, self.directory)
+                self._check_stories(self.ix)
             if keeps_stories(self.ix.schema):
                 self._stories = self._open_stories()
         except BaseException:
@@ -124,24 +130,36 @@ class Indexer:
             raise
         return self
 
+    def _check_stories(self, ix) -> None:
+        if not self.stories and keeps_stories(ix.schema):
+            ix.close()
+            raise IndexOutdated(
+                f"the index in {self.directory} keeps stories: it cannot be added to without "
+                f"them. To drop them, rebuild it from all its sources with --rebuild "
+                f"--no-stories")
+
     def _open_stories(self) -> StoryKeeper:
         """The story keeper of the index written to, with its band store; a store that went
         missing beside an index holding articles is made again from their texts."""
         name = self._name or store.current_name(self.directory)
-        path = bands_path(self.directory, name)
-        missing = not path.exists()
         try:
-            bands = BandStore(path)
-        except sqlite3.Error as exc:
-            raise IndexWriteError(f"cannot open {path}: {exc}") from exc
-        if missing and self.count():
-            log.warning("%s was missing: making it again from the stored articles", path.name)
-            rows = {}
+            bands = BandStore(self.directory, name)
+        except (OSError, ValueError) as exc:
+            raise IndexWriteError(f"cannot open the story band store of {name} in "
+                                  f"{self.directory}: {exc}") from exc
+        keeper = StoryKeeper(bands, self.processes)
+        if bands.missing and self.count():
+            log.warning("the story band store of %s was missing: making it again from the "
+                        "stored articles", name)
+            versions = []
             with self.ix.searcher() as searcher:
-                for fields in searcher.all_stored_fields():
-                    rows[fields["id"]] = version_of(doc_to_article(fields)).signature
-            bands.replace(rows)
-        return StoryKeeper(bands, self.processes)
+                stored = searcher.all_stored_fields()
+                while chunk := [doc_to_article(f) for f in itertools.islice(stored, 10_000)]:
+                    # what the store keeps: not the shingles
+                    versions += [replace(v, shingles=None)
+                                 for v in keeper.versions(chunk).values()]
+            bands.replace(versions)
+        return keeper
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
@@ -199,12 +217,23 @@ class Indexer:
                     pending[item.article.id] = item
                 continue
             pending[item.article.id] = item
+            if self._stories is not None and self._likely_written(item):
+                self._stories.ahead(item.article)
             if len(pending) >= self.batch_size:
                 self._flush(pending)
                 pending = {}
         if pending:
             self._flush(pending)
         return self.stats
+
+    def _likely_written(self, item: Prepared) -> bool:
+        """Whether ``item`` will likely be written (its story then worked out): unless its
+        fingerprint is stored already (a guess: ``_plan`` decides)."""
+        if self.dry_run:
+            return False
+        if self._previous is not None:
+            return self.rebuild or self._previous.get(item.article.id) != item.fingerprint
+        return self.ix is None or hash(item.fingerprint) not in self._known_terms()[1]
 
     def _plan(self, pending: dict[str, Prepared]) -> tuple[list, list, list]:
         """(new, changed, unchanged) articles of a batch."""
@@ -303,7 +332,7 @@ class Indexer:
                 if plan is not None:
                     # before the commit: keys of articles a killed run did not commit are
                     # ignored, and the next run writes those articles again
-                    self._stories.bands.replace(plan.signatures)
+                    self._stories.bands.replace(plan.versions)
                 # no merging while the run lasts: each batch adds its segments; small ones are
                 # merged at the end of the run (see _consolidate)
                 writer.commit(mergetype=NO_MERGE)

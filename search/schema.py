@@ -155,9 +155,11 @@ def _words_of(pattern: re.Pattern):
     return lambda text: list(map(_GROUP, pattern.finditer(text)))
 
 
-def build_schema() -> Schema:
+def build_schema(stories: bool = True) -> Schema:
+    """The schema of the index this version writes (format 4); without the story fields (an
+    index of format 3, every article a story of its own) if not ``stories``."""
     exact = exact_analyzer()
-    return Schema(
+    schema = Schema(
         id=ID(stored=True, unique=True),
         # "<content hash>:<id>": a term lookup tells whether an article is already stored unchanged
         fingerprint=ID(stored=True),
@@ -180,6 +182,10 @@ def build_schema() -> Schema:
         story=ID(stored=True, sortable=True),
         story_similarity=STORED(),
     )
+    if not stories:
+        schema.remove("story")
+        schema.remove("story_similarity")
+    return schema
 
 
 def article_to_doc(article: Article, fingerprint: str | None = None,

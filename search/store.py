@@ -109,12 +109,14 @@ def _next_name(directory: Path) -> str:
     return f"news{max(numbers, default=0) + 1}"
 
 
-def create_index(directory: Path, make_current: bool) -> tuple[object, str]:
-    """A new, empty index under a fresh name; made live at once only if ``make_current``."""
+def create_index(directory: Path, make_current: bool, stories: bool = True) \
+        -> tuple[object, str]:
+    """A new, empty index under a fresh name; made live at once only if ``make_current``;
+    without stories (format 3) if not ``stories``."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         name = _next_name(directory)
-        ix = FileStorage(str(directory)).create_index(build_schema(), indexname=name)
+        ix = FileStorage(str(directory)).create_index(build_schema(stories), indexname=name)
         if make_current:
             _write_atomically(directory / CURRENT_FILE, name + "\n")
     except OSError as exc:

@@ -9,16 +9,18 @@ How two articles are compared:
 
 - Each article's text (its body; the headline too when the body is a few words) becomes its
   set of *shingles*: every run of ``SHINGLE`` words, lower-cased and folded ("Café" = "cafe"),
-  numbers kept, each as a 32-bit hash. Copies share most of their shingles; different articles on one topic share few;
-  templated reports ("Shr 51 cts vs 38 cts ...") share their template's words but hardly a run
+  numbers kept, each as a 32-bit hash. Copies share most of their shingles; different
+  articles on one topic share few; templated reports ("Shr 51 cts vs 38 cts ...") share their template's words but hardly a run
   of three words, since almost every run holds one of their own numbers.
 - Two articles are versions of one story when the smaller shares at least
   ``MIN_CONTAINMENT`` of its shingles with the other (a trimmed copy shares them all), the
   shared shingles are at least ``MIN_JACCARD`` of both together (a short article quoted in a
   long one is not its version), and, when both are dated, they are at most ``MAX_DAYS`` apart.
 - Comparing every pair is out of the question at a million articles: a MinHash sketch of each
-  article's shingles (datasketch) is cut into ``BANDS`` bands whose hashes are indexed as
-  terms; only articles sharing a band are compared. That is part of the rule, so that the
+  article's shingles (datasketch's MinHash) is cut into ``BANDS`` bands, each made a 64-bit
+  key (``search.story_index.BandStore`` keeps them); only articles sharing a band, close in
+  time, whose sketches agree on ``MIN_ESTIMATE`` of their values, have their shingles
+  compared. Sharing a band is part of the rule, so that the
   grouping never depends on the order articles came in: an *edge* joins two articles that
   share a band and pass the comparison, and a story is a connected group of edges.
 - The lead of a story is its earliest dated version (undated ones come after every dated one;
@@ -31,8 +33,8 @@ import datetime as dt
 import re
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -61,86 +63,140 @@ MIN_WORDS = 8  # a body shorter than this is compared with its headline in front
 _WORD = re.compile(r"\w+")
 
 
-def words_of(headline: str, body: str) -> list[str]:
-    """The words the shingles are made of: the body's, lower-cased and folded; with the
-    headline in front when the body has fewer than ``MIN_WORDS``."""
-    words = _WORD.findall(fold(body.lower()))
+def words_of(headline: str, body: str) -> list[str | bytes]:
+    """The words the shingles are made of: the body's, lower-cased, then folded; with the
+    headline in front when the body has fewer than ``MIN_WORDS``. (A text in ASCII gives its
+    words as bytes: found with a translation table and ``split``, the same words as the
+    ``\\w+`` of any other text, five times faster.)"""
+    words = _words(body)
     if len(words) < MIN_WORDS:
-        words = _WORD.findall(fold(headline.lower())) + words
+        words = _words(headline) + words
     return words
 
 
+# every ASCII byte that is not a word character (``\w``) made a space
+_NOT_WORD = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == ord("_")) else 32
+                  for c in range(256))
+
+
+def _words(text: str) -> list:
+    text = text.lower()
+    if text.isascii():
+        return text.encode("ascii").translate(_NOT_WORD).split()
+    # folding costs more than finding the words: only words outside ASCII are folded
+    return [w if w.isascii() else fold(w) for w in _WORD.findall(text)]
+
+
+class _WordHashes(dict):
+    """{word: its CRC-32}, filled as words are met (up to ``LIMIT`` of them): most words of a
+    text were met before, and a look-up costs less than encoding and hashing."""
+
+    LIMIT = 1_000_000
+
+    def __missing__(self, word: str | bytes) -> int:
+        value = zlib.crc32(word if isinstance(word, bytes) else word.encode())
+        if len(self) < self.LIMIT:
+            self[word] = value
+        return value
+
+
+_WORD_HASHES = _WordHashes()
 _MIX_A = np.uint64(0x9E3779B97F4A7C15)
 _MIX_B = np.uint64(0xC2B2AE3D27D4EB4F)
+_EMPTY = np.zeros(0, dtype=np.uint32)
 
 
-def shingles(headline: str, body: str) -> frozenset[int]:
-    """The article's shingles, each as a 32-bit hash: each word's CRC-32 (the same on every
-    machine and in every process), three of them mixed into one with 64-bit multiplications
-    (numpy, for a whole text at once). A text shorter than ``SHINGLE`` words is one
-    shingle."""
+def shingles(headline: str, body: str) -> np.ndarray:
+    """The article's shingles, each as a 32-bit hash, sorted, each once: each word's CRC-32
+    (the same on every machine and in every process), three of them mixed into one with
+    64-bit multiplications (numpy, for a whole text at once). A text shorter than
+    ``SHINGLE`` words is one shingle."""
     words = words_of(headline, body)
     if not words:
-        return frozenset()
-    h = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
+        return _EMPTY
+    h = np.fromiter(map(_WORD_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
     if len(h) < SHINGLE:
         h = np.concatenate([h, np.zeros(SHINGLE - len(h), dtype=np.uint64)])
     with np.errstate(over="ignore"):
         mixed = h[:-2] * _MIX_A + h[1:-1] * _MIX_B + h[2:]
         mixed ^= mixed >> np.uint64(29)
         mixed *= _MIX_A
-    return frozenset((mixed >> np.uint64(32)).tolist())
+    hashes = (mixed >> np.uint64(32)).astype(np.uint32)
+    hashes.sort()
+    # each once (np.unique costs five times more on a thousand values)
+    return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]
 
 
 @lru_cache(maxsize=1)
-def _permutations():
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
     from datasketch import MinHash
 
-    return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations
+    a, b = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations
+    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
 
 
-def sketch(hashes: Iterable[int]) -> np.ndarray:
-    """The MinHash signature of a set of shingle hashes (``NUM_PERM`` values)."""
-    from datasketch import MinHash
-
-    m = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=int, permutations=_permutations(),
-                scheme="affine32")
-    values = list(hashes)
-    if values:
-        m.update_batch(values)
-    return m.hashvalues
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35),
+           np.uint32(16))
+_CHUNK = 1 << 14  # shingles permuted at a time (a 10-million-character body has 1.5 million)
 
 
-def band_keys(signature: np.ndarray) -> list[int]:
-    """The keys an article's sketch is looked up by: one per band, the band's number in the
-    high bits and a CRC-32 of its rows in the low 32."""
-    rows = np.asarray(signature, dtype=np.uint64).reshape(BANDS, ROWS)
-    return [(i << 32) | zlib.crc32(row.tobytes()) for i, row in enumerate(rows)]
+def sketch(hashes: np.ndarray) -> np.ndarray:
+    """The MinHash signature of a set of shingle hashes (``NUM_PERM`` uint32 values).
+
+    The sketch is datasketch's ``MinHash`` with the "affine32" scheme (its permutations, seed
+    1): each hash pre-mixed with the MurmurHash3 finalizer, then ``a * h + b`` in 32 bits for
+    each permutation, the least kept. It is computed here on the whole array at once, since
+    ``MinHash.update_batch`` calls a hash function per value in Python (a quarter of the
+    cost); ``tests/test_stories.py`` checks the two agree."""
+    a, b = _permutations()
+    s1, m1, s2, m2, s3 = _FMIX32
+    h = np.asarray(hashes, dtype=np.uint32)
+    out = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> s1)
+        h *= m1
+        h ^= h >> s2
+        h *= m2
+        h ^= h >> s3
+        for i in range(0, len(h), _CHUNK):
+            part = h[i:i + _CHUNK, None] * a
+            part += b
+            np.minimum(out, part.min(axis=0), out=out)
+    return out
 
 
-def article_sketch(headline: str, body: str) -> tuple[frozenset[int], bytes]:
-    """(shingles, MinHash signature as bytes) of an article; no signature for an article
-    without words."""
+_BAND_SALT = np.arange(1, BANDS + 1, dtype=np.uint64) * _MIX_B
+
+
+def band_keys(signatures: np.ndarray) -> np.ndarray:
+    """The keys sketches are looked up by: for each signature (a row of ``signatures``), one
+    64-bit key per band, mixed from the band's rows and its number."""
+    rows = np.asarray(signatures, dtype=np.uint64).reshape(-1, BANDS, ROWS)
+    with np.errstate(over="ignore"):
+        keys = _BAND_SALT + np.zeros(rows.shape[:2], dtype=np.uint64)
+        for r in range(ROWS):
+            keys = keys * _MIX_A + rows[..., r]
+            keys ^= keys >> np.uint64(31)
+        keys *= _MIX_B
+        keys ^= keys >> np.uint64(29)
+    return keys
+
+
+def article_sketch(headline: str, body: str) -> tuple[np.ndarray, np.ndarray]:
+    """(shingles, MinHash signature) of an article; an empty signature for an article without
+    words."""
     hashes = shingles(headline, body)
-    if not hashes:
-        return hashes, b""
-    return hashes, np.asarray(sketch(hashes), dtype="<u4").tobytes()
+    if not len(hashes):
+        return hashes, _EMPTY
+    return hashes, sketch(hashes)
 
 
-def bands_of(signature: bytes) -> tuple[int, ...]:
-    """The band keys of a signature (none for an empty one)."""
-    if not signature:
-        return ()
-    return tuple(band_keys(np.frombuffer(signature, dtype="<u4")))
-
-
-def estimated_jaccard(a: bytes, b: bytes) -> float:
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """The share of equal values of two MinHash signatures: an estimate of their shingles'
     Jaccard similarity."""
-    if not a or not b:
+    if not len(a) or not len(b):
         return 0.0
-    return float(np.count_nonzero(np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4"))
-                 ) / NUM_PERM
+    return float(np.count_nonzero(a == b)) / NUM_PERM
 
 
 @dataclass(frozen=True)
@@ -153,25 +209,29 @@ class Similarity:
         return self.containment >= MIN_CONTAINMENT and self.jaccard >= MIN_JACCARD
 
 
-def similarity(a: frozenset[int], b: frozenset[int]) -> Similarity:
-    if not a or not b:
+def similarity(a: np.ndarray, b: np.ndarray) -> Similarity:
+    """Of two articles' shingles (sorted, each once)."""
+    if not len(a) or not len(b):
         return Similarity(0.0, 0.0)
-    shared = len(a & b)
+    if a is b:
+        return Similarity(1.0, 1.0)
+    shared = len(np.intersect1d(a, b, assume_unique=True))
     return Similarity(shared / (len(a) + len(b) - shared), shared / min(len(a), len(b)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Version:
     """What the grouping needs of an article."""
 
     id: str
     date: dt.date | None
-    shingles: frozenset[int]
-    signature: bytes  # MinHash signature, NUM_PERM little-endian uint32 values
-    bands: frozenset[int] = field(init=False, repr=False, compare=False)
+    shingles: np.ndarray  # uint32, sorted, each once
+    signature: np.ndarray  # MinHash signature: NUM_PERM uint32 values; none without words
 
-    def __post_init__(self):
-        object.__setattr__(self, "bands", frozenset(bands_of(self.signature)))
+    @cached_property
+    def bands(self) -> frozenset[int]:
+        return frozenset(band_keys(self.signature)[0].tolist()) if len(self.signature) \
+            else frozenset()
 
 
 def close_in_time(a: dt.date | None, b: dt.date | None) -> bool:

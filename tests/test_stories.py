@@ -15,7 +15,7 @@ from search.indexer import Indexer
 from search.models import Article
 from search.schema import doc_to_article
 from search.stories import Version, article_sketch, group, similarity
-from search.story_index import BandStore, bands_path
+from search.story_index import RUN_INFIX, BandStore
 from tests.conftest import corpus_path
 
 SYLLABLES = ["ka", "lo", "mi", "ren", "tas", "vo", "pel", "dri", "sun", "ba", "ro", "ne", "qui",
@@ -156,7 +156,7 @@ def test_an_update_and_a_delete_re_evaluate_the_story(tmp_path):
     with ix.searcher() as searcher:
         assert doc_to_article(searcher.document(id="copy")).body == copy.body
     ix.close()
-    bands = BandStore(bands_path(tmp_path, store.current_name(tmp_path)))
+    bands = BandStore(tmp_path, store.current_name(tmp_path))
     assert bands.count() == 2  # the deleted article's keys are gone
     bands.close()
 
@@ -188,7 +188,10 @@ def test_a_chain_split_by_deleting_its_middle(tmp_path):
 def test_a_missing_band_store_is_made_again(tmp_path):
     articles = made_up_set(seed=4, originals=10)
     ingest(tmp_path, articles[:15])
-    bands_path(tmp_path, store.current_name(tmp_path)).unlink()
+    runs = list(tmp_path.glob(f"{store.current_name(tmp_path)}{RUN_INFIX}*"))
+    assert runs
+    for path in runs:
+        path.unlink()
     ingest(tmp_path, articles[15:])
     assert {i: s for i, (s, _) in stored_stories(tmp_path).items()} == expected(articles)
 
@@ -210,3 +213,131 @@ def test_reuters_earnings_reports_of_different_companies_stay_apart(tmp_path):
         for x, y in itertools.combinations(ids, 2):
             assert not companies_differ(by_id[x], by_id[y]), (by_id[x].headline, by_id[y].headline)
     assert {i: s for i, (s, _) in stories.items()} == expected(earnings)
+
+
+def test_the_sketch_is_datasketchs_minhash():
+    """``sketch`` computes datasketch's "affine32" MinHash on whole arrays: the same values
+    as ``MinHash.update_batch``."""
+    import numpy as np
+    from datasketch import MinHash
+
+    from search.stories import NUM_PERM, shingles, sketch
+
+    rng = random.Random(11)
+    for i in range(20):
+        a = made_up_article(rng, i, None)
+        hashes = shingles(a.headline, a.body[: rng.randint(10, len(a.body))])
+        m = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32", hashfunc=int)
+        m.update_batch(hashes.tolist())
+        assert np.array_equal(sketch(hashes), m.hashvalues)
+        # the shingles: sorted, each once
+        assert np.all(hashes[1:] > hashes[:-1])
+
+
+def test_words_are_the_word_pattern_s_in_any_script():
+    import re
+
+    from search.analysis import fold
+    from search.stories import words_of
+
+    ascii_text = "Shr 51 cts vs 38 cts; NET_INCOME up 3.5%\tin Q1 (don't) -- [x]"
+    assert [w.decode() for w in words_of("", ascii_text * 3)] == re.findall(
+        r"\w+", (ascii_text * 3).lower())
+    other = "Crème brûlée, Ærø and Dvořák: «Ελλάδα» 東京 — twice as many as before"
+    assert words_of("", other) == [fold(w) for w in re.findall(r"\w+", other.lower())]
+    # a body of few words is taken with its headline in front
+    assert words_of("Rail line shut", "Closed today") == [b"rail", b"line", b"shut", b"closed",
+                                                        b"today"]
+
+
+def test_the_band_store_s_runs_hide_earlier_rows_and_merge(tmp_path, monkeypatch):
+    import numpy as np
+
+    from search.stories import BANDS, band_keys, sketch
+
+    monkeypatch.setattr(BandStore, "MAX_RUNS", 3)
+
+    def sig(seed: int):
+        return sketch(np.random.default_rng(seed).integers(0, 2**32, 50, dtype=np.uint32))
+
+    def held(bands: BandStore, signature) -> set[str]:
+        return {run.ids[row] for _, run, rows in bands.holders(band_keys(signature).ravel())
+                for row in rows.tolist()}
+
+    def versions(**signatures) -> list[Version]:
+        return [Version(i, dt.date(2024, 1, 1), np.zeros(0, np.uint32), s)
+                for i, s in signatures.items()]
+
+    bands = BandStore(tmp_path, "news1")
+    assert bands.missing
+    bands.replace(versions(a=sig(1), b=sig(1), c=sig(2), empty=np.zeros(0, np.uint32)))
+    assert held(bands, sig(1)) == {"a", "b"} and bands.count() == 3
+    bands.replace(versions(b=sig(3)))  # b's new text: its old keys no longer find it
+    assert held(bands, sig(1)) == {"a"} and held(bands, sig(3)) == {"b"}
+    bands.remove(["a", "never stored"])
+    assert held(bands, sig(1)) == set() and bands.count() == 2
+    bands.replace(versions(d=sig(2)))  # a fourth run: merged into one
+    assert len(bands.runs) == 1
+    assert len({p.name.split(".")[0] for p in tmp_path.glob(f"news1{RUN_INFIX}*")}) == 1
+    assert held(bands, sig(2)) == {"c", "d"}
+    # a band held by more than the limit finds nothing
+    assert bands.holders(band_keys(sig(2)).ravel(), limit=1) == []
+    assert len(bands.holders(band_keys(sig(2)).ravel(), limit=2)[0][0]) == 2 * BANDS
+    bands.close()
+    # what a killed ingest left of a run it did not finish is not read, and is removed
+    seq = int(next(tmp_path.glob("*.ids.json")).name.split("-")[-1].split(".")[0]) + 1
+    half = tmp_path / f"news1{RUN_INFIX}{seq:06d}.keys.npy"
+    half.write_bytes(b"partial")
+    again = BandStore(tmp_path, "news1")
+    assert not half.exists() and not again.missing
+    assert held(again, sig(2)) == {"c", "d"} and held(again, sig(3)) == {"b"}
+    assert again.count() == 3
+    again.close()
+
+
+def test_sketches_made_ahead_on_processes_give_the_same_stories(tmp_path):
+    """With writer processes, sketches are made on a pool while the batch is read: the
+    stories are those of the reference."""
+    articles = made_up_set(seed=12, originals=320)
+    assert len(articles) > 2 * 250  # more than one task ahead, and the pool's own path
+    with Indexer(tmp_path, batch_size=len(articles), processes=2) as ix:
+        ix.upsert(articles)
+    assert {i: s for i, (s, _) in stored_stories(tmp_path).items()} == expected(articles)
+
+
+def test_an_index_without_stories_stays_so_and_one_with_them_refuses_to_lose_them(tmp_path):
+    import pytest
+
+    from search.analysis import index_format
+    from search.errors import IndexOutdated
+    from search.models import SearchRequest
+    from search.service import Archive
+
+    articles = made_up_set(seed=4, originals=10)
+    assert len(set(expected(articles).values())) < len(articles)  # it holds versions
+    plain = tmp_path / "plain"
+    with Indexer(plain, processes=1, stories=False) as ix:
+        ix.upsert(articles[:20])
+    ingest(plain, articles[20:])  # later ingests keep the index's choice
+    ix = store.open_index(plain)
+    assert index_format(ix.schema) == 3 and "story" not in ix.schema
+    ix.close()
+    assert not list(plain.glob(f"*{RUN_INFIX}*"))
+    archive = Archive(plain)
+    result = archive.search(SearchRequest(q="", per_page=5))
+    assert result.total == result.stories == len(articles)  # every article a story of its own
+    archive.close()
+    # an index keeping stories is not written without them, but a rebuild may drop them
+    kept = tmp_path / "kept"
+    ingest(kept, articles)
+    with pytest.raises(IndexOutdated, match="--rebuild --no-stories"):
+        with Indexer(kept, processes=1, stories=False) as ix:
+            ix.upsert(articles[:1])
+    assert {i: s for i, (s, _) in stored_stories(kept).items()} == expected(articles)
+    with Indexer(kept, processes=1, stories=False, rebuild=True) as ix:
+        ix.upsert(articles)
+    ix = store.open_index(kept)
+    assert "story" not in ix.schema and ix.doc_count() == len(articles)
+    ix.close()
+    ingest(kept, articles, rebuild=True)  # and a rebuild without the flag brings them back
+    assert {i: s for i, (s, _) in stored_stories(kept).items()} == expected(articles)
