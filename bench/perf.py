@@ -5,15 +5,17 @@
     options: --workdir bench/out  --rounds 3  --json FILE  --skip-documented
 
 One run measures, on the same corpus:
-- ingest: this project's ``ingest.py`` (people given, so no extraction) next to one default
-  Whoosh writer adding every article and committing once; articles/s, index size, peak RSS of
-  each ingest process; and the ingest rate with people extraction on (a 1,000-article sample
+- ingest: this project's ``ingest.py`` (people given, so no extraction), with stories and
+  without (``--no-stories``; ``--ingest-rounds`` alternates them), next to one default Whoosh
+  writer adding every article and committing once; articles/s, index size, peak RSS of each
+  ingest process; and the ingest rate with people extraction on (a 1,000-article sample
   without people fields);
 - (a) a full results page from the core (10 hits, highlights, people/section/year multi-select
   facets) next to the same page computed as Whoosh documents it (``groupedby`` facets,
   ``hit.highlights``, ``And([Term, DateRange])`` filters) -- see ``bench.search_bench``. The core
   runs the workload ``--rounds`` times (the first round is cold, later ones reuse per-term
-  caches); the documented side runs it once, within ``--documented-budget`` seconds;
+  caches), grouped by story as a search is by default, then once more with ``group=none``;
+  the documented side runs it once, within ``--documented-budget`` seconds;
 - (b) the same page over HTTP from the production server (gunicorn, ``python -m web``);
 - (c) the article page with related articles over HTTP.
 Latencies are p50/p95/p99 over a fixed, seeded workload: common and rare terms, two-word phrases,
@@ -24,6 +26,7 @@ prefixes, person/section/date filters and empty-query browsing. The corpus is ge
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import json
 import os
@@ -239,6 +242,13 @@ def measure_core(index: Path, reqs, rounds: int, documented: bool, budget: float
             t = time.perf_counter()
             arch.search(req)
             (cold if rnd == 0 else core).append((time.perf_counter() - t) * 1000)
+    # one more warm pass with every article shown (group=none), beside the grouped default
+    ungrouped = []
+    for req in reqs:
+        req = dataclasses.replace(req, group="none")
+        t = time.perf_counter()
+        arch.search(req)
+        ungrouped.append((time.perf_counter() - t) * 1000)
     if documented:
         # one pass over the same requests, within the time budget (it is slow at scale)
         started = time.perf_counter()
@@ -253,7 +263,8 @@ def measure_core(index: Path, reqs, rounds: int, documented: bool, budget: float
     arch.close()
     # "core": every round; "cold": the first round, which reads each term's postings from disk
     # into the per-index-version cache; "warm": the later rounds, as a running server answers
-    out = {"core": summary(cold + core), "cold": summary(cold)}
+    out = {"core": summary(cold + core), "cold": summary(cold),
+           "warm_ungrouped": summary(ungrouped)}
     if core:
         out["warm"] = summary(core)
     if doc:
@@ -424,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--documented-budget", type=float, default=240.0,
                     help="seconds the documented side may spend on pages (default 240)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--ingest-rounds", type=int, default=1,
+                    help="ingests with stories and without (--no-stories), alternated")
     ap.add_argument("--pages-only", action="store_true",
                     help="measure the pages of the index a previous run left in --workdir")
     args = ap.parse_args(argv)
@@ -460,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     figures["page_core_cold"] = core["cold"]
     if "warm" in core:
         figures["page_core_warm"] = core["warm"]
+    # the pages above are grouped by story (group=story, the default); this pass is not
+    figures["page_core_warm_group_none"] = core["warm_ungrouped"]
     if "documented" in core:
         figures["page_documented"] = core["documented"]
         figures["page_ratio_p50"] = round(core["documented"]["p50"] / core["core"]["p50"], 1)
@@ -478,13 +493,34 @@ def main(argv: list[str] | None = None) -> int:
 def ingest_figures(args, name: str, src: Path, index: Path, figures: dict) -> None:
     work = args.workdir
     shutil.rmtree(index, ignore_errors=True)
-    print("ingest (project) ...", file=sys.stderr, flush=True)
-    seconds, rss, out = _run([sys.executable, "ingest.py", "--index", str(index), "--json", "-q",
-                              "--people", "never" if not args.reuters else "auto", str(src)])
-    count = json.loads(out.strip().splitlines()[-1])["added"]
+    plain_stories = work / f"{name}.no-stories-index"
+    people = "never" if not args.reuters else "auto"
+    runs: dict[str, list[tuple[float, int]]] = {"project": [], "project_no_stories": []}
+    for round_ in range(args.ingest_rounds):
+        # with stories (the index the pages are measured on: the last round's) and without
+        # (``--no-stories``), alternated
+        for kind, target, extra in (("project_no_stories", plain_stories, ["--no-stories"]),
+                                    ("project", index, [])):
+            print(f"ingest ({kind.replace('_', ' ')}, round {round_ + 1}) ...", file=sys.stderr,
+                  flush=True)
+            shutil.rmtree(target, ignore_errors=True)
+            seconds, rss, out = _run([sys.executable, "ingest.py", "--index", str(target),
+                                      "--json", "-q", "--people", people, *extra, str(src)])
+            count = json.loads(out.strip().splitlines()[-1])["added"]
+            runs[kind].append((seconds, rss))
     figures["articles"] = count
-    figures["ingest"] = {"project": {"docs_per_s": round(count / seconds, 1), "seconds": round(seconds, 1),
-                                     "index_mb": _size_mb(index), "peak_rss_mb": rss}}
+    figures["ingest"] = {}
+    for kind, target in (("project", index), ("project_no_stories", plain_stories)):
+        seconds = statistics.median(t for t, _ in runs[kind])
+        figures["ingest"][kind] = {
+            "docs_per_s": round(count / seconds, 1), "seconds": round(seconds, 1),
+            "runs_seconds": [round(t, 1) for t, _ in runs[kind]],
+            "index_mb": _size_mb(target), "peak_rss_mb": max(r for _, r in runs[kind])}
+    # what keeping stories costs: median time with them over median time without
+    figures["ingest"]["stories_time_ratio"] = round(
+        figures["ingest"]["project"]["seconds"]
+        / figures["ingest"]["project_no_stories"]["seconds"], 3)
+    shutil.rmtree(plain_stories, ignore_errors=True)
     if not args.skip_documented:
         plain = work / f"{name}.plain-index"
         shutil.rmtree(plain, ignore_errors=True)

@@ -234,20 +234,33 @@ def test_the_sketch_is_datasketchs_minhash():
         assert np.all(hashes[1:] > hashes[:-1])
 
 
-def test_words_are_the_word_pattern_s_in_any_script():
+def test_words_are_the_word_pattern_s_in_any_script_and_each_gets_its_hash():
     import re
 
+    import numpy as np
+
     from search.analysis import fold
-    from search.stories import words_of
+    from search.stories import word_hash, word_hashes, words_of
 
     ascii_text = "Shr 51 cts vs 38 cts; NET_INCOME up 3.5%\tin Q1 (don't) -- [x]"
-    assert [w.decode() for w in words_of("", ascii_text * 3)] == re.findall(
-        r"\w+", (ascii_text * 3).lower())
+    assert words_of("", ascii_text * 3).split() == [
+        w.encode() for w in re.findall(r"\w+", (ascii_text * 3).lower())]
     other = "Crème brûlée, Ærø and Dvořák: «Ελλάδα» 東京 — twice as many as before"
-    assert words_of("", other) == [fold(w) for w in re.findall(r"\w+", other.lower())]
+    assert words_of("", other).split() == [
+        fold(w).encode() for w in re.findall(r"\w+", other.lower())]
     # a body of few words is taken with its headline in front
-    assert words_of("Rail line shut", "Closed today") == [b"rail", b"line", b"shut", b"closed",
-                                                        b"today"]
+    assert words_of("Rail line shut", "Closed today").split() == [
+        b"rail", b"line", b"shut", b"closed", b"today"]
+    # the hashes, on whole arrays, are each word's polynomial hash; a text longer than the
+    # span the tables cover is cut at a space, with the same hashes
+    for text in (ascii_text, other, "word " * 20_000 + "x" * 60_000 + " last"):
+        words = words_of("", text)
+        assert word_hashes(words).tolist() == [word_hash(w) for w in words.split()]
+    # a word longer than the span (64 KiB) counts as its pieces
+    giant = b"y" * 70_000
+    assert word_hashes(b"a " + giant).tolist() == [word_hash(b"a"), word_hash(giant[:65536]),
+                                                   word_hash(giant[65536:])]
+    assert len(word_hashes(b"")) == 0 and word_hashes(b"  a ").dtype == np.uint64
 
 
 def test_the_band_store_s_runs_hide_earlier_rows_and_merge(tmp_path, monkeypatch):
