@@ -39,6 +39,9 @@ import numpy as np
 
 from search.analysis import fold
 
+# the version of the shingles, sketches and band keys below: sketches stored by another
+# version are made again from the stored articles (search.story_index)
+SKETCHES = 2
 SHINGLE = 3
 NUM_PERM = 64
 BANDS = 32
@@ -190,9 +193,10 @@ def sketch(hashes: np.ndarray) -> np.ndarray:
         h *= m2
         h ^= h >> s3
         for i in range(0, len(h), _CHUNK):
-            part = h[i:i + _CHUNK, None] * a
-            part += b
-            np.minimum(out, part.min(axis=0), out=out)
+            # a row a permutation: the least of each row is read along memory
+            part = a[:, None] * h[i:i + _CHUNK]
+            part += b[:, None]
+            np.minimum(out, part.min(axis=1), out=out)
     return out
 
 

@@ -36,12 +36,14 @@ from pathlib import Path
 from search.models import Article
 from search.schema import article_to_doc, doc_to_article
 from search.stories import (BANDS, MAX_BAND_HOLDERS, MAX_COMPARED, MAX_DAYS, MIN_ESTIMATE,
-                            NUM_PERM, Groups,
+                            NUM_PERM, SKETCHES, Groups,
                             Version, article_sketch, band_keys, lead_key, same_story, similarity)
 
 log = logging.getLogger(__name__)
 
-RUN_INFIX = "_story-bands-"  # never matched by Whoosh's segment file pattern
+# never matched by Whoosh's segment file pattern; the number is the sketches' own version
+# (``search.stories.SKETCHES``): runs of another are not read but made again
+RUN_INFIX = f"_story-bands-v{SKETCHES}-"
 _ARRAYS = ("kind", "sigs", "days", "keys", "rows")
 SIGNED, UNSIGNED, REMOVED = 1, 0, 2  # a run's row: an article with a sketch, without, deleted
 UNDATED = -1  # the day of an undated article (days are proleptic Gregorian ordinals)
@@ -71,6 +73,19 @@ class _Run:
         self.ids = ids
         self.kind, self.sigs, self.days, self.keys, self.rows = (arrays[a] for a in _ARRAYS)
         self.alive = np.asarray(self.kind) == SIGNED
+
+    _buckets: tuple[int, np.ndarray] | None = None
+
+    def buckets(self) -> tuple[int, np.ndarray]:
+        """(shift, starts): the keys whose top bits (``key >> shift``) are ``b`` are
+        ``keys[starts[b]:starts[b + 1]]``, eight on average (keys are uniform hashes)."""
+        if self._buckets is None:
+            bits = int(np.clip(np.ceil(np.log2(max(len(self.keys), 1) / 8)), 4, 26))
+            shift = 64 - bits
+            bounds = np.arange(1 << bits, dtype=np.uint64) << np.uint64(shift)
+            starts = np.append(np.searchsorted(self.keys, bounds), len(self.keys))
+            self._buckets = (shift, starts.astype(np.int64))
+        return self._buckets
 
     @staticmethod
     def paths(directory: Path, name: str, seq: int) -> dict[str, Path]:
@@ -118,10 +133,15 @@ class BandStore:
         self.directory = Path(directory)
         self.name = name
         pattern = re.compile(rf"^{re.escape(name)}{RUN_INFIX}(\d+)\.(\w+)\.(npy|json)(\.tmp)?$")
+        # what earlier versions kept: an SQLite table, runs of other sketches
+        other = re.compile(rf"^{re.escape(name)}_story-bands(\.sqlite|-)")
         complete, seen = set(), set()
         for f in os.listdir(self.directory):
             m = pattern.match(f)
             if m is None:
+                if other.match(f):
+                    with contextlib.suppress(FileNotFoundError):
+                        (self.directory / f).unlink()
                 continue
             seen.add(int(m.group(1)))
             if m.group(2) == "ids" and not m.group(4):
@@ -131,9 +151,6 @@ class BandStore:
                 for p in (path, path.with_name(path.name + ".tmp")):
                     with contextlib.suppress(FileNotFoundError):
                         p.unlink()
-        # the SQLite table of the first stories (see CHANGELOG): made again as runs
-        with contextlib.suppress(FileNotFoundError):
-            (self.directory / f"{name}_story-bands.sqlite").unlink()
         self.missing = not complete
         self.runs: list[_Run] = []
         self.where: dict[str, tuple[int, int]] = {}  # id: (run, row) of the row that counts
@@ -225,26 +242,26 @@ class BandStore:
         ``limit`` articles hold: a list of (positions in ``keys``, the holders' ids, their
         signatures), one for each run with any."""
         keys = np.asarray(keys, dtype=np.uint64)
-        # looked up in key order: neighbouring look-ups read neighbouring memory
-        by_key = np.argsort(keys)
-        wanted = keys[by_key]
         found = []
         for run in self.runs:
             if not len(run.keys):
                 continue
-            lo = np.searchsorted(run.keys, wanted, "left")
-            inside = lo < len(run.keys)
-            hit = np.flatnonzero(inside)[run.keys[lo[inside]] == wanted[inside]]
-            if not len(hit):
-                continue
-            counts = np.searchsorted(run.keys, wanted[hit], "right") - lo[hit]
-            sel = by_key[hit]
-            lo = lo[hit]
-            starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-            entries = starts + np.arange(int(counts.sum()))
-            rows = np.asarray(run.rows[entries], dtype=np.int64)
+            # each key compared with the few of its bucket, all at once
+            shift, starts = run.buckets()
+            bucket = (keys >> np.uint64(shift)).astype(np.int64)
+            lo = starts[bucket]
+            n = starts[bucket + 1] - lo
+            sel = np.flatnonzero(n)
+            counts = n[sel]
+            entries = np.repeat(lo[sel] - (np.cumsum(counts) - counts), counts) + np.arange(
+                int(counts.sum()))
+            q = np.repeat(sel, counts)
+            same = np.asarray(run.keys[entries]) == keys[q]
+            q = q[same]
+            rows = np.asarray(run.rows[entries[same]], dtype=np.int64)
             ok = run.alive[rows]
-            found.append((np.repeat(sel, counts)[ok], run, rows[ok]))
+            if ok.any():
+                found.append((q[ok], run, rows[ok]))
         if not found:
             return []
         held = np.bincount(np.concatenate([q for q, _, _ in found]), minlength=len(keys))

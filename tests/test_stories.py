@@ -196,6 +196,21 @@ def test_a_missing_band_store_is_made_again(tmp_path):
     assert {i: s for i, (s, _) in stored_stories(tmp_path).items()} == expected(articles)
 
 
+def test_band_keys_of_other_sketches_are_made_again(tmp_path):
+    """What an earlier version kept (an SQLite table, runs of another sketch version) is
+    removed, and the runs are made again from the stored articles."""
+    articles = made_up_set(seed=4, originals=10)
+    ingest(tmp_path, articles[:15])
+    name = store.current_name(tmp_path)
+    for path in tmp_path.glob(f"{name}{RUN_INFIX}*"):
+        path.rename(path.with_name(path.name.replace(RUN_INFIX, "_story-bands-v1-")))
+    (tmp_path / f"{name}_story-bands.sqlite").write_bytes(b"old")
+    ingest(tmp_path, articles[15:])
+    assert {i: s for i, (s, _) in stored_stories(tmp_path).items()} == expected(articles)
+    assert sorted(p.name for p in tmp_path.glob(f"{name}_story-bands*")) == sorted(
+        p.name for p in tmp_path.glob(f"{name}{RUN_INFIX}*"))
+
+
 def test_reuters_earnings_reports_of_different_companies_stay_apart(tmp_path):
     from bench.stories_eval import EARNINGS, load
 
