@@ -36,6 +36,7 @@ from search.ingest.records import Prepared
 from search.postings import RankingCodec
 from search.proc import die_with_parent
 from search.schema import article_to_doc, doc_to_article
+from search.stories import Version
 from search.story_index import BandStore, StoryKeeper, keeps_stories
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ class Indexer:
                 stored = searcher.all_stored_fields()
                 while chunk := [doc_to_article(f) for f in itertools.islice(stored, 10_000)]:
                     # what the store keeps: not the shingles
-                    versions += [replace(v, shingles=None)
+                    versions += [Version(v.id, v.date, None, v.signature)
                                  for v in keeper.versions(chunk).values()]
             bands.replace(versions)
         return keeper

@@ -10,8 +10,9 @@ How two articles are compared:
 - Each article's text (its body; the headline too when the body is a few words) becomes its
   set of *shingles*: every run of ``SHINGLE`` words, lower-cased and folded ("Café" = "cafe"),
   numbers kept, each as a 32-bit hash. Copies share most of their shingles; different
-  articles on one topic share few; templated reports ("Shr 51 cts vs 38 cts ...") share their template's words but hardly a run
-  of three words, since almost every run holds one of their own numbers.
+  articles on one topic share few; templated reports ("Shr 51 cts vs 38 cts ...") share
+  their template's words but hardly a run of three words, since almost every run holds one
+  of their own numbers.
 - Two articles are versions of one story when the smaller shares at least
   ``MIN_CONTAINMENT`` of its shingles with the other (a trimmed copy shares them all), the
   shared shingles are at least ``MIN_JACCARD`` of both together (a short article quoted in a
@@ -254,19 +255,32 @@ def similarity(a: np.ndarray, b: np.ndarray) -> Similarity:
     return Similarity(shared / (len(a) + len(b) - shared), shared / min(len(a), len(b)))
 
 
-@dataclass(frozen=True, eq=False)
 class Version:
-    """What the grouping needs of an article."""
+    """What the grouping needs of an article: its id, date and MinHash signature (``_EMPTY``
+    without words); its shingles, given or made from ``text`` (headline, body) when first
+    needed: most articles are never compared with another."""
 
-    id: str
-    date: dt.date | None
-    shingles: np.ndarray  # uint32, sorted, each once
-    signature: np.ndarray  # MinHash signature: NUM_PERM uint32 values; none without words
+    def __init__(self, id: str, date: dt.date | None, shingles: np.ndarray | None = None,
+                 signature: np.ndarray = _EMPTY, text: tuple[str, str] | None = None):
+        self.id = id
+        self.date = date
+        self.signature = signature
+        self._shingles = shingles
+        self.text = text
+
+    @property
+    def shingles(self) -> np.ndarray:  # uint32, sorted, each once
+        if self._shingles is None:
+            self._shingles = shingles(*self.text) if self.text else _EMPTY
+        return self._shingles
 
     @cached_property
     def bands(self) -> frozenset[int]:
         return frozenset(band_keys(self.signature)[0].tolist()) if len(self.signature) \
             else frozenset()
+
+    def __repr__(self) -> str:
+        return f"Version({self.id!r}, {self.date!r})"
 
 
 def close_in_time(a: dt.date | None, b: dt.date | None) -> bool:

@@ -35,9 +35,9 @@ from pathlib import Path
 
 from search.models import Article
 from search.schema import article_to_doc, doc_to_article
-from search.stories import (BANDS, MAX_BAND_HOLDERS, MAX_COMPARED, MAX_DAYS, MIN_ESTIMATE,
-                            NUM_PERM, SKETCHES, Groups,
-                            Version, article_sketch, band_keys, lead_key, same_story, similarity)
+from search.stories import (_EMPTY, BANDS, MAX_BAND_HOLDERS, MAX_COMPARED, MAX_DAYS,
+                            MIN_ESTIMATE, NUM_PERM, SKETCHES, Groups, Similarity, Version,
+                            article_sketch, band_keys, lead_key, same_story, similarity)
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,9 @@ def close_days(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 class _Run:
     """One run: ``ids`` (its rows' article ids), ``kind`` (``SIGNED``...), ``sigs`` (a
-    signature a row), ``days`` (each article's date as a day number), ``keys`` (every band key of its signed rows, sorted) and ``rows`` (the
-    row of each key); ``alive``: the rows no later run hides."""
+    signature a row), ``days`` (each article's date as a day number), ``keys`` (every band
+    key of its signed rows, sorted) and ``rows`` (the row of each key); ``alive``: the rows
+    no later run hides."""
 
     def __init__(self, seq: int, ids: list[str], arrays: dict[str, np.ndarray]):
         self.seq = seq
@@ -307,9 +308,33 @@ def _version(article_id: str, date, headline: str, body: str) -> Version:
     return Version(article_id, date, hashes, signature)
 
 
-def _versions(articles: list[tuple[str, object, str, str]]) -> list[Version]:
-    """``version_of`` for (id, date, headline, body) tuples (a task of the sketch pool)."""
-    return [_version(*row) for row in articles]
+def _signatures(rows: list[tuple[str, object, str, str]]) -> np.ndarray:
+    """The MinHash signatures of (id, date, headline, body) rows, one a row (all zeros for an
+    article without words; a task of the sketch pool: a signature is all that comes back)."""
+    out = np.zeros((len(rows), NUM_PERM), dtype=np.uint32)
+    signed = np.zeros(len(rows), dtype=bool)
+    for k, (_, _, headline, body) in enumerate(rows):
+        signature = article_sketch(headline, body)[1]
+        if len(signature):
+            out[k] = signature
+            signed[k] = True
+    return out, signed
+
+
+def _pool_process(parent: int) -> None:
+    """A sketch process starts: it dies with the ingest, and has datasketch imported (with
+    scipy, half a second) while the ingest reads, not when the first sketch is wanted."""
+    from search.proc import die_with_parent
+    from search.stories import _permutations
+
+    die_with_parent(parent)
+    _permutations()
+
+
+def _made(rows: list[tuple], signatures: tuple[np.ndarray, np.ndarray]) -> list[Version]:
+    sigs, signed = signatures
+    return [Version(row[0], row[1], None, sigs[k] if signed[k] else _EMPTY, row[2:])
+            for k, row in enumerate(rows)]
 
 
 _STORY = "\0story:"  # the node of a whole stored story that no version of the batch leaves
@@ -344,12 +369,8 @@ class StoryKeeper:
             import multiprocessing
             import os
 
-            from search.proc import die_with_parent
-            from search.stories import _permutations
-
-            _permutations()  # imported once, before the fork (datasketch imports scipy)
             self._pool = multiprocessing.get_context("fork").Pool(
-                self.processes, initializer=die_with_parent, initargs=(os.getpid(),))
+                self.processes, initializer=_pool_process, initargs=(os.getpid(),))
         return self._pool
 
     def ahead(self, article: Article) -> None:
@@ -363,7 +384,7 @@ class StoryKeeper:
     def _send(self) -> None:
         if self._reading:
             rows, self._reading = self._reading, []
-            self._sent.append((rows, self._start().apply_async(_versions, (rows,))))
+            self._sent.append((rows, self._start().apply_async(_signatures, (rows,))))
 
     def versions(self, articles: list[Article]) -> dict[str, Version]:
         rows = [(a.id, a.date, a.headline, a.body) for a in articles]
@@ -372,16 +393,17 @@ class StoryKeeper:
             self._send()
             made = {}
             for sent, result in self._sent:
-                made.update(zip(sent, result.get()))
+                made.update(zip(sent, _made(sent, result.get())))
             self._sent = []
             # a version made ahead counts if its article is the same (same objects, mostly)
             done = {row[0]: made[row] for row in rows if row in made}
             rows = [row for row in rows if row[0] not in done]
         if self.processes < 2 or len(rows) < self.PARALLEL_FROM:
-            done.update((v.id, v) for v in _versions(rows))
+            done.update((v.id, v) for v in _made(rows, _signatures(rows)))
             return done
         tasks = [rows[i:i + self.TASK] for i in range(0, len(rows), self.TASK)]
-        done.update((v.id, v) for part in self._start().imap(_versions, tasks) for v in part)
+        done.update((v.id, v) for task, part in zip(tasks, self._start().imap(_signatures, tasks))
+                    for v in _made(task, part))
         return done
 
     def _candidates(self, new: dict[str, Version], gone: set[str]) -> dict[str, list[str]]:
@@ -521,7 +543,9 @@ class StoryKeeper:
                     versions.update((m, stored(m).version) for m in members(sid)
                                     if m not in gone)
             for i, v in versions.items():
-                sim = similarity(v.shingles, lead.shingles)
+                # a version is its own lead's equal (the text of most is never read again)
+                sim = similarity(v.shingles, lead.shingles) if v is not lead \
+                    or not len(v.signature) else Similarity(1.0, 1.0)
                 value = (lead.id, (round(sim.containment, 3), round(sim.jaccard, 3)))
                 if i in new:
                     plan.story[i] = value

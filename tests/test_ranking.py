@@ -380,8 +380,8 @@ def test_phrases_of_a_format_2_index(tmp_path, monkeypatch):
 
     from .conftest import DEMO, run_ingest
 
-    def format_2_schema():
-        schema = build_schema()
+    def format_2_schema(stories: bool = True):
+        schema = build_schema(stories)
         for name in ("headline", "body"):
             schema[name].format = Positions(field_boost=schema[name].format.field_boost)
         return schema
