@@ -83,9 +83,9 @@ class _Run:
         if self._buckets is None:
             bits = int(np.clip(np.ceil(np.log2(max(len(self.keys), 1) / 8)), 4, 26))
             shift = 64 - bits
-            bounds = np.arange(1 << bits, dtype=np.uint64) << np.uint64(shift)
-            starts = np.append(np.searchsorted(self.keys, bounds), len(self.keys))
-            self._buckets = (shift, starts.astype(np.int64))
+            sizes = np.bincount((np.asarray(self.keys) >> np.uint64(shift)).astype(np.int64),
+                                minlength=1 << bits)
+            self._buckets = (shift, np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
         return self._buckets
 
     @staticmethod
@@ -272,6 +272,14 @@ class BandStore:
             if keep.any():
                 out.append((q[keep], run, rows[keep]))
         return out
+
+    def signature(self, article_id: str) -> np.ndarray | None:
+        """The stored article's signature (``_EMPTY`` without words); None if it has no row."""
+        found = self.where.get(article_id)
+        if found is None:
+            return None
+        run = self.runs[found[0]]
+        return np.array(run.sigs[found[1]]) if run.kind[found[1]] == SIGNED else _EMPTY
 
     def count(self) -> int:
         """Articles stored with a sketch."""
@@ -474,7 +482,14 @@ class StoryKeeper:
                     loaded[article_id] = None
                 else:
                     fields = searcher.stored_fields(docnum)
-                    loaded[article_id] = _Stored(fields, version_of(doc_to_article(fields)))
+                    article = doc_to_article(fields)
+                    # its signature as stored (the same as made again: runs of another
+                    # sketch version are made again); its shingles made if it is compared
+                    signature = self.bands.signature(article_id)
+                    loaded[article_id] = _Stored(fields, version_of(article) if signature is None
+                                                 else Version(article.id, article.date, None,
+                                                              signature,
+                                                              (article.headline, article.body)))
             return loaded[article_id]
 
         def members(story_id: str) -> list[str]:

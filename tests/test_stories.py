@@ -304,6 +304,8 @@ def test_the_band_store_s_runs_hide_earlier_rows_and_merge(tmp_path, monkeypatch
     assert held(bands, sig(1)) == {"a"} and held(bands, sig(3)) == {"b"}
     bands.remove(["a", "never stored"])
     assert held(bands, sig(1)) == set() and bands.count() == 2
+    assert bands.signature("a") is None and np.array_equal(bands.signature("b"), sig(3))
+    assert len(bands.signature("empty")) == 0
     bands.replace(versions(d=sig(2)))  # a fourth run: merged into one
     assert len(bands.runs) == 1
     assert len({p.name.split(".")[0] for p in tmp_path.glob(f"news1{RUN_INFIX}*")}) == 1
