@@ -147,16 +147,30 @@ class BandStore:
             seen.add(int(m.group(1)))
             if m.group(2) == "ids" and not m.group(4):
                 complete.add(int(m.group(1)))
-        for seq in seen - complete:  # a run a killed ingest did not finish
-            for path in _Run.paths(self.directory, name, seq).values():
-                for p in (path, path.with_name(path.name + ".tmp")):
-                    with contextlib.suppress(FileNotFoundError):
-                        p.unlink()
+        for seq in seen - complete:  # a run a killed ingest did not finish, or half removed
+            self._delete(seq)
         self.missing = not complete
         self.runs: list[_Run] = []
         self.where: dict[str, tuple[int, int]] = {}  # id: (run, row) of the row that counts
-        for seq in sorted(complete):
-            self._add(_Run.load(self.directory, name, seq))
+        try:
+            for seq in sorted(complete):
+                self._add(_Run.load(self.directory, name, seq))
+        except (OSError, ValueError) as exc:
+            # a run that cannot be read: the runs are made again from the stored articles
+            log.warning("the story band store of %s could not be read (%s): making it again",
+                        name, exc)
+            for seq in complete:
+                self._delete(seq)
+            self.runs, self.where, self.missing = [], {}, True
+
+    def _delete(self, seq: int) -> None:
+        """Remove a run's files, its ids first: a run without them is not there, so a kill
+        part way leaves nothing that counts (the next open removes the rest)."""
+        paths = _Run.paths(self.directory, self.name, seq)
+        for key in ("ids", *_ARRAYS):
+            for path in (paths[key], paths[key].with_name(paths[key].name + ".tmp")):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
 
     def close(self) -> None:
         self.runs = []
@@ -232,9 +246,7 @@ class BandStore:
         run = _Run.make(seq, ids, kind, sig, day)
         run.save(self.directory, self.name)
         for s in old:  # the merged run hides them: a kill before all are gone loses nothing
-            for path in _Run.paths(self.directory, self.name, s).values():
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+            self._delete(s)
         self.runs, self.where = [], {}
         self._add(_Run.load(self.directory, self.name, seq))
 

@@ -323,6 +323,21 @@ def test_the_band_store_s_runs_hide_earlier_rows_and_merge(tmp_path, monkeypatch
     assert held(again, sig(2)) == {"c", "d"} and held(again, sig(3)) == {"b"}
     assert again.count() == 3
     again.close()
+    # a run that cannot be read (a file gone that its ids file says is there): the store is
+    # empty and says so (the indexer then makes it again from the stored articles)
+    next(tmp_path.glob(f"news1{RUN_INFIX}*.kind.npy")).unlink()
+    broken = BandStore(tmp_path, "news1")
+    assert broken.missing and broken.count() == 0
+    assert not list(tmp_path.glob(f"news1{RUN_INFIX}*"))
+    broken.close()
+
+
+def test_a_store_that_cannot_be_read_is_made_again(tmp_path):
+    articles = made_up_set(seed=4, originals=10)
+    ingest(tmp_path, articles[:15])
+    next(tmp_path.glob(f"{store.current_name(tmp_path)}{RUN_INFIX}*.rows.npy")).unlink()
+    ingest(tmp_path, articles[15:])
+    assert {i: s for i, (s, _) in stored_stories(tmp_path).items()} == expected(articles)
 
 
 def test_sketches_made_ahead_on_processes_give_the_same_stories(tmp_path):
