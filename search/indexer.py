@@ -229,9 +229,8 @@ class Indexer:
 
     def _likely_written(self, item: Prepared) -> bool:
         """Whether ``item`` will likely be written (its story then worked out): unless its
-        fingerprint is stored already (a guess: ``_plan`` decides)."""
-        if self.dry_run:
-            return False
+        fingerprint is stored already (a guess: ``_plan`` decides). (A dry run keeps no
+        stories: it is never asked.)"""
         if self._previous is not None:
             return self.rebuild or self._previous.get(item.article.id) != item.fingerprint
         return self.ix is None or hash(item.fingerprint) not in self._known_terms()[1]

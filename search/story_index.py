@@ -252,8 +252,8 @@ class BandStore:
 
     def holders(self, keys: np.ndarray, limit: int = MAX_BAND_HOLDERS) -> list[tuple]:
         """The stored articles holding each of ``keys`` (band keys) that no more than
-        ``limit`` articles hold: a list of (positions in ``keys``, the holders' ids, their
-        signatures), one for each run with any."""
+        ``limit`` articles hold: a list of (positions in ``keys``, the run, the holders' rows
+        in it), one for each run with any."""
         keys = np.asarray(keys, dtype=np.uint64)
         found = []
         for run in self.runs:
@@ -320,17 +320,14 @@ class Plan:
 
 
 def version_of(article: Article) -> Version:
-    return _version(article.id, article.date, article.headline, article.body)
+    hashes, signature = article_sketch(article.headline, article.body)
+    return Version(article.id, article.date, hashes, signature)
 
 
-def _version(article_id: str, date, headline: str, body: str) -> Version:
-    hashes, signature = article_sketch(headline, body)
-    return Version(article_id, date, hashes, signature)
-
-
-def _signatures(rows: list[tuple[str, object, str, str]]) -> np.ndarray:
+def _signatures(rows: list[tuple[str, object, str, str]]) -> tuple[np.ndarray, np.ndarray]:
     """The MinHash signatures of (id, date, headline, body) rows, one a row (all zeros for an
-    article without words; a task of the sketch pool: a signature is all that comes back)."""
+    article without words), and which rows have one (a task of the sketch pool: signatures
+    are all that comes back)."""
     out = np.zeros((len(rows), NUM_PERM), dtype=np.uint32)
     signed = np.zeros(len(rows), dtype=bool)
     for k, (_, _, headline, body) in enumerate(rows):
