@@ -332,7 +332,7 @@ class Indexer:
                 if plan is not None:
                     # before the commit: keys of articles a killed run did not commit are
                     # ignored, and the next run writes those articles again
-                    self._stories.bands.replace(plan.versions)
+                    self._stories.bands.take(plan.bands())
                 # no merging while the run lasts: each batch adds its segments; small ones are
                 # merged at the end of the run (see _consolidate)
                 writer.commit(mergetype=NO_MERGE)

@@ -30,6 +30,7 @@ import re
 
 import numpy as np
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,8 @@ from search.models import Article
 from search.schema import article_to_doc, doc_to_article
 from search.stories import (_EMPTY, BANDS, MAX_BAND_HOLDERS, MAX_COMPARED, MAX_DAYS,
                             MIN_ESTIMATE, NUM_PERM, SKETCHES, Groups, Similarity, Version,
-                            article_sketch, band_keys, lead_key, same_story, similarity)
+                            article_sketch, band_keys, lead_key, same_story, signatures,
+                            similarity)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class _Run:
         self.ids = ids
         self.kind, self.sigs, self.days, self.keys, self.rows = (arrays[a] for a in _ARRAYS)
         self.alive = np.asarray(self.kind) == SIGNED
+        self.merged = False  # (a prepared run) made of every earlier run's rows and its own
 
     _buckets: tuple[int, np.ndarray] | None = None
 
@@ -100,7 +103,7 @@ class _Run:
         signed = np.flatnonzero(kind == SIGNED)
         keys = band_keys(sigs[signed]).ravel()
         rows = np.repeat(signed.astype(np.uint32), BANDS)
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)
         return cls(seq, ids, {"kind": kind, "sigs": sigs, "days": days, "keys": keys[order],
                               "rows": rows[order]})
 
@@ -150,6 +153,7 @@ class BandStore:
         for seq in seen - complete:  # a run a killed ingest did not finish, or half removed
             self._delete(seq)
         self.missing = not complete
+        self._next_seq = max(seen, default=0) + 1
         self.runs: list[_Run] = []
         self.where: dict[str, tuple[int, int]] = {}  # id: (run, row) of the row that counts
         try:
@@ -190,65 +194,90 @@ class BandStore:
             else:
                 where[article_id] = (r, row)
 
-    def _write(self, ids: list[str], kind: np.ndarray, sigs: np.ndarray,
-               days: np.ndarray) -> None:
-        seq = self.runs[-1].seq + 1 if self.runs else 1
-        run = _Run.make(seq, ids, kind, sigs, days)
-        try:
-            run.save(self.directory, self.name)
-        except OSError as exc:
-            raise OSError(exc.errno, f"{exc.strerror or exc} (the story band store "
-                                     f"{self.name}{RUN_INFIX}{seq:06d})") from exc
-        self._add(run)
-        if len(self.runs) > self.MAX_RUNS:
-            self.compact()
-
-    def replace(self, versions: Iterable[Version]) -> None:
-        """Store each article's signature (none for an article without words), its bands and
-        its date, in place of what was stored for it."""
+    def prepare(self, versions: Iterable[Version]) -> _Run:
+        """The run storing each of ``versions``' signature (none for an article without
+        words), its bands and its date, in place of what was stored for it: written to disk,
+        but not seen (by ``holders``, ``where``...) until ``take``. It reads the store and
+        changes nothing in it, so it may run in a thread while the store is read (the ingest
+        makes it while it looks for the batch's candidates)."""
         versions = list({v.id: v for v in versions}.values())
-        if not versions:
-            return
         kind = np.array([SIGNED if len(v.signature) else UNSIGNED for v in versions],
                         dtype=np.uint8)
         sigs = np.zeros((len(versions), NUM_PERM), dtype=np.uint32)
         signed = np.flatnonzero(kind == SIGNED)
         if len(signed):
             sigs[signed] = np.stack([versions[k].signature for k in signed.tolist()])
-        self._write([v.id for v in versions], kind, sigs, day_numbers(versions))
+        return self._prepared([v.id for v in versions], kind, sigs, day_numbers(versions))
+
+    def take(self, run: _Run | None) -> None:
+        """Let a prepared run be seen: its rows hide the earlier rows of their articles (a
+        merged run hides every earlier run, whose files are then removed)."""
+        if run is None:
+            return
+        if run.merged:
+            old = [r.seq for r in self.runs]
+            self.runs, self.where = [], {}
+            for s in old:  # the merged run hides them: a kill before all are gone loses nothing
+                self._delete(s)
+            # read from its files, as the runs opened are (a merged run can be large)
+            loaded = _Run.load(self.directory, self.name, run.seq)
+            loaded._buckets = run._buckets
+            run = loaded
+        self._add(run)
+
+    def replace(self, versions: Iterable[Version]) -> None:
+        """``prepare`` and ``take`` the run of ``versions``."""
+        versions = list(versions)
+        if versions:
+            self.take(self.prepare(versions))
 
     def remove(self, ids: Iterable[str]) -> None:
         ids = [i for i in dict.fromkeys(ids) if i in self.where]
         if ids:
-            self._write(ids, np.full(len(ids), REMOVED, dtype=np.uint8),
-                        np.zeros((len(ids), NUM_PERM), dtype=np.uint32),
-                        np.full(len(ids), UNDATED, dtype=np.int32))
+            self.take(self._prepared(ids, np.full(len(ids), REMOVED, dtype=np.uint8),
+                                     np.zeros((len(ids), NUM_PERM), dtype=np.uint32),
+                                     np.full(len(ids), UNDATED, dtype=np.int32)))
 
-    def compact(self) -> None:
-        """Merge the runs into one holding only the rows that count."""
+    def _prepared(self, ids: list[str], kind: np.ndarray, sigs: np.ndarray,
+                  days: np.ndarray) -> _Run:
+        """The run of these rows, saved: merged with every run that counts when there would
+        be more than ``MAX_RUNS``."""
+        seq, self._next_seq = self._next_seq, self._next_seq + 1
+        merged = len(self.runs) >= self.MAX_RUNS
+        if merged:
+            ids, kind, sigs, days = self._merged(ids, kind, sigs, days)
+        run = _Run.make(seq, ids, kind, sigs, days)
+        run.merged = merged
+        run.buckets()
+        try:
+            run.save(self.directory, self.name)
+        except OSError as exc:
+            raise OSError(exc.errno, f"{exc.strerror or exc} (the story band store "
+                                     f"{self.name}{RUN_INFIX}{seq:06d})") from exc
+        return run
+
+    def _merged(self, ids: list[str], kind: np.ndarray, sigs: np.ndarray,
+                days: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """The rows that count of every run (those of ``ids`` excepted), then these rows;
+        without the removed ones."""
+        new = set(ids)
         by_run: dict[int, list[tuple[int, str]]] = {}
         for article_id, (r, row) in self.where.items():
-            by_run.setdefault(r, []).append((row, article_id))
-        ids: list[str] = []
-        kinds, sigs, days = [], [], []
+            if article_id not in new:
+                by_run.setdefault(r, []).append((row, article_id))
+        out_ids: list[str] = []
+        kinds, sigs_, days_ = [], [], []
         for r, items in sorted(by_run.items()):
             items.sort()
             rows = np.array([row for row, _ in items], dtype=np.int64)
-            ids += [article_id for _, article_id in items]
+            out_ids += [article_id for _, article_id in items]
             kinds.append(np.asarray(self.runs[r].kind)[rows])
-            sigs.append(np.asarray(self.runs[r].sigs)[rows])
-            days.append(np.asarray(self.runs[r].days)[rows])
-        kind = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.uint8)
-        sig = np.concatenate(sigs) if sigs else np.zeros((0, NUM_PERM), dtype=np.uint32)
-        day = np.concatenate(days) if days else np.zeros(0, dtype=np.int32)
-        old = [run.seq for run in self.runs]
-        seq = old[-1] + 1 if old else 1
-        run = _Run.make(seq, ids, kind, sig, day)
-        run.save(self.directory, self.name)
-        for s in old:  # the merged run hides them: a kill before all are gone loses nothing
-            self._delete(s)
-        self.runs, self.where = [], {}
-        self._add(_Run.load(self.directory, self.name, seq))
+            sigs_.append(np.asarray(self.runs[r].sigs)[rows])
+            days_.append(np.asarray(self.runs[r].days)[rows])
+        keep = np.flatnonzero(kind != REMOVED)
+        out_ids += [ids[k] for k in keep.tolist()]
+        return (out_ids, np.concatenate(kinds + [kind[keep]]),
+                np.concatenate(sigs_ + [sigs[keep]]), np.concatenate(days_ + [days[keep]]))
 
     def holders(self, keys: np.ndarray, limit: int = MAX_BAND_HOLDERS) -> list[tuple]:
         """The stored articles holding each of ``keys`` (band keys) that no more than
@@ -317,6 +346,11 @@ class Plan:
     story: dict[str, tuple[str, tuple[float, float]]] = field(default_factory=dict)  # batch
     rewrites: list[dict] = field(default_factory=list)  # stored articles' documents, again
     versions: list[Version] = field(default_factory=list)  # the batch's, for the band store
+    band_run: Future | None = None  # their run of the band store, being prepared
+
+    def bands(self) -> _Run | None:
+        """The batch's run of the band store, once prepared (for ``BandStore.take``)."""
+        return self.band_run.result() if self.band_run is not None else None
 
 
 def version_of(article: Article) -> Version:
@@ -325,17 +359,9 @@ def version_of(article: Article) -> Version:
 
 
 def _signatures(rows: list[tuple[str, object, str, str]]) -> tuple[np.ndarray, np.ndarray]:
-    """The MinHash signatures of (id, date, headline, body) rows, one a row (all zeros for an
-    article without words), and which rows have one (a task of the sketch pool: signatures
-    are all that comes back)."""
-    out = np.zeros((len(rows), NUM_PERM), dtype=np.uint32)
-    signed = np.zeros(len(rows), dtype=bool)
-    for k, (_, _, headline, body) in enumerate(rows):
-        signature = article_sketch(headline, body)[1]
-        if len(signature):
-            out[k] = signature
-            signed[k] = True
-    return out, signed
+    """``search.stories.signatures`` of (id, date, headline, body) rows (a task of the sketch
+    pool: signatures are all that comes back)."""
+    return signatures([(headline, body) for _, _, headline, body in rows])
 
 
 def _pool_process(parent: int) -> None:
@@ -370,10 +396,14 @@ class StoryKeeper:
         self.bands = bands
         self.processes = processes
         self._pool = None
+        self._thread: ThreadPoolExecutor | None = None
         self._reading: list[tuple] = []  # rows not yet sent to the pool
         self._sent: list[tuple[list[tuple], object]] = []  # (rows, their pending result)
 
     def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown()
+            self._thread = None
         if self._pool is not None:
             self._pool.terminate()
             self._pool.join()
@@ -439,7 +469,7 @@ class StoryKeeper:
         least = int(np.ceil(MIN_ESTIMATE * NUM_PERM))
         found: dict[int, list[tuple[int, str]]] = {}  # article: [(-agreement, id)]
         # the batch's pairs: articles holding one key, in groups of 2 to MAX_BAND_HOLDERS
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)
         sorted_keys = keys[order]
         starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
         sizes = np.diff(np.append(starts, len(keys)))
@@ -464,8 +494,9 @@ class StoryKeeper:
                 found.setdefault(x, []).append((-n, ids[y]))
                 found.setdefault(y, []).append((-n, ids[x]))
         # pairs with stored articles
-        for q, run, rows in self.bands.holders(keys):
-            a = q // BANDS
+        # (looked up in key order: each run's memory is then read along, not at random)
+        for q, run, rows in self.bands.holders(sorted_keys):
+            a = order[q] // BANDS
             close = close_days(days[a], np.asarray(run.days)[rows])  # first: it leaves few
             pairs = np.unique(a[close] * len(run.ids) + rows[close])
             a, rows = pairs // len(run.ids), pairs % len(run.ids)
@@ -511,6 +542,12 @@ class StoryKeeper:
         new = self.versions([a for a, _ in batch])
         gone = set(removed) | set(new)  # stored versions being replaced or deleted
         plan = Plan(versions=list(new.values()))
+        if plan.versions:
+            # the batch's run of the band store is made (numpy, disk) while this thread reads
+            # the index
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(1, thread_name_prefix="story-bands")
+            plan.band_run = self._thread.submit(self.bands.prepare, plan.versions)
         # stories losing a version are worked out again from their other members
         broken: set[str] = set()
         for article_id in gone:
@@ -537,12 +574,13 @@ class StoryKeeper:
                 if pair in compared:
                     continue
                 compared.add(pair)
+                # (a candidate shares a band with the article: it was found by it)
                 if c in new:
-                    if same_story(new[a], new[c]):
+                    if same_story(new[a], new[c], share_band=True):
                         groups.union(a, c)
                     continue
                 s = stored(c)
-                if s is not None and same_story(new[a], s.version):
+                if s is not None and same_story(new[a], s.version, share_band=True):
                     groups.union(a, node(c))
         # the other members of broken stories, and the edges among them
         for story_id in broken:
@@ -555,6 +593,11 @@ class StoryKeeper:
                         groups.union(a, c)
         # each group: its lead, and every member's story and similarity
         for keys in groups.groups():
+            if len(keys) == 1 and keys[0] in new:  # most: a new article, a story of its own
+                # (as below: its own lead's equal, but an article without words)
+                plan.story[keys[0]] = (keys[0], (1.0, 1.0) if len(new[keys[0]].signature)
+                                       else (0.0, 0.0))
+                continue
             ids = [k for k in keys if not k.startswith(_STORY)]
             whole = [k[len(_STORY):] for k in keys if k.startswith(_STORY)]
             versions = {i: new[i] if i in new else stored(i).version for i in ids}

@@ -15,6 +15,7 @@ from whoosh.fields import TEXT
 from search.indexer import Indexer
 from search.ingest import check_paths
 from search.ingest.records import load_articles
+from search.models import Article
 from search.params import parse_search_params
 from search.analysis import text_analyzer
 from search.schema import HEADLINE_BOOST, ArrayPositions, ArticleText, build_schema
@@ -125,3 +126,25 @@ def test_suggestion_shows_the_written_form_closest_to_the_typed_word(small_archi
     assert small_archive.search(parse_search_params({"q": [res.suggestion.q]})).total == 4
     # a word the archive uses often gets no suggestion
     assert small_archive.search(parse_search_params({"q": ["harbour"]})).suggestion is None
+
+
+@given(st.builds(
+    lambda i, h, b, people, day, section: Article(id=i, headline=h, body=b,
+                                                  people=tuple(people), date=day,
+                                                  section=section),
+    st.text(min_size=1, max_size=8), st.text(max_size=20), st.text(max_size=40),
+    st.lists(st.text(max_size=10), max_size=3), st.none() | st.dates(), st.text(max_size=5)))
+@settings(max_examples=60, deadline=None)
+def test_an_article_s_fingerprint_is_the_one_earlier_versions_stored(article):
+    """``Article.to_dict`` (and so the content hash stored as every article's fingerprint) is
+    what ``dataclasses.asdict`` made: an index written before keeps recognising its articles
+    as unchanged."""
+    import dataclasses
+    import hashlib
+
+    before = dataclasses.asdict(article)
+    before["people"] = list(article.people)
+    before["date"] = article.date.isoformat() if article.date else None
+    assert article.to_dict() == before
+    blob = json.dumps(before, sort_keys=True, ensure_ascii=False)
+    assert article.content_hash == hashlib.sha1(blob.encode("utf-8")).hexdigest()[:20]
