@@ -224,50 +224,35 @@ def _premix(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def signatures(texts: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
-    """The MinHash signatures of many articles' (headline, body) at once: (one a row, all
-    zeros for an article without words; whether each has one). Each equals
-    ``article_sketch``'s (``tests/test_stories.py``); made with a few numpy calls for a group
-    of articles together (up to ``_SPAN`` bytes of words), where one article at a time pays
-    numpy's fixed cost per call a dozen times over (136 against 30 microseconds an article of
-    1,200 characters). A signature needs no sorted shingles: a repeated one changes no
-    minimum."""
-    out = np.zeros((len(texts), NUM_PERM), dtype=np.uint32)
-    signed = np.zeros(len(texts), dtype=bool)
+def _groups(texts: list[tuple[str, str]]):
+    """The texts' words in groups made together: yields (rows, their words' hashes), and
+    (row, None) for a text to be made alone (fewer than ``SHINGLE`` words, or a text of several
+    spans); texts without words are left out."""
     group: list[int] = []
     words: list[bytes] = []
     size = 0
-
-    def flush():
-        if group:
-            _signatures_of(words, out, signed, group)
-            group.clear()
-            words.clear()
-
     for k, (headline, body) in enumerate(texts):
         w = words_of(headline, body)
         n = len(w.split(None, SHINGLE - 1))
         if n == 0:
             continue
-        if n < SHINGLE or len(w) >= _SPAN:  # one shingle, or a text of several spans
-            out[k] = sketch(shingles(headline, body))
-            signed[k] = True
+        if n < SHINGLE or len(w) >= _SPAN:
+            yield [k], None
             continue
         if size + len(w) + 1 > _SPAN:
-            flush()
-            size = 0
+            yield group, words
+            group, words, size = [], [], 0
         group.append(k)
         words.append(w)
         size += len(w) + 1
-    flush()
-    return out, signed
+    if group:
+        yield group, words
 
 
-def _signatures_of(words: list[bytes], out: np.ndarray, signed: np.ndarray,
-                   rows: list[int]) -> None:
-    """``signatures`` of a group of texts of three words or more, together under ``_SPAN``
-    bytes: ``word_hashes`` of them joined by spaces, shingles within each text, every
-    permutation's least per text (``np.minimum.reduceat``)."""
+def _grouped_shingles(words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The shingles (as ``shingles`` makes them, unsorted, repeated) of texts of three words
+    or more, together under ``_SPAN`` bytes: ``word_hashes`` of them joined by spaces, shingles
+    within each text; and the text of each (in order)."""
     joined = b" ".join(words)
     h = word_hashes(joined)
     # each word's text: the texts' starts in bytes, against the words' starts
@@ -280,17 +265,50 @@ def _signatures_of(words: list[bytes], out: np.ndarray, signed: np.ndarray,
         mixed ^= mixed >> np.uint64(29)
         mixed *= _MIX_A
     within = text[:-2] == text[2:]  # a shingle's three words are of one text
-    hashes = _premix((mixed[within] >> np.uint64(32)).astype(np.uint32))
-    owner = text[:-2][within]
-    first = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+    return (mixed[within] >> np.uint64(32)).astype(np.uint32), text[:-2][within]
+
+
+def signatures(texts: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """The MinHash signatures of many articles' (headline, body) at once: (one a row, all
+    zeros for an article without words; whether each has one). Each equals
+    ``article_sketch``'s (``tests/test_stories.py``); made with a few numpy calls for a group
+    of articles together (up to ``_SPAN`` bytes of words), where one article at a time pays
+    numpy's fixed cost per call a dozen times over (136 against 30 microseconds an article of
+    1,200 characters). A signature needs no sorted shingles: a repeated one changes no
+    minimum."""
+    out = np.zeros((len(texts), NUM_PERM), dtype=np.uint32)
+    signed = np.zeros(len(texts), dtype=bool)
     a, b = _permutations()
-    with np.errstate(over="ignore"):
-        part = a[:, None] * hashes
-        part += b[:, None]
-    least = np.minimum.reduceat(part, first, axis=1)
-    index = np.asarray(rows)[owner[first]]
-    out[index] = least.T
-    signed[index] = True
+    for rows, words in _groups(texts):
+        signed[rows] = True
+        if words is None:
+            out[rows[0]] = sketch(shingles(*texts[rows[0]]))
+            continue
+        hashes, owner = _grouped_shingles(words)
+        hashes = _premix(hashes)
+        first = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+        with np.errstate(over="ignore"):
+            part = a[:, None] * hashes
+            part += b[:, None]
+        out[rows] = np.minimum.reduceat(part, first, axis=1).T
+    return out, signed
+
+
+def many_shingles(texts: list[tuple[str, str]]) -> list[np.ndarray]:
+    """``shingles`` of many articles' (headline, body), made a group at a time (as
+    ``signatures``)."""
+    out = [_EMPTY] * len(texts)
+    for rows, words in _groups(texts):
+        if words is None:
+            out[rows[0]] = shingles(*texts[rows[0]])
+            continue
+        hashes, owner = _grouped_shingles(words)
+        keyed = np.sort((owner.astype(np.uint64) << np.uint64(32)) | hashes)
+        keyed = keyed[np.concatenate(([True], keyed[1:] != keyed[:-1]))]
+        cuts = np.searchsorted(keyed >> np.uint64(32), np.arange(1, len(rows)))
+        for row, part in zip(rows, np.split(keyed, cuts)):
+            out[row] = part.astype(np.uint32)
+    return out
 
 
 def article_sketch(headline: str, body: str) -> tuple[np.ndarray, np.ndarray]:
@@ -356,6 +374,14 @@ class Version:
 
     def __repr__(self) -> str:
         return f"Version({self.id!r}, {self.date!r})"
+
+
+def make_shingles(versions: Iterable[Version]) -> None:
+    """Make the shingles of those of ``versions`` that have none yet, together (see
+    ``many_shingles``)."""
+    todo = list({id(v): v for v in versions if v._shingles is None and v.text}.values())
+    for v, made in zip(todo, many_shingles([v.text for v in todo])):
+        v._shingles = made
 
 
 def close_in_time(a: dt.date | None, b: dt.date | None) -> bool:

@@ -38,8 +38,8 @@ from search.models import Article
 from search.schema import article_to_doc, doc_to_article
 from search.stories import (_EMPTY, BANDS, MAX_BAND_HOLDERS, MAX_COMPARED, MAX_DAYS,
                             MIN_ESTIMATE, NUM_PERM, SKETCHES, Groups, Similarity, Version,
-                            article_sketch, band_keys, lead_key, same_story, signatures,
-                            similarity)
+                            article_sketch, band_keys, lead_key, make_shingles, same_story,
+                            signatures, similarity)
 
 log = logging.getLogger(__name__)
 
@@ -397,6 +397,7 @@ class StoryKeeper:
         self.processes = processes
         self._pool = None
         self._thread: ThreadPoolExecutor | None = None
+        self._segment_ids: dict[str, np.ndarray] = {}  # segment: its ids' hashes, sorted
         self._reading: list[tuple] = []  # rows not yet sent to the pool
         self._sent: list[tuple[list[tuple], object]] = []  # (rows, their pending result)
 
@@ -438,12 +439,16 @@ class StoryKeeper:
         done: dict[str, Version] = {}
         if self._sent or self._reading:
             self._send()
-            made = {}
+            made: dict[str, tuple[tuple, Version]] = {}
             for sent, result in self._sent:
-                made.update(zip(sent, _made(sent, result.get())))
+                made.update((row[0], (row, v)) for row, v in zip(sent, _made(sent, result.get())))
             self._sent = []
-            # a version made ahead counts if its article is the same (same objects, mostly)
-            done = {row[0]: made[row] for row in rows if row in made}
+            # a version made ahead counts if its article is the same (same objects, mostly:
+            # the tuples' comparison of each is then by identity)
+            for row in rows:
+                ahead = made.get(row[0])
+                if ahead is not None and ahead[0] == row:
+                    done[row[0]] = ahead[1]
             rows = [row for row in rows if row[0] not in done]
         if self.processes < 2 or len(rows) < self.PARALLEL_FROM:
             done.update((v.id, v) for v in _made(rows, _signatures(rows)))
@@ -452,6 +457,42 @@ class StoryKeeper:
         done.update((v.id, v) for task, part in zip(tasks, self._start().imap(_signatures, tasks))
                     for v in _made(task, part))
         return done
+
+    def _locate(self, searcher, ids: set[str]) -> dict[str, int]:
+        """The document numbers of those of ``ids`` the index holds, as
+        ``searcher.document_number(id=...)`` gives them, looked up only in the segments
+        whose ``id`` terms hold the id's hash (Whoosh looks a term up in every segment: at
+        200,000 articles, 20 segments, a third of a millisecond an article). The hashes of a
+        segment's ids are read once per ingest: segments do not change while it runs."""
+        if not ids:
+            return {}
+        from whoosh.reading import TermNotFound
+
+        ids = sorted(ids)
+        wanted = np.array([hash(i) for i in ids], dtype=np.int64)
+        out: dict[str, int] = {}
+        seen = set()
+        for leaf, offset in searcher.reader().leaf_readers():
+            segment = leaf.segment()
+            key = segment.segment_id() if segment is not None else None
+            hashes = self._segment_ids.get(key) if key is not None else None
+            if hashes is None:
+                hashes = np.sort(np.fromiter((hash(t) for t in leaf.field_terms("id")),
+                                             dtype=np.int64))
+                if key is not None:
+                    self._segment_ids[key] = hashes
+            seen.add(key)
+            pos = np.minimum(np.searchsorted(hashes, wanted), max(len(hashes) - 1, 0))
+            for k in np.flatnonzero(hashes[pos] == wanted).tolist() if len(hashes) else ():
+                if ids[k] in out:
+                    continue
+                try:
+                    out[ids[k]] = offset + leaf.first_id("id", ids[k])
+                except (KeyError, TermNotFound):  # a hash's other id, or a deleted document
+                    pass
+        for key in set(self._segment_ids) - seen:  # merged away
+            del self._segment_ids[key]
+        return out
 
     def _candidates(self, new: dict[str, Version], gone: set[str]) -> dict[str, list[str]]:
         """{id: the articles to compare it with} for the batch ``new``: the articles of the
@@ -514,10 +555,13 @@ class StoryKeeper:
         """The stories of ``batch`` ((article, fingerprint) pairs, new or changed) and of the
         stored articles they touch; ``removed`` ids are being deleted."""
         loaded: dict[str, _Stored | None] = {}
+        located: dict[str, int] = {}  # stored candidates' documents, looked up together
 
         def stored(article_id: str) -> _Stored | None:
             if article_id not in loaded:
-                docnum = searcher.document_number(id=article_id)
+                docnum = located.get(article_id)
+                if docnum is None:
+                    docnum = searcher.document_number(id=article_id)
                 if docnum is None:
                     loaded[article_id] = None
                 else:
@@ -568,7 +612,14 @@ class StoryKeeper:
             groups.add(i)
         # the batch's own pairs, and its pairs with stored articles, by shared band
         compared: set[tuple[str, str]] = set()
-        for a, found in self._candidates(new, gone).items():
+        candidates = self._candidates(new, gone)
+        located.update(self._locate(searcher, {c for found in candidates.values()
+                                               for c in found if c not in new}))
+        # the shingles of every version to be compared, made together
+        make_shingles([new[a] for a in candidates] + [
+            new[c] if c in new else s.version for found in candidates.values() for c in found
+            if c in new or (s := stored(c)) is not None])
+        for a, found in candidates.items():
             for c in found:
                 pair = (a, c) if a < c else (c, a)
                 if pair in compared:

@@ -249,14 +249,14 @@ def test_the_sketch_is_datasketchs_minhash():
         assert np.all(hashes[1:] > hashes[:-1])
 
 
-def test_signatures_of_many_articles_at_once_are_each_article_s_own():
+def test_signatures_and_shingles_of_many_articles_at_once_are_each_article_s_own():
     """``signatures`` (the ingest's, a group of texts at a time) gives every article the
     signature ``article_sketch`` gives it alone: texts of every length (none, one or two
     words, a headline in front, over the 64 KiB span), in any script, in groups that fill
     the span."""
     import numpy as np
 
-    from search.stories import signatures
+    from search.stories import many_shingles, shingles, signatures
 
     rng = random.Random(5)
     texts = [(a.headline, a.body[: rng.randint(0, len(a.body))])
@@ -271,6 +271,9 @@ def test_signatures_of_many_articles_at_once_are_each_article_s_own():
         assert bool(signed[k]) == bool(len(alone))
         assert np.array_equal(out[k], alone if len(alone) else np.zeros_like(out[k]))
     assert signed.sum() == len(texts) - 2
+    # and the shingles the same way
+    assert all(np.array_equal(made, shingles(*text))
+               for made, text in zip(many_shingles(texts), texts))
 
 
 def test_words_are_the_word_pattern_s_in_any_script_and_each_gets_its_hash():
