@@ -364,14 +364,91 @@ def _signatures(rows: list[tuple[str, object, str, str]]) -> tuple[np.ndarray, n
     return signatures([(headline, body) for _, _, headline, body in rows])
 
 
-def _pool_process(parent: int) -> None:
-    """A sketch process starts: it dies with the ingest, and has datasketch imported (with
-    scipy, half a second) while the ingest reads, not when the first sketch is wanted."""
+def _sketcher(conn, parent: int) -> None:
+    """A sketch process: it dies with the ingest (and leaves interrupts to it), has datasketch
+    imported (with scipy, half a second) while the ingest reads, and sends back the
+    signatures of each task it receives until it receives None."""
+    import signal
+
     from search.proc import die_with_parent
     from search.stories import _permutations
 
+
+    # an interrupt is the ingest's to handle (it stops this process)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent)
     _permutations()
+    while True:
+        try:
+            rows = conn.recv()
+        except EOFError:
+            return
+        if rows is None:
+            return
+        conn.send(_signatures(rows))
+
+
+class _Sketchers:
+    """Processes making the signatures of the tasks (lists of rows) sent to them, each over a
+    socket of its own, written by the ingest's own thread. (A ``multiprocessing.Pool``
+    feeds its processes from a thread of the ingest that waits for the interpreter's lock
+    while the ingest reads: its tasks reached the processes only once a batch had been read,
+    which then waited for them.) Results are read as tasks are sent, so that no socket
+    fills up (a result is 64 KB, a socket holds three)."""
+
+    def __init__(self, processes: int):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._conns, self._procs = [], []
+        for _ in range(processes):
+            here, there = ctx.Pipe()
+            proc = ctx.Process(target=_sketcher, args=(there, os.getpid()), daemon=True)
+            proc.start()
+            there.close()
+            self._conns.append(here)
+            self._procs.append(proc)
+        self._next = 0
+        self._pending: list[list[int]] = [[] for _ in self._procs]  # tickets, in order
+        self._results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def submit(self, rows: list[tuple]) -> int:
+        """Send a task; its ticket for ``result``."""
+        ticket = self._next
+        self._next += 1
+        k = ticket % len(self._conns)
+        self._drain(k)
+        try:
+            self._conns[k].send(rows)
+        except OSError as exc:
+            raise OSError(exc.errno, f"a sketch process stopped ({exc})") from exc
+        self._pending[k].append(ticket)
+        return ticket
+
+    def _drain(self, k: int, until: int | None = None) -> None:
+        """Read the results ready on process ``k`` (and wait for ``until``'s)."""
+        conn, pending = self._conns[k], self._pending[k]
+        while pending and ((until is not None and until in pending) or conn.poll()):
+            try:
+                self._results[pending[0]] = conn.recv()
+            except EOFError:
+                raise OSError("a sketch process stopped without finishing") from None
+            pending.pop(0)
+
+    def result(self, ticket: int) -> tuple[np.ndarray, np.ndarray]:
+        if ticket not in self._results:
+            self._drain(ticket % len(self._conns), until=ticket)
+        return self._results.pop(ticket)
+
+    def close(self) -> None:
+        """Stop the processes at once: they hold nothing but their tasks."""
+        for proc in self._procs:
+            proc.terminate()
+        for proc in self._procs:
+            proc.join()
+        for conn in self._conns:
+            conn.close()
+        self._conns, self._procs = [], []
 
 
 def _made(rows: list[tuple], signatures: tuple[np.ndarray, np.ndarray]) -> list[Version]:
@@ -385,8 +462,8 @@ _STORY = "\0story:"  # the node of a whole stored story that no version of the b
 
 class StoryKeeper:
     """Plans the stories of batches against one index (read through ``searcher``). With
-    ``processes`` > 1, articles' shingles and sketches are made on a pool of that many
-    processes (started on first use, dying with the ingest), as soon as the ingest reads them
+    ``processes`` > 1, articles' sketches are made on that many processes (``_Sketchers``,
+    started on first use, dying with the ingest), as soon as the ingest reads them
     (``ahead``): while it reads and checks the rest of the batch, their work is done."""
 
     PARALLEL_FROM = 500  # articles in a batch
@@ -395,30 +472,25 @@ class StoryKeeper:
     def __init__(self, bands: BandStore, processes: int = 1):
         self.bands = bands
         self.processes = processes
-        self._pool = None
+        self._pool: _Sketchers | None = None
         self._thread: ThreadPoolExecutor | None = None
         self._segment_ids: dict[str, np.ndarray] = {}  # segment: its ids' hashes, sorted
         self._reading: list[tuple] = []  # rows not yet sent to the pool
-        self._sent: list[tuple[list[tuple], object]] = []  # (rows, their pending result)
+        self._sent: list[tuple[list[tuple], int]] = []  # (rows, their task's ticket)
 
     def close(self) -> None:
         if self._thread is not None:
             self._thread.shutdown()
             self._thread = None
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+            self._pool.close()
             self._pool = None
         self._sent, self._reading = [], []
         self.bands.close()
 
-    def _start(self):
+    def _start(self) -> _Sketchers:
         if self._pool is None:
-            import multiprocessing
-            import os
-
-            self._pool = multiprocessing.get_context("fork").Pool(
-                self.processes, initializer=_pool_process, initargs=(os.getpid(),))
+            self._pool = _Sketchers(self.processes)
         return self._pool
 
     def ahead(self, article: Article) -> None:
@@ -432,7 +504,7 @@ class StoryKeeper:
     def _send(self) -> None:
         if self._reading:
             rows, self._reading = self._reading, []
-            self._sent.append((rows, self._start().apply_async(_signatures, (rows,))))
+            self._sent.append((rows, self._start().submit(rows)))
 
     def versions(self, articles: list[Article]) -> dict[str, Version]:
         rows = [(a.id, a.date, a.headline, a.body) for a in articles]
@@ -440,8 +512,9 @@ class StoryKeeper:
         if self._sent or self._reading:
             self._send()
             made: dict[str, tuple[tuple, Version]] = {}
-            for sent, result in self._sent:
-                made.update((row[0], (row, v)) for row, v in zip(sent, _made(sent, result.get())))
+            for sent, ticket in self._sent:
+                made.update((row[0], (row, v)) for row, v in zip(
+                    sent, _made(sent, self._pool.result(ticket))))
             self._sent = []
             # a version made ahead counts if its article is the same (same objects, mostly:
             # the tuples' comparison of each is then by identity)
@@ -454,8 +527,9 @@ class StoryKeeper:
             done.update((v.id, v) for v in _made(rows, _signatures(rows)))
             return done
         tasks = [rows[i:i + self.TASK] for i in range(0, len(rows), self.TASK)]
-        done.update((v.id, v) for task, part in zip(tasks, self._start().imap(_signatures, tasks))
-                    for v in _made(task, part))
+        tickets = [self._start().submit(task) for task in tasks]
+        done.update((v.id, v) for task, ticket in zip(tasks, tickets)
+                    for v in _made(task, self._pool.result(ticket)))
         return done
 
     def _locate(self, searcher, ids: set[str]) -> dict[str, int]:
