@@ -2,6 +2,7 @@
 
     python -m bench.perf                       # 20,000 synthetic articles (a few minutes)
     python -m bench.perf --size 200000         # or 1000000; --reuters for Reuters-21578
+    python -m bench.perf --size 200000 --skip-documented --ingest-rounds 2 --ingest-only
     options: --workdir bench/out  --rounds 3  --json FILE  --skip-documented
 
 One run measures, on the same corpus:
@@ -437,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--ingest-rounds", type=int, default=1,
                     help="ingests with stories and without (--no-stories), alternated")
+    ap.add_argument("--ingest-only", action="store_true",
+                    help="measure the ingests alone (with --ingest-rounds), not the pages")
     ap.add_argument("--pages-only", action="store_true",
                     help="measure the pages of the index a previous run left in --workdir")
     args = ap.parse_args(argv)
@@ -464,6 +467,11 @@ def main(argv: list[str] | None = None) -> int:
         from search.stats import archive_stats
 
         figures["articles"] = archive_stats(index)["articles"]
+    if args.ingest_only:
+        print(json.dumps(figures, indent=1))
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=1) + "\n")
+        return 0
     print("results pages (core, documented) ...", file=sys.stderr, flush=True)
     reqs = workload(index)
     figures["workload"] = len(reqs)
