@@ -71,6 +71,8 @@ class _Run:
     key of its signed rows, sorted) and ``rows`` (the row of each key); ``alive``: the rows
     no later run hides."""
 
+    PER_BUCKET = 2
+
     def __init__(self, seq: int, ids: list[str], arrays: dict[str, np.ndarray]):
         self.seq = seq
         self.ids = ids
@@ -82,13 +84,16 @@ class _Run:
 
     def buckets(self) -> tuple[int, np.ndarray]:
         """(shift, starts): the keys whose top bits (``key >> shift``) are ``b`` are
-        ``keys[starts[b]:starts[b + 1]]``, eight on average (keys are uniform hashes)."""
+        ``keys[starts[b]:starts[b + 1]]``, ``PER_BUCKET`` on average (keys are uniform
+        hashes)."""
         if self._buckets is None:
-            bits = int(np.clip(np.ceil(np.log2(max(len(self.keys), 1) / 8)), 4, 26))
+            bits = int(np.clip(np.ceil(np.log2(max(len(self.keys), 1) / self.PER_BUCKET)),
+                               4, 28))
             shift = 64 - bits
             sizes = np.bincount((np.asarray(self.keys) >> np.uint64(shift)).astype(np.int64),
                                 minlength=1 << bits)
-            self._buckets = (shift, np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+            self._buckets = (shift, np.concatenate([[0], np.cumsum(sizes)]).astype(
+                np.int32 if len(self.keys) < 2**31 else np.int64))
         return self._buckets
 
     @staticmethod
@@ -131,7 +136,7 @@ class _Run:
 class BandStore:
     """The band keys and sketches of an index's articles, in runs (see the module's text)."""
 
-    MAX_RUNS = 8
+    MAX_RUNS = 4
 
     def __init__(self, directory: Path, name: str):
         self.directory = Path(directory)
