@@ -21,7 +21,6 @@ import os
 import queue
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -88,10 +87,6 @@ class Indexer:
         self._previous: dict[str, str] | None = None
         self._seen: dict[str, str] = {}
         self._stories: StoryKeeper | None = None
-        # the batch being committed (in a thread) while the next one is read; what to count
-        # once it is
-        self._committer: ThreadPoolExecutor | None = None
-        self._commit: tuple[Future, Callable[[], None]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -169,15 +164,6 @@ class Indexer:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            try:
-                self._wait_commit()
-            except Exception:
-                if exc_type is None:
-                    raise
-                # an interrupt or an error is on its way already: the batch was given up
-                log.debug("the last batch's commit failed", exc_info=True)
-            if self._committer is not None:
-                self._committer.shutdown()
             if self._extractor is not None:
                 self._extractor.close()
             if exc_type is None and self._previous is not None:
@@ -239,16 +225,7 @@ class Indexer:
                 pending = {}
         if pending:
             self._flush(pending)
-        self._wait_commit()
         return self.stats
-
-    def _wait_commit(self) -> None:
-        """Wait for the batch being committed, count it, and raise what its commit raised."""
-        if self._commit is not None:
-            future, done = self._commit
-            self._commit = None
-            future.result()
-            done()
 
     def _likely_written(self, item: Prepared) -> bool:
         """Whether ``item`` will likely be written (its story then worked out): unless its
@@ -323,9 +300,6 @@ class Indexer:
         return fields.get("fingerprint") if fields else None
 
     def _flush(self, pending: dict[str, Prepared]) -> None:
-        """Write a batch: its commit goes on in a thread while the next batch is read (the
-        writer processes work while the ingest reads); everything else waits for it."""
-        self._wait_commit()
         adds, updates, same = self._plan(pending)
         self.stats.unchanged += len(same)
         to_write = adds + updates
@@ -359,37 +333,21 @@ class Indexer:
                     # before the commit: keys of articles a killed run did not commit are
                     # ignored, and the next run writes those articles again
                     self._stories.bands.take(plan.bands())
-
-            def commit():
                 # no merging while the run lasts: each batch adds its segments; small ones are
                 # merged at the end of the run (see _consolidate)
                 writer.commit(mergetype=NO_MERGE)
 
-            kept = "batches committed before this one are kept and searchable"
-            self._committing(writer, write, "writing the index", kept)
-            if self._committer is None:
-                self._committer = ThreadPoolExecutor(1, thread_name_prefix="commit")
-            future = self._committer.submit(self._committing, writer, commit,
-                                            "writing the index", kept)
-        else:
-            future = None
-
-        def done():
+            self._committing(writer, write, "writing the index",
+                             "batches committed before this one are kept and searchable")
             if self._known is not None:
-                for p in to_write if not self.dry_run else ():
+                for p in to_write:
                     self._known[0].add(hash(p.article.id))
                     self._known[1].add(hash(p.fingerprint))
-            self.stats.added += len(adds)
-            self.stats.updated += len(updates)
-            if self._on_progress:
-                count = self.stats.added + self.stats.updated + self.stats.unchanged
-                self._on_progress(f"{count:,} articles "
-                                  f"{'checked' if self.dry_run else 'committed'}")
-
-        if future is None:
-            done()
-        else:
-            self._commit = (future, done)
+        self.stats.added += len(adds)
+        self.stats.updated += len(updates)
+        if self._on_progress:
+            done = self.stats.added + self.stats.updated + self.stats.unchanged
+            self._on_progress(f"{done:,} articles {'checked' if self.dry_run else 'committed'}")
 
     def _complete(self, batch: list[Prepared]) -> list[Article]:
         """The articles of ``batch``, with the people extracted for those that ask for it."""

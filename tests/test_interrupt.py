@@ -99,3 +99,41 @@ def test_sigkill_during_rebuild_keeps_the_old_index(tmp_path):
     leftovers = [f for f in os.listdir(index)
                  if "news" in f and not f.startswith((f"{live}_", f"_{live}_"))]
     assert not leftovers
+
+
+@pytest.mark.slow
+def test_an_interrupt_keeps_whole_batches_and_says_so(tmp_path):
+    """Ctrl-C (SIGINT) while batches are read and committed (a commit goes on while the next
+    batch is read): the ingest ends with code 130 and says what is kept; the index holds whole
+    batches, stories included, and the same command finishes the job."""
+    src = make_source(tmp_path / "src.jsonl")
+    index = tmp_path / "ix"
+    rng = random.Random(11)
+    counts = []
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "ingest.py"), "--index", str(index), "--batch-size",
+             str(BATCH), "--people", "never", "-q", str(src)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        time.sleep(rng.uniform(1.5, 4.0))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode == 0:  # it finished before the interrupt
+            continue
+        assert proc.returncode == 130, err
+        assert "interrupted; batches committed so far are kept" in err
+        assert "Traceback" not in err
+        counts.append(check_index(index))
+    assert counts, "every ingest ended before its interrupt"
+    before = check_index(index)
+    result = run_ingest("--index", index, "--json", "--people", "never", src)
+    assert result.returncode == 0, result.stderr
+    assert summary_of(result)["added"] == TOTAL - before
+    assert check_index(index) == TOTAL
+    # every article is in a story, as after one uninterrupted ingest
+    ix = store.open_index(index)
+    try:
+        with ix.searcher() as searcher:
+            assert all(f.get("story") for f in searcher.all_stored_fields())
+    finally:
+        ix.close()
