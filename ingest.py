@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+INTERRUPTED = ("ingest: interrupted; batches committed so far are kept. Run the same command "
+               "again to finish.")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
@@ -130,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("ingest: interrupted; batches committed so far are kept. Run the same command again "
-              "to finish.", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     finally:
         if rejects_fh:
@@ -195,5 +198,19 @@ class Progress:
               f"({now - self._started:.0f}s)", file=sys.stderr, flush=True)
 
 
+def run() -> int:
+    """``main``, ended as it says: an interrupt (Ctrl-C) that comes once its work is done, while
+    the interpreter shuts down, would otherwise kill the process with no word (status -2)."""
+    import signal
+
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between the work's end and here
+        print(INTERRUPTED, file=sys.stderr)
+        code = 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
