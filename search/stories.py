@@ -273,8 +273,8 @@ def signatures(texts: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
     zeros for an article without words; whether each has one). Each equals
     ``article_sketch``'s (``tests/test_stories.py``); made with a few numpy calls for a group
     of articles together (up to ``_SPAN`` bytes of words), where one article at a time pays
-    numpy's fixed cost per call a dozen times over (136 against 30 microseconds an article of
-    1,200 characters). A signature needs no sorted shingles: a repeated one changes no
+    numpy's fixed cost per call a dozen times over (80-136 against about 35 microseconds an
+    article of 1,200 characters). A signature needs no sorted shingles: a repeated one changes no
     minimum."""
     out = np.zeros((len(texts), NUM_PERM), dtype=np.uint32)
     signed = np.zeros(len(texts), dtype=bool)
