@@ -396,9 +396,9 @@ def _sketcher(conn, parent: int) -> None:
 class _Sketchers:
     """Processes making the signatures of the tasks (lists of rows) sent to them, each over a
     socket of its own, written by the ingest's own thread. (A ``multiprocessing.Pool``
-    feeds its processes from a thread of the ingest that waits for the interpreter's lock
-    while the ingest reads: its tasks reached the processes only once a batch had been read,
-    which then waited for them.) Results are read as tasks are sent, so that no socket
+    feeds its processes from a thread of the ingest: while the ingest read, its tasks reached
+    the processes late, most only once the batch had been read, which then waited for them;
+    a shorter thread switch interval did not help.) Results are read as tasks are sent, so that no socket
     fills up (a result is 64 KB, a socket holds three)."""
 
     def __init__(self, processes: int):
