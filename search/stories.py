@@ -142,6 +142,15 @@ _MIX_B = np.uint64(0xC2B2AE3D27D4EB4F)
 _EMPTY = np.zeros(0, dtype=np.uint32)
 
 
+def _mixed(h: np.ndarray) -> np.ndarray:
+    """Each run of three word hashes (uint64) mixed into one 32-bit shingle hash."""
+    with np.errstate(over="ignore"):
+        mixed = h[:-2] * _MIX_A + h[1:-1] * _MIX_B + h[2:]
+        mixed ^= mixed >> np.uint64(29)
+        mixed *= _MIX_A
+    return (mixed >> np.uint64(32)).astype(np.uint32)
+
+
 def shingles(headline: str, body: str) -> np.ndarray:
     """The article's shingles, each as a 32-bit hash, sorted, each once: each word's hash
     (``word_hashes``: the same on every machine and in every process), three of them mixed
@@ -152,11 +161,7 @@ def shingles(headline: str, body: str) -> np.ndarray:
         return _EMPTY
     if len(h) < SHINGLE:
         h = np.concatenate([h, np.zeros(SHINGLE - len(h), dtype=np.uint64)])
-    with np.errstate(over="ignore"):
-        mixed = h[:-2] * _MIX_A + h[1:-1] * _MIX_B + h[2:]
-        mixed ^= mixed >> np.uint64(29)
-        mixed *= _MIX_A
-    hashes = (mixed >> np.uint64(32)).astype(np.uint32)
+    hashes = _mixed(h)
     hashes.sort()
     # each once (np.unique costs five times more on a thousand values)
     return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]
@@ -260,12 +265,8 @@ def _grouped_shingles(words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     starts = np.flatnonzero(np.diff((c != 32).view(np.int8), prepend=0) == 1)
     text_starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
     text = np.searchsorted(text_starts, starts, side="right") - 1
-    with np.errstate(over="ignore"):
-        mixed = h[:-2] * _MIX_A + h[1:-1] * _MIX_B + h[2:]
-        mixed ^= mixed >> np.uint64(29)
-        mixed *= _MIX_A
     within = text[:-2] == text[2:]  # a shingle's three words are of one text
-    return (mixed[within] >> np.uint64(32)).astype(np.uint32), text[:-2][within]
+    return _mixed(h)[within], text[:-2][within]
 
 
 def signatures(texts: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
