@@ -34,7 +34,7 @@ from search.errors import IndexLocked, IndexOutdated, IndexWriteError
 from search.models import Article, IngestStats
 from search.ingest.records import Prepared
 from search.postings import RankingCodec
-from search.proc import die_with_parent
+from search.proc import die_with_parent, forking
 from search.schema import article_to_doc, doc_to_article
 from search.stories import Version
 from search.story_index import BandStore, StoryKeeper, keeps_stories
@@ -568,7 +568,8 @@ class _ParallelWriter(MpWriter):
         task = _SubWriter(self.storage, self.indexname, self.jobqueue, self.resultqueue,
                           self.subargs, self.multisegment)
         self.tasks.append(task)
-        task.start()
+        with forking():
+            task.start()
         return task
 
     def _commit(self, mergetype, optimize, merge):

@@ -68,8 +68,8 @@ def close_days(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class _Run:
     """One run: ``ids`` (its rows' article ids), ``kind`` (``SIGNED``...), ``sigs`` (a
     signature a row), ``days`` (each article's date as a day number), ``keys`` (every band
-    key of its signed rows, sorted) and ``rows`` (the row of each key); ``alive``: the rows
-    no later run hides."""
+    key of its signed rows, sorted) and ``rows`` (the row of each key); ``counts``: the rows
+    no later run hides (and not removed); ``alive``: those of them with a signature."""
 
     PER_BUCKET = 2
 
@@ -77,6 +77,7 @@ class _Run:
         self.seq = seq
         self.ids = ids
         self.kind, self.sigs, self.days, self.keys, self.rows = (arrays[a] for a in _ARRAYS)
+        self.counts = np.asarray(self.kind) != REMOVED
         self.alive = np.asarray(self.kind) == SIGNED
         self.merged = False  # (a prepared run) made of every earlier run's rows and its own
 
@@ -133,6 +134,26 @@ class _Run:
         return cls(seq, ids, arrays)
 
 
+_ROW = (1 << 32) - 1  # (BandStore.where: the row of run << 32 | row)
+
+
+def _merge_sorted(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, rows) pairs of arrays, each sorted by its keys, as one such pair: the two
+    shortest merged first, each shorter one put in place in the longer by a binary search."""
+    parts = sorted(parts, key=lambda p: len(p[0]))
+    while len(parts) > 1:
+        (short_keys, short_rows), (keys, rows) = parts[0], parts[1]
+        at = np.searchsorted(keys, short_keys) + np.arange(len(short_keys))
+        others = np.ones(len(keys) + len(short_keys), dtype=bool)
+        others[at] = False
+        merged_keys = np.empty(len(others), dtype=keys.dtype)
+        merged_rows = np.empty(len(others), dtype=rows.dtype)
+        merged_keys[at], merged_rows[at] = short_keys, short_rows
+        merged_keys[others], merged_rows[others] = keys, rows
+        parts = sorted([(merged_keys, merged_rows), *parts[2:]], key=lambda p: len(p[0]))
+    return parts[0]
+
+
 class BandStore:
     """The band keys and sketches of an index's articles, in runs (see the module's text)."""
 
@@ -160,7 +181,10 @@ class BandStore:
         self.missing = not complete
         self._next_seq = max(seen, default=0) + 1
         self.runs: list[_Run] = []
-        self.where: dict[str, tuple[int, int]] = {}  # id: (run, row) of the row that counts
+        # id: the run and row of the row that counts, as run << 32 | row (an int: a tuple
+        # for each of 200,000 articles made every full collection of the ingest's garbage
+        # collector look at them, about 2 s in all)
+        self.where: dict[str, int] = {}
         try:
             for seq in sorted(complete):
                 self._add(_Run.load(self.directory, name, seq))
@@ -193,11 +217,12 @@ class BandStore:
         for row, (article_id, kind) in enumerate(zip(run.ids, np.asarray(run.kind).tolist())):
             old = where.get(article_id)
             if old is not None:
-                runs[old[0]].alive[old[1]] = False
+                runs[old >> 32].alive[old & _ROW] = False
+                runs[old >> 32].counts[old & _ROW] = False
             if kind == REMOVED:
                 where.pop(article_id, None)
             else:
-                where[article_id] = (r, row)
+                where[article_id] = r << 32 | row
 
     def prepare(self, versions: Iterable[Version]) -> _Run:
         """The run storing each of ``versions``' signature (none for an article without
@@ -248,11 +273,10 @@ class BandStore:
         """The run of these rows, saved: merged with every run that counts when there would
         be more than ``MAX_RUNS``."""
         seq, self._next_seq = self._next_seq, self._next_seq + 1
-        merged = len(self.runs) >= self.MAX_RUNS
-        if merged:
-            ids, kind, sigs, days = self._merged(ids, kind, sigs, days)
         run = _Run.make(seq, ids, kind, sigs, days)
-        run.merged = merged
+        if len(self.runs) >= self.MAX_RUNS:
+            run = self._merged(run)
+            run.merged = True
         run.buckets()
         try:
             run.save(self.directory, self.name)
@@ -261,28 +285,31 @@ class BandStore:
                                      f"{self.name}{RUN_INFIX}{seq:06d})") from exc
         return run
 
-    def _merged(self, ids: list[str], kind: np.ndarray, sigs: np.ndarray,
-                days: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-        """The rows that count of every run (those of ``ids`` excepted), then these rows;
-        without the removed ones."""
-        new = set(ids)
-        by_run: dict[int, list[tuple[int, str]]] = {}
-        for article_id, (r, row) in self.where.items():
-            if article_id not in new:
-                by_run.setdefault(r, []).append((row, article_id))
-        out_ids: list[str] = []
-        kinds, sigs_, days_ = [], [], []
-        for r, items in sorted(by_run.items()):
-            items.sort()
-            rows = np.array([row for row, _ in items], dtype=np.int64)
-            out_ids += [article_id for _, article_id in items]
-            kinds.append(np.asarray(self.runs[r].kind)[rows])
-            sigs_.append(np.asarray(self.runs[r].sigs)[rows])
-            days_.append(np.asarray(self.runs[r].days)[rows])
-        keep = np.flatnonzero(kind != REMOVED)
-        out_ids += [ids[k] for k in keep.tolist()]
-        return (out_ids, np.concatenate(kinds + [kind[keep]]),
-                np.concatenate(sigs_ + [sigs[keep]]), np.concatenate(days_ + [days[keep]]))
+    def _merged(self, run: _Run) -> _Run:
+        """One run of the rows that count of every run (but those ``run`` holds again), then
+        ``run``'s rows, without the removed ones. The runs' keys are sorted already: they are
+        kept (rows numbered again) and merged, not made and sorted again."""
+        keep = [r.counts.copy() for r in self.runs] + [np.asarray(run.kind) != REMOVED]
+        for article_id in run.ids:
+            found = self.where.get(article_id)
+            if found is not None:
+                keep[found >> 32][found & _ROW] = False
+        ids: list[str] = []
+        kinds, sigs, days, parts = [], [], [], []
+        for r, kept in zip([*self.runs, run], keep):
+            rows = np.flatnonzero(kept)
+            renumbered = np.zeros(len(r.ids), dtype=np.uint32)
+            renumbered[rows] = np.arange(len(ids), len(ids) + len(rows), dtype=np.uint32)
+            ids += [r.ids[k] for k in rows.tolist()]
+            kinds.append(np.asarray(r.kind)[rows])
+            sigs.append(np.asarray(r.sigs)[rows])
+            days.append(np.asarray(r.days)[rows])
+            key_rows = np.asarray(r.rows)
+            held = np.flatnonzero(kept[key_rows])
+            parts.append((np.asarray(r.keys)[held], renumbered[key_rows[held]]))
+        keys, rows = _merge_sorted(parts)
+        return _Run(run.seq, ids, {"kind": np.concatenate(kinds), "sigs": np.concatenate(sigs),
+                                   "days": np.concatenate(days), "keys": keys, "rows": rows})
 
     def holders(self, keys: np.ndarray, limit: int = MAX_BAND_HOLDERS) -> list[tuple]:
         """The stored articles holding each of ``keys`` (band keys) that no more than
@@ -324,12 +351,13 @@ class BandStore:
         found = self.where.get(article_id)
         if found is None:
             return None
-        run = self.runs[found[0]]
-        return np.array(run.sigs[found[1]]) if run.kind[found[1]] == SIGNED else _EMPTY
+        run, row = self.runs[found >> 32], found & _ROW
+        return np.array(run.sigs[row]) if run.kind[row] == SIGNED else _EMPTY
 
     def count(self) -> int:
         """Articles stored with a sketch."""
-        return sum(1 for r, row in self.where.values() if self.runs[r].kind[row] == SIGNED)
+        return sum(1 for at in self.where.values()
+                   if self.runs[at >> 32].kind[at & _ROW] == SIGNED)
 
 
 @dataclass
@@ -458,8 +486,10 @@ class _Sketchers:
 
 def _made(rows: list[tuple], signatures: tuple[np.ndarray, np.ndarray]) -> list[Version]:
     sigs, signed = signatures
-    return [Version(row[0], row[1], None, sigs[k] if signed[k] else _EMPTY, row[2:])
-            for k, row in enumerate(rows)]
+    # (rows of the array as a list, flags as Python bools: indexing either per article
+    # costs more than making the Version)
+    return [Version(row[0], row[1], None, sig if ok else _EMPTY, row[2:])
+            for row, sig, ok in zip(rows, list(sigs), signed.tolist())]
 
 
 _STORY = "\0story:"  # the node of a whole stored story that no version of the batch leaves

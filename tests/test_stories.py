@@ -359,6 +359,53 @@ def test_the_band_store_s_runs_hide_earlier_rows_and_merge(tmp_path, monkeypatch
     broken.close()
 
 
+def test_a_merged_run_holds_exactly_the_rows_that_count(tmp_path, monkeypatch):
+    """Runs merged (their sorted keys kept and merged, rows numbered again) hold what one run
+    made afresh from the rows that count would: every signed article's band keys, sorted,
+    each pointing at its article's row; no key of a replaced or removed row."""
+    import random
+
+    import numpy as np
+
+    from search.stories import band_keys, sketch
+
+    monkeypatch.setattr(BandStore, "MAX_RUNS", 2)
+    rng = random.Random(5)
+    model: dict[str, np.ndarray] = {}  # id: its signature (empty: no words)
+    bands = BandStore(tmp_path, "news1")
+    merges = 0
+    for step in range(40):
+        if step % 5 == 4 and model:
+            gone = rng.sample(sorted(model), k=min(len(model), rng.randint(1, 4)))
+            bands.remove(gone + ["never stored"])
+            for i in gone:
+                del model[i]
+        else:
+            batch = {}
+            for _ in range(rng.randint(1, 12)):
+                i = f"a{rng.randrange(60)}"
+                batch[i] = np.zeros(0, np.uint32) if rng.random() < 0.1 else sketch(
+                    np.array([rng.randrange(2**32) for _ in range(30)], dtype=np.uint32))
+            before = len(bands.runs)
+            bands.replace([Version(i, dt.date(2024, 1, 1), None, s) for i, s in batch.items()])
+            merges += len(bands.runs) <= before
+            model.update(batch)
+        assert set(bands.where) == set(model) and bands.count() == sum(
+            1 for s in model.values() if len(s))
+        for i, s in model.items():
+            assert np.array_equal(bands.signature(i), s)
+        if len(bands.runs) == 1:  # just merged: the one run is the whole store
+            run = bands.runs[0]
+            assert sorted(run.ids) == sorted(model) and len(set(run.ids)) == len(run.ids)
+            keys = np.asarray(run.keys)
+            assert np.all(keys[:-1] <= keys[1:])
+            assert sorted(zip(keys.tolist(), (run.ids[r] for r in np.asarray(run.rows)))) == \
+                sorted((k, i) for i, s in model.items() if len(s)
+                       for k in band_keys(s).ravel().tolist())
+    assert merges >= 5
+    bands.close()
+
+
 def test_a_store_that_cannot_be_read_is_made_again(tmp_path):
     articles = made_up_set(seed=4, originals=10)
     ingest(tmp_path, articles[:15])
