@@ -30,8 +30,10 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
-INDEX_FORMAT = 4  # 1: Porter stems, no folding; 2: positions pickled as Whoosh does; 3: no stories
-MIN_WRITABLE_FORMAT = 2  # ingest adds to indexes of format 2 (in their own format) and 3
+# 1: Porter stems, no folding; 2: positions pickled as Whoosh does; 3: no stories; 4: stories;
+# 5: organisations and places (with or without stories)
+INDEX_FORMAT = 5
+MIN_WRITABLE_FORMAT = 2  # ingest adds to indexes of formats 2 to 4 in their own format
 
 _FOLD = dict(accent_map)
 _FOLD.update({ord("ß"): "ss", ord("æ"): "ae", ord("œ"): "oe", ord("þ"): "th", ord("ð"): "d",
@@ -95,13 +97,17 @@ def exact_analyzer():
 
 
 def index_format(schema) -> int:
-    """``INDEX_FORMAT`` (4) for an index made by this version; 3 for one without stories; 2 for
-    one with accent folding and Snowball stems but Whoosh's pickled positions; 1 for one made
-    before folding. Formats 2 and 3 are searched and added to as they are, without stories
-    (every article its own story); ``ingest.py --rebuild`` converts."""
+    """``INDEX_FORMAT`` (5) for an index made by this version (organisations and places; with
+    or without stories); 4 for one with stories but without organisations and places; 3 for
+    one with neither; 2 for one with accent folding and Snowball stems but Whoosh's pickled
+    positions; 1 for one made before folding. Formats 2 to 4 are searched and added to as they
+    are, without what they lack (stories: every article its own story; organisations and
+    places: none); ``ingest.py --rebuild`` converts."""
     items = getattr(schema["headline"].analyzer, "items", ())
     if not any(isinstance(i, FoldFilter) for i in items):
         return 1
     if type(schema["headline"].format).__name__ != "ArrayPositions":
         return 2
+    if "places" in schema:
+        return 5
     return 4 if "story" in schema else 3

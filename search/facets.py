@@ -71,7 +71,8 @@ class _TermTable:
         self.display: list[str] = []
         self.index: dict[str, int] = {}
         docs_per_term: list[np.ndarray] = []
-        for term in reader.field_terms(field):
+        # (an index made before organisations and places has no such fields)
+        for term in reader.field_terms(field) if field in reader.schema else ():
             if not term:
                 continue
             docs = term_postings(reader, field, term)[0].astype(np.int64)
@@ -174,6 +175,9 @@ class FacetData:
                 deleted = np.fromiter(sub._segment.deleted_docs(), dtype=np.int64)
                 self.live[offset + deleted] = False
         self.people = _TermTable(reader, "people", "people", True, self.live)
+        self.organizations = _TermTable(reader, "organizations", "organizations", True,
+                                        self.live)
+        self.places = _TermTable(reader, "places", "places", True, self.live)
         self.sections = _TermTable(reader, "section", "section", False, self.live)
         years = column_array(reader, "year", np.int64)
         self.dated = (years > 0) & (years <= MAX_YEAR) & self.live
@@ -319,18 +323,24 @@ class FacetData:
     # -- counting ------------------------------------------------------------------------------
 
     def people_facet(self, ctx: np.ndarray, selected, size: int) -> tuple[FacetValue, ...]:
-        counts = self.people.counts(ctx)
+        return self.names_facet(self.people, ctx, selected, size)
+
+    def names_facet(self, table: _TermTable, ctx: np.ndarray, selected, size: int) \
+            -> tuple[FacetValue, ...]:
+        """The ``size`` names of ``table`` (people, organisations or places) most often named
+        in ``ctx``, and the ``selected`` ones."""
+        counts = table.counts(ctx)
         chosen = {exact_key(s) for s in selected}
         nonzero = np.flatnonzero(counts)
         if len(nonzero) > size:
-            # only the people counted at least as often as the size-th need sorting by name
+            # only the names counted at least as often as the size-th need sorting by name
             kth = np.partition(counts[nonzero], len(nonzero) - size)[len(nonzero) - size]
             nonzero = nonzero[counts[nonzero] >= kth]
         # by count, then by name
-        order = sorted(nonzero.tolist(), key=lambda t: (-counts[t], self.people.display[t]))
-        values = [FacetValue(self.people.display[t], int(counts[t]),
-                             self.people.terms[t] in chosen) for t in order[:size]]
-        return _with_selected(values, selected, lambda s: self._count_of(self.people, counts, s))
+        order = sorted(nonzero.tolist(), key=lambda t: (-counts[t], table.display[t]))
+        values = [FacetValue(table.display[t], int(counts[t]),
+                             table.terms[t] in chosen) for t in order[:size]]
+        return _with_selected(values, selected, lambda s: self._count_of(table, counts, s))
 
     def section_facet(self, ctx: np.ndarray, selected) -> tuple[FacetValue, ...]:
         counts = self.sections.counts(ctx)

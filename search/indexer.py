@@ -31,7 +31,7 @@ from whoosh.writing import NO_MERGE, LockError, SegmentWriter
 from search import segments, store
 from search.analysis import INDEX_FORMAT, MIN_WRITABLE_FORMAT, index_format
 from search.errors import IndexLocked, IndexOutdated, IndexWriteError
-from search.models import Article, IngestStats
+from search.models import ENTITY_KINDS, Article, IngestStats
 from search.ingest.records import Prepared
 from search.postings import RankingCodec
 from search.proc import die_with_parent, forking
@@ -130,6 +130,15 @@ class Indexer:
             self._lock.__exit__(None, None, None)
             raise
         return self
+
+    def _fit(self, doc: dict) -> dict:
+        """``doc`` as the index's schema holds it: an index made before organisations and
+        places (format 4 or earlier, added to in its own format) gets neither."""
+        if "places" in doc or "organizations" in doc:
+            if "places" not in self.ix.schema:
+                doc.pop("places", None)
+                doc.pop("organizations", None)
+        return doc
 
     def _check_stories(self, ix) -> None:
         if not self.stories and keeps_stories(ix.schema):
@@ -320,15 +329,16 @@ class Indexer:
             writer = self._writer(len(to_write))
 
             def write():
+                fit = self._fit
                 for p, a in zip(to_write, articles):
-                    doc = article_to_doc(a, p.fingerprint,
-                                         plan.story[a.id] if plan is not None else None)
+                    doc = fit(article_to_doc(a, p.fingerprint,
+                                             plan.story[a.id] if plan is not None else None))
                     if a.id in replacing:
                         writer.update_document(**doc)
                     else:
                         writer.add_document(**doc)
                 for doc in plan.rewrites if plan is not None else ():
-                    writer.update_document(**doc)
+                    writer.update_document(**fit(doc))
                 if plan is not None:
                     # before the commit: keys of articles a killed run did not commit are
                     # ignored, and the next run writes those articles again
@@ -350,7 +360,8 @@ class Indexer:
             self._on_progress(f"{done:,} articles {'checked' if self.dry_run else 'committed'}")
 
     def _complete(self, batch: list[Prepared]) -> list[Article]:
-        """The articles of ``batch``, with the people extracted for those that ask for it."""
+        """The articles of ``batch``, with the people, organisations and places extracted
+        for those that ask for them (``Prepared.extract``), added to their own."""
         todo = [p for p in batch if p.extract]
         if not todo:
             return [p.article for p in batch]
@@ -364,10 +375,12 @@ class Indexer:
             nonlocal done
             done += n
             if self._on_progress:
-                self._on_progress(f"people extracted from {done:,} of {len(todo):,} articles "
+                self._on_progress(f"names extracted from {done:,} of {len(todo):,} articles "
                                   "of this batch")
 
-        found = self._extractor([(p.article.headline, p.article.body) for p in todo], progress)
+        kinds = [k for k in ENTITY_KINDS if any(k in p.extract for p in todo)]
+        found = self._extractor([(p.article.headline, p.article.body) for p in todo], progress,
+                                kinds=kinds)
         extracted = {id(p): names for p, names in zip(todo, found)}
         out = []
         for p in batch:
@@ -375,10 +388,12 @@ class Indexer:
             if names is None:
                 out.append(p.article)
                 continue
-            people = list(p.article.people)
-            seen = {n.casefold() for n in people}
-            people += [n for n in names if n.casefold() not in seen]
-            out.append(replace(p.article, people=tuple(people)))
+            merged = {}
+            for kind in p.extract:
+                own = list(getattr(p.article, kind))
+                seen = {n.casefold() for n in own}
+                merged[kind] = tuple(own + [n for n in names[kind] if n.casefold() not in seen])
+            out.append(replace(p.article, **merged))
         return out
 
     def _consolidate(self) -> None:
@@ -478,7 +493,7 @@ class Indexer:
                     missing.append(article_id)
             # the stories the deleted articles leave: their other versions, again
             for doc in plan.rewrites if plan is not None else ():
-                writer.update_document(**doc)
+                writer.update_document(**self._fit(doc))
             writer.commit()
         except OSError as exc:
             _cancel(writer)

@@ -17,7 +17,8 @@ from functools import cached_property
 class Article:
     """One news article as the archive knows it.
 
-    ``people`` are canonical full names; ``date`` is a calendar date or ``None`` (never guessed).
+    ``people``, ``organizations`` and ``places`` are canonical names (``ENTITY_KINDS``);
+    ``date`` is a calendar date or ``None`` (never guessed).
     """
 
     id: str
@@ -29,23 +30,34 @@ class Article:
     url: str = ""
     byline: str = ""
     source: str = ""
+    organizations: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """Every field, as JSON holds it (lists, an ISO date). (``dataclasses.asdict`` made
         the same dict ten times slower: it copies each value deeply.)"""
         d = {name: getattr(self, name) for name in _ARTICLE_FIELDS}
-        d["people"] = list(self.people)
+        for kind in ENTITY_KINDS:
+            d[kind] = list(d[kind])
         d["date"] = self.date.isoformat() if self.date else None
         return d
 
     @cached_property
     def content_hash(self) -> str:
-        """A digest of every field: equal hashes mean an unchanged article."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        """A digest of every field: equal hashes mean an unchanged article. (Organisations
+        and places count only when there are any: an article stored before they existed
+        keeps its hash.)"""
+        d = self.to_dict()
+        for kind in ("organizations", "places"):
+            if not d[kind]:
+                del d[kind]
+        blob = json.dumps(d, sort_keys=True, ensure_ascii=False)
         return hashlib.sha1(blob.encode("utf-8")).hexdigest()[:20]
 
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+# the named entities an article carries, each a tuple of canonical names
+ENTITY_KINDS = ("people", "organizations", "places")
 
 
 @dataclass
@@ -81,6 +93,8 @@ class SearchRequest:
     q: str = ""
     person: tuple[str, ...] = ()
     person_match: str = "any"  # "any": articles naming any of ``person``; "all": all of them
+    organization: tuple[str, ...] = ()  # articles naming any of these organisations
+    place: tuple[str, ...] = ()  # articles naming any of these places
     section: tuple[str, ...] = ()
     year: tuple[int, ...] = ()
     date_from: dt.date | None = None
@@ -104,6 +118,7 @@ class SearchRequest:
     def to_dict(self) -> dict:
         return {
             "q": self.q, "person": list(self.person), "person_match": self.person_match,
+            "organization": list(self.organization), "place": list(self.place),
             "section": list(self.section),
             "year": list(self.year),
             "from": self.date_from.isoformat() if self.date_from else None,
@@ -133,11 +148,14 @@ class Hit:
     source_url: str | None
     score: float | None
     story: StoryRef | None = None
+    organizations: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["date"] = self.date.isoformat() if self.date else None
-        d["people"] = list(self.people)
+        for kind in ENTITY_KINDS:
+            d[kind] = list(getattr(self, kind))
         return d
 
 

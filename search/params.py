@@ -161,13 +161,18 @@ def parse_partial_date(raw: str, name: str, end: bool) -> dt.date:
 
 SEARCH_PARAMS = (
     Param("q", "text", 'Query: words (ANDed), "phrases", OR, NOT, -word, prefix*, and the '
-          "fields headline:, body:, people: (or person:), section:. Empty: browse everything.",
+          "fields headline:, body:, people: (or person:), org:, place:, section:. Empty: "
+          "browse everything.",
           max_chars=MAX_QUERY_CHARS),
     Param("person", "text", f"Only articles naming any of these people (up to "
           f"{MAX_FILTER_VALUES}; an empty value is ignored).", repeat=True, plain=True),
     Param("person_match", "choice", "With several 'person' values: 'any' (the default) finds "
           "articles naming any of them, 'all' only articles naming all of them.",
           choices=PERSON_MATCHES, default="any"),
+    Param("organization", "text", f"Only articles naming any of these organisations (up to "
+          f"{MAX_FILTER_VALUES}; an empty value is ignored).", repeat=True, plain=True),
+    Param("place", "text", f"Only articles naming any of these places (up to "
+          f"{MAX_FILTER_VALUES}; an empty value is ignored).", repeat=True, plain=True),
     Param("section", "text", f"Only articles in any of these sections (up to "
           f"{MAX_FILTER_VALUES}; an empty value is ignored).", repeat=True, plain=True),
     Param("year", "int", f"Only articles of any of these years (up to {MAX_FILTER_VALUES}).",
@@ -181,8 +186,8 @@ SEARCH_PARAMS = (
           high=MAX_PAGE, default=1),
     Param("per_page", "int", "Hits per page.", low=1, high=MAX_PER_PAGE,
           default=DEFAULT_PER_PAGE),
-    Param("facet_size", "int", "How many people to list.", low=1, high=MAX_FACET_SIZE,
-          default=DEFAULT_FACET_SIZE),
+    Param("facet_size", "int", "How many people, organisations and places to list.", low=1,
+          high=MAX_FACET_SIZE, default=DEFAULT_FACET_SIZE),
     Param("group", "choice", "story (the default): one hit per story, its best-ranked "
           "version, with the story's number of versions; paging walks stories. none: every "
           "article. Facet counts are counts of articles either way.", choices=GROUPS,
@@ -201,7 +206,9 @@ def parse_search_params(params: dict[str, list[str]]) -> SearchRequest:
     """Validate ``params`` (name -> list of values); ``ParamError`` names the first bad one."""
     got = {p.name: p.values(params) if p.repeat else p.read(params) for p in SEARCH_PARAMS}
     return SearchRequest(q=got["q"] or "", person=_names(got["person"]),
-                         person_match=got["person_match"], section=_names(got["section"]),
+                         person_match=got["person_match"],
+                         organization=_names(got["organization"]), place=_names(got["place"]),
+                         section=_names(got["section"]),
                          year=tuple(dict.fromkeys(got["year"])), date_from=got["from"],
                          date_to=got["to"], sort=got["sort"], page=got["page"],
                          per_page=got["per_page"], facet_size=got["facet_size"],
@@ -241,5 +248,6 @@ def parse_size(params: dict[str, list[str]]) -> int:
 
 def has_search_params(params: dict[str, list[str]]) -> bool:
     """Whether ``params`` narrow the archive at all (a query or a filter)."""
-    return any((v or "").strip() for name in ("q", "person", "section", "year", "from", "to")
+    return any((v or "").strip() for name in ("q", "person", "organization", "place", "section",
+                                              "year", "from", "to")
                for v in params.get(name) or [])

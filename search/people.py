@@ -4,7 +4,9 @@
 Reuters' ``james-baker`` into names. ``extract_people`` finds persons (not companies, places,
 shows or events) with spaCy's statistical NER and then merges the mentions of one person within an
 article ("Kim", "Ms Kardashian", "Kim K.") into the fullest form of that name ("Kim Kardashian").
-The spaCy pipeline is loaded lazily, once per process, so code that never extracts never pays.
+``extract_entities_many`` finds the organisations and places an article names in the same pass
+of the tagger (spaCy's ORG, and GPE and LOC, labels), each once. The spaCy pipeline is loaded
+lazily, once per process, so code that never extracts never pays.
 """
 
 from __future__ import annotations
@@ -273,6 +275,41 @@ _NAME_COUNTRY = re.compile(rf"(?<![\w])({_NAME_WORD}(?: {_NAME_WORD}){{1,3}}) \(
 _NOT_PERSON_LABELS = {"ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "WORK_OF_ART", "PRODUCT"}
 
 
+# spaCy's labels of the organisations and of the places an article names
+_ORG_LABELS = {"ORG"}
+_PLACE_LABELS = {"GPE", "LOC"}
+_THE = re.compile(r"^(?:the|The|THE)\s+")
+
+
+def _entity_mention(text: str) -> str | None:
+    """A raw ORG or place span as a name ("the European Union's" -> "European Union"), or
+    ``None`` when nothing name-like remains (no capital, a number, more than six words)."""
+    from search.entities import canonical_entity
+
+    text = text.split("\n")[0] if text.split("\n")[0].strip() else text.split("\n")[-1]
+    text = re.sub(r"['’]s?$", "", _THE.sub("", text.strip()))
+    name = canonical_entity(text)
+    if len(name) < 2 or len(name.split()) > _MAX_NAME_TOKENS:
+        return None
+    if not any(ch.isupper() for ch in name) or not any(ch.isalpha() for ch in name):
+        return None
+    return name
+
+
+def _entities(doc) -> tuple[list[str], list[str]]:
+    """The organisations and the places ``doc`` names, in order, each once (case ignored)."""
+    orgs: dict[str, str] = {}
+    places: dict[str, str] = {}
+    for ent in doc.ents:
+        into = orgs if ent.label_ in _ORG_LABELS else places if ent.label_ in _PLACE_LABELS \
+            else None
+        if into is not None:
+            name = _entity_mention(ent.text)
+            if name:
+                into.setdefault(name.casefold(), name)
+    return list(orgs.values()), list(places.values())
+
+
 def _mentions(doc) -> list[str]:
     found: list[tuple[int, str]] = []
     covered: list[tuple[int, int]] = []
@@ -382,24 +419,84 @@ def name_bearing(text: str) -> str:
 
 def extract_people_many(texts: Iterable[tuple[str, str]], batch_size: int = 32) -> list[list[str]]:
     """``extract_people`` for many (headline, body) pairs at once (spaCy batches their pieces)."""
+    return [found["people"] for found in
+            extract_entities_many(texts, ("people",), batch_size=batch_size)]
+
+
+def extract_entities_many(texts: Iterable[tuple[str, str]],
+                          kinds: Sequence[str] = ("people", "organizations", "places"),
+                          batch_size: int = 32) -> list[dict[str, list[str]]]:
+    """The people, organisations and places (those of ``kinds``) of many (headline, body)
+    pairs, in one pass of the tagger: {kind: canonical names in order of first mention}.
+    People alone: only the sentences that can name a person are read (``name_bearing``)."""
     nlp = _nlp()
+    only_people = set(kinds) <= {"people"}
     pieces: list[str] = []
     owner: list[int] = []
     count = 0
     for i, (h, b) in enumerate(texts):
-        for piece in chunks(name_bearing(_prepare(h, b)[:MAX_EXTRACT_CHARS])):
+        text = _prepare(h, b)[:MAX_EXTRACT_CHARS]
+        for piece in chunks(name_bearing(text) if only_people else entity_bearing(text)):
             pieces.append(piece)
             owner.append(i)
         count = i + 1
     # pieces of like length batched together: the tagger pads a batch to its longest piece
     order = sorted(range(len(pieces)), key=lambda k: len(pieces[k]))
-    found: list[list[str]] = [[] for _ in pieces]
+    found: list[tuple] = [((), (), ())] * len(pieces)
     for k, doc in zip(order, nlp.pipe((pieces[k] for k in order), batch_size=batch_size)):
-        found[k] = _mentions(doc)
-    mentions: list[list[str]] = [[] for _ in range(count)]
+        found[k] = (_mentions(doc), *(((), ()) if only_people else _entities(doc)))
+    mentions: list[tuple[list, list, list]] = [([], [], []) for _ in range(count)]
     for i, names in zip(owner, found):
-        mentions[i] += names
-    return [merge_mentions(m, keep_lone_names=False) for m in mentions]
+        for into, more in zip(mentions[i], names):
+            into += more
+    out = []
+    for people, orgs, places in mentions:
+        got = {"people": merge_mentions(people, keep_lone_names=False)}
+        if not only_people:
+            got["organizations"] = _once(orgs)
+            got["places"] = _once(places)
+        out.append({kind: got[kind] for kind in kinds})
+    return out
+
+
+def _once(names: list[str]) -> list[str]:
+    return list({n.casefold(): n for n in reversed(names)}.values())[::-1]
+
+
+# the first words of sentences that name nothing by themselves: a sentence whose only capital
+# is one of these holds no name
+_PLAIN_STARTS = frozenset("""a an and as at after all also although another any because
+before both but by during each even every for from he her here his how however i if in into
+it its many more most much my no not now of on once one only or other our over she since so
+some such than that the their then there these they this those though thus to two under
+until we what when where whether which while who why with yet you""".split())
+_INNER_CAPITAL = re.compile(r"[\s\"'“‘(\[/-][\"'“‘(]*[A-Z]")
+
+
+def entity_bearing(text: str) -> str:
+    """``text`` without the sentences that cannot name a person, an organisation or a place:
+    those without a capital but at the start, where the first word is a common one ("He said
+    it would rain on the coast.")."""
+    out = []
+    for para in re.split(r"(\n\s*\n)", text):
+        if para.strip() == "" or len(para) < 2:
+            out.append(para)
+            continue
+        start = 0
+        kept = []
+        sentences = [m.end() for m in _SENTENCE_END.finditer(para)] + [len(para)]
+        for end in sentences:
+            sentence = para[start:end]
+            start = end
+            stripped = sentence.strip()
+            if not stripped:
+                continue
+            first = re.match(r"[\"'“‘(\[]*([\w'’.-]*)", stripped).group(1)
+            if _INNER_CAPITAL.search(stripped) or (
+                    first[:1].isupper() and first.lower().strip(".") not in _PLAIN_STARTS):
+                kept.append(sentence)
+        out.append("".join(kept))
+    return "".join(out)
 
 
 def extract_people(headline: str, body: str) -> list[str]:
@@ -408,7 +505,7 @@ def extract_people(headline: str, body: str) -> list[str]:
 
 
 class Extractor:
-    """``extract_people_many`` on several processes (one spaCy pipeline each), for ingest.
+    """``extract_entities_many`` on several processes (one spaCy pipeline each), for ingest.
 
     The pool starts on first use, so a run with nothing to extract loads no model; its
     processes die with the ingest (``search.proc.die_with_parent``). Use as a context manager
@@ -424,15 +521,18 @@ class Extractor:
         self._pool = None
 
     def __call__(self, texts: Sequence[tuple[str, str]],
-                 on_done: Callable[[int], None] | None = None) -> list[list[str]]:
-        """The people of each (headline, body) pair; ``on_done(n)`` after each n articles."""
+                 on_done: Callable[[int], None] | None = None,
+                 kinds: Sequence[str] = ("people", "organizations", "places")) \
+            -> list[dict[str, list[str]]]:
+        """The names of ``kinds`` of each (headline, body) pair ({kind: names});
+        ``on_done(n)`` after each n articles."""
         size = max(self.MIN_TASK, min(self.MAX_TASK, len(texts) // (self.processes * 8) or 1))
-        tasks = [texts[i:i + size] for i in range(0, len(texts), size)]
+        tasks = [(texts[i:i + size], tuple(kinds)) for i in range(0, len(texts), size)]
         if self.processes == 1 or len(tasks) < 2:
-            results = (extract_people_many(t) for t in tasks)
+            results = (_extract_task(t) for t in tasks)
         else:
-            results = self._start().imap(extract_people_many, tasks)
-        out: list[list[str]] = []
+            results = self._start().imap(_extract_task, tasks)
+        out: list[dict[str, list[str]]] = []
         for found in results:
             out += found
             if on_done:
@@ -464,3 +564,9 @@ class Extractor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _extract_task(task: tuple[Sequence[tuple[str, str]], tuple[str, ...]]) \
+        -> list[dict[str, list[str]]]:
+    texts, kinds = task
+    return extract_entities_many(texts, kinds)

@@ -1,9 +1,10 @@
 """Parsing untrusted query text, and running a search: ``run_search(searcher, facets, request)``.
 
 Syntax: words are ANDed; ``"exact phrases"``; ``OR``, ``NOT``, ``-word``; ``prefix*``; fields
-``headline:``, ``body:``, ``people:`` (alias ``person:``) and ``section:``. Headline and body are
-stemmed ("election" finds "elections"); people and section match whole values, case-insensitively
-(``people:"Paul Volcker"``, ``section:sport``). Relevance is BM25F with the headline weighted
+``headline:``, ``body:``, ``people:`` (alias ``person:``), ``org:`` (``organizations:``),
+``place:`` (``places:``) and ``section:``. Headline and body are stemmed ("election" finds
+"elections"); names and sections match whole values, case and accents ignored
+(``people:"Paul Volcker"``, ``org:opec``, ``section:sport``). Relevance is BM25F with the headline weighted
 above the body (``search.schema.HEADLINE_BOOST``).
 
 Nothing the user types makes the search fail: the parser is lenient (unbalanced quotes and
@@ -38,9 +39,12 @@ from search.schema import ArrayPositions, doc_to_article
 
 log = logging.getLogger(__name__)
 
-QUERY_FIELDS = ("headline", "body", "people", "section")
+QUERY_FIELDS = ("headline", "body", "people", "organizations", "places", "section")
 DEFAULT_FIELDS = ("headline", "body")
-FIELD_ALIASES = {"people": ["person", "persons"], "headline": ["title"], "section": ["category"]}
+FIELD_ALIASES = {"people": ["person", "persons"], "headline": ["title"], "section": ["category"],
+                 "organizations": ["org", "orgs", "organization", "organisation",
+                                   "organisations"],
+                 "places": ["place", "location", "locations"]}
 MAX_QUERY_CHARS = 500
 MIN_PREFIX_CHARS = 2
 MAX_EXPANSIONS = 512  # words one prefix may expand to, in one field
@@ -66,7 +70,8 @@ def make_parser(schema: Schema) -> MultifieldParser:
 def _build_parser(schema: Schema) -> MultifieldParser:
     # Only the searchable fields are known to the parser: "id:", "date:" or "fingerprint:" are
     # read as plain words rather than reaching internal fields.
-    visible = Schema(**{name: schema[name] for name in QUERY_FIELDS})
+    # (an index made before organisations and places has no such fields: "org:x" is words)
+    visible = Schema(**{name: schema[name] for name in QUERY_FIELDS if name in schema})
     parser = MultifieldParser(list(DEFAULT_FIELDS), visible)
     parser.remove_plugin_class(RangePlugin)  # term ranges over text scan the lexicon
     # "or" and "not" in lower case are operators too ("opec or saudi"): as words they are
@@ -529,6 +534,9 @@ class Selection:
         self.filters = {
             "person": facets.person_mask(req.person, req.person_match == "all")
             if req.person else None,
+            "organization": facets.organizations.mask_for(req.organization, facets.maxdoc)
+            if req.organization else None,
+            "place": facets.places.mask_for(req.place, facets.maxdoc) if req.place else None,
             "section": facets.section_mask(req.section) if req.section else None,
             "year": facets.year_mask(req.year) if req.year else None,
             "dates": facets.date_mask(date_to_day(req.date_from) if req.date_from else None,
@@ -620,6 +628,10 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
     people_ctx = sel.final if req.person_match == "all" else sel.context("person")
     facet_values: dict[str, tuple[FacetValue, ...]] = {
         "people": facets.people_facet(people_ctx, req.person, req.facet_size),
+        "organizations": facets.names_facet(facets.organizations, sel.context("organization"),
+                                            req.organization, req.facet_size),
+        "places": facets.names_facet(facets.places, sel.context("place"), req.place,
+                                     req.facet_size),
         "section": facets.section_facet(sel.context("section"), req.section),
         "year": year_values,
         # the months of a single selected year, over every filter but the date range
@@ -673,6 +685,8 @@ def make_hit(searcher, docnum: int, score: float | None, terms: dict,
                              schema["body"].analyzer),
         date=article.date,
         people=article.people,
+        organizations=article.organizations,
+        places=article.places,
         section=article.section,
         source_url=safe_source_url(article.url),
         score=round(score, 4) if score is not None else None,

@@ -119,7 +119,8 @@ class Archive:
             with self._searching() as opened:
                 facets = self._facets.get(opened.key, opened.searcher)
                 facets.words("a")
-                facets.people.lookup("a", 1)
+                for table in (facets.people, facets.organizations, facets.places):
+                    table.lookup("a", 1)
             uneven_fold()  # the highlighter's table of characters folding changes in length
         except IndexNotFound:
             pass
@@ -150,10 +151,14 @@ class Archive:
     def people_lookup(self, prefix: str, limit: int) -> list[FacetValue]:
         """People of the archive whose name, or a word of it, starts with ``prefix`` (accents
         and case ignored), with their article counts; most articles first."""
+        return self.names_lookup("people", prefix, limit)
+
+    def names_lookup(self, kind: str, prefix: str, limit: int) -> list[FacetValue]:
+        """``people_lookup`` for a kind of ``ENTITY_KINDS`` (people, organisations, places)."""
         with self._searching() as opened:
             facets = self._facets.get(opened.key, opened.searcher)
             return [FacetValue(name, count, False)
-                    for name, count in facets.people.lookup(prefix, limit)]
+                    for name, count in getattr(facets, kind).lookup(prefix, limit)]
 
     def cooccurrence(self, name: str, request: SearchRequest | None, size: int) \
             -> tuple[str, int, tuple[FacetValue, ...]]:

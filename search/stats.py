@@ -31,6 +31,8 @@ def stats_of(directory: Path, searcher, data: FacetData) -> dict:
         "first_date": _iso(days.min()) if days.size else None,
         "last_date": _iso(days.max()) if days.size else None,
         "people": len(data.people.index),
+        "organizations": len(data.organizations.index),
+        "places": len(data.places.index),
         "sections": len(data.sections.index),
         "last_ingest": store.read_meta(directory).get("last_ingest"),
         # 1: made before accent folding and Snowball stems; rebuild it (ingest.py --rebuild)
@@ -58,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{stats['articles']} articles in {directory}: {stats['dated']} dated "
           f"({stats['first_date']} to {stats['last_date']}), {stats['undated']} undated; "
-          f"{stats['people']} people, {stats['sections']} sections; "
+          f"{stats['people']} people, {stats['organizations']} organisations, "
+          f"{stats['places']} places, {stats['sections']} sections; "
           f"last ingest {stats['last_ingest']}")
     print(json.dumps(stats))
     return 0

@@ -40,10 +40,12 @@ def test_search_shape(client):
     assert body["pages"] == -(-body["stories"] // 3)
     hit = body["hits"][0]
     assert set(hit) == {"id", "headline", "headline_html", "snippet_html", "date", "people",
-                        "section", "url", "source_url", "score", "story"}
+                        "organizations", "places", "section", "url", "source_url", "score",
+                        "story"}
     assert set(hit["story"]) == {"id", "versions"} and hit["story"]["versions"] >= 1
     assert hit["url"] == f"/api/articles/{hit['id']}".replace("/api", "")
-    assert set(body["facets"]) == {"people", "section", "year", "month"}
+    assert set(body["facets"]) == {"people", "organizations", "places", "section", "year",
+                                   "month"}
     assert all(set(v) == {"value", "count", "selected"} for v in body["facets"]["people"])
 
 

@@ -269,6 +269,40 @@ def test_people_typeahead_in_the_more_box(page, server):
     assert "Often named with Tobias Wren" in panel.inner_text()
 
 
+def test_organisation_and_place_panels_filter_and_look_up(browser, page, server):
+    from urllib.parse import urlencode
+
+    page.goto(server + "/")
+    places = page.locator("#facet-places")
+    assert places.locator("legend").inner_text() == "Places"
+    value = "Hollin Town"  # (the demo's two Quay Rovers away games)
+    places.get_by_role("checkbox", name=re.compile(value)).check()  # ticking submits the form
+    page.wait_for_url(re.compile(r"place="))
+    assert params(page)["place"] == [value]
+    api = api_total(server, urlencode({"place": value}))
+    assert int(page.locator("section.results").get_attribute("data-total")) == api["total"] > 0
+    assert page.locator(f"#facet-places input[value='{value}']").is_checked()
+    assert page.get_by_role("link", name=f"Remove filter Place: {value}").is_visible()
+    # the organisations' look-up, beside the ticked place
+    page.locator("#more-organizations summary").click()
+    box = page.get_by_role("searchbox", name="Find an organisation")
+    box.press_sequentially("rov", delay=30)
+    page.locator("#organizations-suggestions a", has_text="Quay Rovers").click()
+    page.wait_for_url(re.compile(r"organization=Quay"))
+    assert params(page)["organization"] == ["Quay Rovers"] and params(page)["place"] == [value]
+    shot(page, "entity-panels")
+    hit = page.locator("li.hit").first
+    assert hit.locator("ul.entities li.org a", has_text="Quay Rovers").count() == 1
+    # at phone size the panels are there, one under the other
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(server + "/?organization=Quay+Rovers")
+    phone.locator("#facet-places").scroll_into_view_if_needed()
+    assert phone.locator("#facet-organizations").bounding_box()["width"] <= 390
+    phone.screenshot(path=str(ARTIFACTS / "phone-entity-panels.png"), full_page=True)
+    context.close()
+
+
 def test_year_histogram_drills_into_months(page, server):
     page.goto(server + "/")
     page.locator("ul.years a.bar[aria-label^='Show only 2021']").click()

@@ -104,13 +104,13 @@ def test_unchanged_articles_are_not_extracted_again(tmp_path, monkeypatch):
                                          f"number {i} sails at noon.")
     index = tmp_path / "ix"
     calls: list[int] = []
-    real = people.extract_people_many
+    real = people.extract_entities_many
 
     def counting(texts, *args, **kwargs):
         calls.append(len(texts))
         return real(texts, *args, **kwargs)
 
-    monkeypatch.setattr(people, "extract_people_many", counting)
+    monkeypatch.setattr(people, "extract_entities_many", counting)
     with Indexer(index, processes=1) as indexer:
         indexer.upsert(load_articles(check_paths([folder], None), on_reject=print))
     assert sum(calls) == 3 and indexer.stats.added == 3

@@ -61,7 +61,9 @@ def test_feed_is_valid_atom_newest_first_with_people_and_snippets(client):
     for entry, hit in zip(feed.entries, dated):
         assert entry.title == hit["headline"]
         assert entry.published.startswith(hit["date"])
-        assert [t.term for t in entry.get("tags", [])] == hit["people"]
+        # its people, organisations and places as categories
+        assert [t.term for t in entry.get("tags", [])] == \
+            hit["people"] + hit["organizations"] + hit["places"]
         assert entry.summary == hit["snippet_html"] and "<mark>" in entry.summary
 
 

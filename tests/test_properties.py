@@ -13,8 +13,8 @@ from web.openapi import spec
 
 SHAPE = {"query", "total", "stories", "page", "per_page", "pages", "took_ms", "hits", "facets",
          "undated", "suggestion", "timed_out"}
-HIT = {"id", "headline", "headline_html", "snippet_html", "date", "people", "section", "url",
-       "source_url", "score", "story"}
+HIT = {"id", "headline", "headline_html", "snippet_html", "date", "people", "organizations",
+       "places", "section", "url", "source_url", "score", "story"}
 
 TOKENS = ["ferry", "harbour", "Tobias", "Wren", "election", "lighth*", "a*", "*", "?", "AND",
           "OR", "NOT", "-", "+", '"', "(", ")", "[", "]", "{", "}", ":", "^2", "~", "\\",
@@ -99,7 +99,8 @@ def check_response(resp):
     assert set(body) == SHAPE
     assert len(body["hits"]) <= body["per_page"] and body["total"] >= body["stories"] >= 0
     assert all(set(h) == HIT for h in body["hits"])
-    assert set(body["facets"]) == {"people", "section", "year", "month"}
+    assert set(body["facets"]) == {"people", "organizations", "places", "section", "year",
+                                   "month"}
     return body
 
 

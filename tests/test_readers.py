@@ -109,7 +109,11 @@ def test_reuters_empty_people_stays_authoritative(tmp_path):
     path.write_bytes(SGML.encode("latin-1"))
     item = records(path)[1]
     assert item.fields["people"] == []
-    assert to_prepared(item, ExtractMode.AUTO).extract is False
+    # people given (as none): not extracted; no ORGS or PLACES element: those are
+    assert to_prepared(item, ExtractMode.AUTO).extract == ("organizations", "places")
+    tagged = to_prepared(records(path)[0], ExtractMode.AUTO)
+    assert tagged.extract == () and tagged.article.places == ("Nowhere",)
+    assert tagged.article.organizations == ()
 
 
 def test_jsonl_with_synonyms_and_bad_lines(tmp_path):
@@ -190,7 +194,7 @@ def test_text_without_header_has_no_people_field(tmp_path):
     path.write_text("Just a headline: with a colon\n\nAnd a body.\n", encoding="utf-8")
     (item,) = records(path)
     assert item.fields == {"headline": "Just a headline: with a colon", "body": "And a body."}
-    assert to_prepared(item).extract is True
+    assert to_prepared(item).extract == ("people", "organizations", "places")
 
 
 def test_text_that_is_not_utf8_is_read_and_flagged(tmp_path):

@@ -84,6 +84,7 @@ def article(article_id: str):
         raise ApiError(404, "not_found", f"no article with id {article_id!r}", "id") from None
     return jsonify({
         "id": art.id, "headline": art.headline, "body": art.body, "people": list(art.people),
+        "organizations": list(art.organizations), "places": list(art.places),
         "date": art.date.isoformat() if art.date else None, "section": art.section,
         "byline": art.byline, "source": art.source, "source_url": safe_source_url(art.url),
         "url": article_path(art.id),

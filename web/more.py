@@ -6,7 +6,8 @@ Each is one call into ``search.service.Archive`` shared by the page and the JSON
 - ``/api/export.csv`` and ``/api/export.jsonl`` stream every article a search selects, in its
   order, up to ``EXPORT_CAP`` rows (headers ``X-Total-Count``, ``X-Export-Rows``,
   ``X-Export-Truncated``);
-- ``/api/people?prefix=`` looks people up by the start of their name or of any word in it;
+- ``/api/people?prefix=`` looks people up by the start of their name or of any word in it
+  (``/api/organizations?prefix=`` and ``/api/places?prefix=`` the same for their kinds);
 - ``/api/people/<name>/cooccurrence`` counts the people named in the same articles, within a
   search when search parameters are given.
 """
@@ -67,14 +68,15 @@ def _request_from(params: dict[str, list[str]], **overrides) -> SearchRequest:
 
 def search_params_only(params: dict[str, list[str]], *drop: str) -> list[tuple[str, str]]:
     """The (name, value) pairs of ``params`` that describe a search, less ``drop``."""
-    keep = ("q", "person", "person_match", "section", "year", "from", "to", "sort", "per_page")
+    keep = ("q", "person", "person_match", "organization", "place", "section", "year", "from",
+            "to", "sort", "per_page")
     return [(k, v) for k in keep if k not in drop for v in params.get(k, []) if v != ""]
 
 
 def describe(req: SearchRequest) -> str:
     """A short human title for a search: its words and filters."""
     parts = [f"“{req.q}”"] if req.q.strip() else []
-    parts += list(req.person) + [f"section {s}" for s in req.section]
+    parts += [*req.person, *req.organization, *req.place] + [f"section {s}" for s in req.section]
     parts += [str(y) for y in req.year]
     if req.date_from or req.date_to:
         parts.append(f"{req.date_from or '…'} to {req.date_to or '…'}")
@@ -107,7 +109,8 @@ def feed():
         atom.add_item(title=xml_text(hit.headline) or "(no headline)", link=link,
                       description=xml_text(hit.snippet_html), pubdate=published,
                       updateddate=published, unique_id=link,
-                      categories=[xml_text(p) for p in hit.people])
+                      categories=[xml_text(n) for n in (*hit.people, *hit.organizations,
+                                                        *hit.places)])
     body = atom.writeString("utf-8")
     resp = Response(body, mimetype="application/atom+xml")
     resp.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
@@ -123,6 +126,8 @@ def _row(article: Article, story_id: str, root: str) -> dict:
         "date": article.date.isoformat() if article.date else None,
         "headline": article.headline,
         "people": list(article.people),
+        "organizations": list(article.organizations),
+        "places": list(article.places),
         "section": article.section or None,
         "byline": article.byline or None,
         "source": article.source or None,
@@ -236,6 +241,27 @@ def people_lookup():
         {"name": v.value, "count": v.count, "search_url": person_search_url(v.value),
          "cooccurrence_url": "/api/people/" + quote(v.value, safe="") + "/cooccurrence"}
         for v in found]})
+
+
+def _names_lookup(kind: str, param: str):
+    try:
+        prefix, limit = parse_lookup_params(query_params())
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    found = archive().names_lookup(kind, prefix, limit)
+    return jsonify({"prefix": prefix, kind: [
+        {"name": v.value, "count": v.count, "search_url": "/?" + urlencode({param: v.value})}
+        for v in found]})
+
+
+@bp.get("/api/organizations")
+def organizations_lookup():
+    return _names_lookup("organizations", "organization")
+
+
+@bp.get("/api/places")
+def places_lookup():
+    return _names_lookup("places", "place")
 
 
 def cooccurrence_of(name: str, params: dict[str, list[str]]):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from search import params as P
 from web.gunicorn_conf import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
-_EXPORT_FIELDS = ("id", "story_id", "date", "headline", "people", "section", "byline",
-                  "source", "source_url", "url", "body")
+_EXPORT_FIELDS = ("id", "story_id", "date", "headline", "people", "organizations", "places",
+                  "section", "byline", "source", "source_url", "url", "body")
 
 
 _ERROR = {"description": "Invalid request",
@@ -40,6 +40,8 @@ def spec() -> dict:
         "snippet_html": {"type": "string", "description": "escaped, matches in <mark>"},
         "date": {"type": ["string", "null"], "format": "date"},
         "people": {"type": "array", "items": {"type": "string"}},
+        "organizations": {"type": "array", "items": {"type": "string"}},
+        "places": {"type": "array", "items": {"type": "string"}},
         "section": {"type": "string"},
         "url": {"type": "string", "description": "the article's page here"},
         "source_url": {"type": ["string", "null"], "description": "original, http(s) only"},
@@ -88,8 +90,8 @@ def spec() -> dict:
                                f"the search's order, at most {P.EXPORT_CAP:,} (the server's "
                                "EXPORT_CAP). Headers: X-Total-Count (the search's total), "
                                "X-Export-Rows, X-Export-Truncated (true when total > rows). "
-                               "Columns: " + ", ".join(_EXPORT_FIELDS) + "; people joined "
-                               "with '; '; a cell that would start a spreadsheet formula (its "
+                               "Columns: " + ", ".join(_EXPORT_FIELDS) + "; people, "
+                               "organizations and places each joined with '; '; a cell that would start a spreadsheet formula (its "
                                "first character one of = + - @, tab or carriage return: "
                                "OWASP's list) is prefixed with '.",
                 "parameters": search_parameters(),
@@ -100,7 +102,7 @@ def spec() -> dict:
                                       "to try again)"}}}},
             "/api/export.jsonl": {"get": {
                 "summary": "Every article of a search as JSON Lines, streamed",
-                "description": "As /api/export.csv, one JSON object a line (people as a list, "
+                "description": "As /api/export.csv, one JSON object a line (names as lists, "
                                "missing values null).",
                 "parameters": search_parameters(),
                 "responses": {"200": {"description": "JSON Lines",
@@ -116,6 +118,15 @@ def spec() -> dict:
                 "responses": {"200": {"description": "{prefix, people: [{name, count, "
                                                      "search_url, cooccurrence_url}]}"},
                               "400": _ERROR}}},
+            **{f"/api/{kind}": {"get": {
+                "summary": f"Look {label} up by the start of their name or of any word in it",
+                "description": "As /api/people: accents and case ignored; names that start "
+                               "with the prefix first, then by articles, most first.",
+                "parameters": [P.PREFIX.openapi(), P.LIMIT.openapi()],
+                "responses": {"200": {"description": f"{{prefix, {kind}: [{{name, count, "
+                                                     "search_url}]}"},
+                              "400": _ERROR}}}
+               for kind, label in (("organizations", "organisations"), ("places", "places"))},
             "/api/people/{name}/cooccurrence": {"get": {
                 "summary": "The people most often named in the same articles as a person",
                 "description": "With search parameters, counted within that search's results "
@@ -148,7 +159,7 @@ def spec() -> dict:
                 "hits": {"type": "array", "items": hit},
                 "facets": {"type": "object", "properties": {
                     **{k: {"type": "array", "items": facet_value}
-                       for k in ("people", "section", "year")},
+                       for k in ("people", "organizations", "places", "section", "year")},
                     "month": {"type": "array", "items": facet_value,
                               "description": "with exactly one year selected: its twelve "
                                              "months as YYYY-MM; selected when from/to are "

@@ -153,7 +153,8 @@ def search_page():
                            feed_path="/feed.atom" + ("?" + shared if shared else ""),
                            export_query=shared, export_cap=current_app.config["EXPORT_CAP"],
                            month_names=MONTH_NAMES, year_bars=year_bars(data["facets"]["year"]),
-                           filtered=bool(req.person or req.section or req.year or req.date_from
+                           filtered=bool(req.person or req.organization or req.place or req.section
+                                         or req.year or req.date_from
                                          or req.date_to))
     return _alternate(Response(html), api_path)
 

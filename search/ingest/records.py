@@ -1,7 +1,9 @@
-"""From a raw ``Record`` to an ``Article``: field synonyms, validation, ids, dates, people.
+"""From a raw ``Record`` to an ``Article``: field synonyms, validation, ids, dates, people,
+organisations and places.
 
-``load_articles`` is the reading half of an ingest: it streams records from files, normalises
-them and, for records without a people field, extracts people in batches.
+``load_articles`` is the reading half of an ingest: it streams records from files and
+normalises them; the indexer then extracts people, organisations and places from the text of
+the new and changed ones that lack those fields (``ExtractMode``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from functools import cached_property
 from search.dates import DateParseError, parse_date
 from search.errors import RecordError
 from search.ingest import Record, SourceFile, read_file
-from search.models import Article
+from search.entities import split_names
+from search.models import ENTITY_KINDS, Article
 from search.people import split_people
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "headline": ("headline", "title", "head", "headline_text"),
     "body": ("body", "text", "content", "article", "story", "full_text"),
     "people": ("people", "persons", "person", "people_names"),
+    "organizations": ("organizations", "organisations", "organization", "organisation",
+                      "orgs", "companies"),
+    "places": ("places", "place", "locations", "location", "glocations", "countries"),
     "date": ("date", "published", "pub_date", "published_at", "publication_date",
              "publishedat", "datetime", "pubdate", "dateline_date"),
     "section": ("section", "category", "section_name", "desk", "topic"),
@@ -41,34 +47,40 @@ MAX_ID_CHARS = 512
 MAX_HEADLINE_CHARS = 2_000
 MAX_BODY_CHARS = 10_000_000
 MAX_SHORT_CHARS = 2_000
-MAX_PEOPLE = 1_000
+MAX_PEOPLE = 1_000  # names of each kind (people, organisations, places) an article may carry
 # control characters other than tab and newline; zero-width and bidi marks are left in text
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
 
 
 class ExtractMode:
-    AUTO = "auto"  # extract only for records without a people field
-    ALWAYS = "always"  # extract for every record (merged with the record's own people)
+    """Which of people, organisations and places are extracted from an article's text."""
+
+    AUTO = "auto"  # each kind the record has no field for
+    ALWAYS = "always"  # every kind, for every record (merged with the record's own names)
     NEVER = "never"
     ALL = (AUTO, ALWAYS, NEVER)
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """An article as read from its source, before people extraction may add names.
+    """An article as read from its source, before extraction may add names: ``extract``
+    holds the kinds (of ``ENTITY_KINDS``) to extract from its text.
 
-    ``fingerprint`` is taken from the input (and whether it asks for extraction), not from
-    what extraction makes of it: the indexer decides "unchanged" from it before extracting
+    ``fingerprint`` is taken from the input (and what it asks to extract), not from what
+    extraction makes of it: the indexer decides "unchanged" from it before extracting
     anything, and identical input is always unchanged, whatever the extractor finds.
     """
 
     article: Article
-    extract: bool
+    extract: tuple[str, ...] = ()
     warning: str | None = None
 
     @cached_property
     def fingerprint(self) -> str:
-        mark = "+people" if self.extract else ""
+        # every kind: "+people", as when people were the only kind (an archive ingested
+        # before keeps its fingerprints)
+        mark = "" if not self.extract else "+people" if len(self.extract) == len(
+            ENTITY_KINDS) else "".join(f"+{kind}" for kind in self.extract)
         digest = hashlib.sha1((self.article.content_hash + mark).encode()).hexdigest()[:20]
         return f"{digest}:{self.article.id}"
 
@@ -129,14 +141,17 @@ def to_prepared(record: Record, mode: str = ExtractMode.AUTO) -> Prepared:
         byline = _text(fields.get("byline"), "byline", MAX_SHORT_CHARS)
         source = _text(fields.get("source"), "source", MAX_SHORT_CHARS)
         raw_id = _text(fields.get("id"), "id", MAX_ID_CHARS)
-        people = split_people(fields.get("people")) if "people" in fields else None
+        names = {kind: (split_people(fields[kind]) if kind == "people"
+                        else split_names(fields[kind], kind)) if kind in fields else None
+                 for kind in ENTITY_KINDS}
     except ValueError as exc:
         raise RecordError(record.origin, record.location, str(exc)) from None
     if not headline and not body:
         raise RecordError(record.origin, record.location, "neither headline nor body")
-    if people is not None and len(people) > MAX_PEOPLE:
-        raise RecordError(record.origin, record.location,
-                          f"more than {MAX_PEOPLE} people ({len(people)})")
+    for kind, given in names.items():
+        if given is not None and len(given) > MAX_PEOPLE:
+            raise RecordError(record.origin, record.location,
+                              f"more than {MAX_PEOPLE} {kind} ({len(given)})")
     warning = record.fields.get("_warning") if isinstance(record.fields.get("_warning"), str) else None
     try:
         date = parse_date(fields.get("date"))
@@ -149,8 +164,10 @@ def to_prepared(record: Record, mode: str = ExtractMode.AUTO) -> Prepared:
     if clashes:
         note = f"fields given twice under different names: {', '.join(sorted(set(clashes)))}"
         warning = f"{warning}; {note}" if warning else note
-    extract = mode == ExtractMode.ALWAYS or (mode == ExtractMode.AUTO and people is None)
-    article = Article(id=article_id, headline=headline, body=body, people=people or (),
+    extract = ENTITY_KINDS if mode == ExtractMode.ALWAYS else tuple(
+        kind for kind in ENTITY_KINDS if names[kind] is None) if mode == ExtractMode.AUTO else ()
+    article = Article(id=article_id, headline=headline, body=body, people=names["people"] or (),
+                      organizations=names["organizations"] or (), places=names["places"] or (),
                       date=date, section=section, url=url, byline=byline, source=source)
     return Prepared(article, extract, warning)
 

@@ -1,8 +1,9 @@
 """Reuters-21578 SGML (``reut2-*.sgm``): latin-1, one ``<REUTERS>`` element per article.
 
 Tolerant of the corpus' quirks: ``&#3;``-style control entities, unescaped ``<Company>`` markup
-inside bodies, dates with trailing junk, and elements that are missing or empty. The PEOPLE
-element is the editors' tagging and is always carried over, empty or not.
+inside bodies, dates with trailing junk, and elements that are missing or empty. The PEOPLE,
+ORGS and PLACES elements are the editors' tagging and are always carried over, empty or not,
+their ids as names (``search.people.name_from_id``, ``search.entities``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from search.errors import RecordError
+from search.entities import organization_from_id, place_from_id
 from search.ingest import Record
 from search.people import name_from_id
 
@@ -46,9 +48,12 @@ def parse_reuters(block: str) -> dict:
         values = [_clean(v) for v in _D.findall(topics)]
         if values:
             fields["section"] = values[0]
-    people = _element(block, "PEOPLE")
-    if people is not None:
-        fields["people"] = [name_from_id(_clean(v)) for v in _D.findall(people) if _clean(v)]
+    for tag, field, name in (("PEOPLE", "people", name_from_id),
+                             ("ORGS", "organizations", organization_from_id),
+                             ("PLACES", "places", place_from_id)):
+        element = _element(block, tag)
+        if element is not None:
+            fields[field] = [name(_clean(v)) for v in _D.findall(element) if _clean(v)]
     title = _element(block, "TITLE")
     fields["headline"] = _clean(title) if title is not None else ""
     body = _element(block, "BODY")

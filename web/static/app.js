@@ -22,28 +22,32 @@
   });
 })();
 
-// People look-up in the people facet's "More people" box: suggestions from /api/people as
-// links that add the person to the current search. Without JavaScript the box is a plain
-// form field: typing a full name and pressing Enter filters by that person.
-(function () {
+// Name look-up in the people, organisations and places facets' "More" boxes: suggestions from
+// /api/people, /api/organizations or /api/places (the input's data-lookup) as links that add
+// the name to the current search. Without JavaScript each box is a plain form field: typing a
+// full name and pressing Enter filters by it.
+document.querySelectorAll("input[data-lookup]").forEach(function (input) {
   "use strict";
-  var input = document.getElementById("people-lookup");
-  var list = document.getElementById("people-suggestions");
-  if (!input || !list || !window.fetch) return;
+  var list = document.getElementById(input.getAttribute("aria-controls"));
+  if (!list || !window.fetch) return;
+  var endpoint = input.getAttribute("data-lookup");
+  var key = input.getAttribute("data-key");
+  var param = input.getAttribute("data-param");
+  var none = input.getAttribute("data-none");
   var timer = null;
   var asked = "";
 
   function urlWith(name) {
     var url = new URL(window.location.href);
-    var chosen = url.searchParams.getAll("person");
-    if (chosen.indexOf(name) === -1) url.searchParams.append("person", name);
+    var chosen = url.searchParams.getAll(param);
+    if (chosen.indexOf(name) === -1) url.searchParams.append(param, name);
     url.searchParams.delete("page");
     return url.pathname + url.search;
   }
 
-  function show(people) {
+  function show(names) {
     list.textContent = "";
-    people.forEach(function (p) {
+    names.forEach(function (p) {
       var li = document.createElement("li");
       var a = document.createElement("a");
       a.href = urlWith(p.name);
@@ -57,11 +61,11 @@
       li.appendChild(n);
       list.appendChild(li);
     });
-    if (!people.length && input.value.trim()) {
-      var none = document.createElement("li");
-      none.className = "none";
-      none.textContent = "Nobody in the archive by that name";
-      list.appendChild(none);
+    if (!names.length && input.value.trim()) {
+      var nothing = document.createElement("li");
+      nothing.className = "none";
+      nothing.textContent = none;
+      list.appendChild(nothing);
     }
   }
 
@@ -70,9 +74,9 @@
     if (prefix === asked) return;
     asked = prefix;
     if (!prefix) { show([]); return; }
-    fetch("/api/people?limit=10&prefix=" + encodeURIComponent(prefix), {headers: {Accept: "application/json"}})
-      .then(function (r) { return r.ok ? r.json() : {people: []}; })
-      .then(function (body) { if (asked === prefix) show(body.people || []); })
+    fetch(endpoint + "?limit=10&prefix=" + encodeURIComponent(prefix), {headers: {Accept: "application/json"}})
+      .then(function (r) { var empty = {}; empty[key] = []; return r.ok ? r.json() : empty; })
+      .then(function (body) { if (asked === prefix) show(body[key] || []); })
       .catch(function () { /* the plain form still works */ });
   }
 
@@ -80,4 +84,4 @@
     window.clearTimeout(timer);
     timer = window.setTimeout(ask, 150);
   });
-})();
+});

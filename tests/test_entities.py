@@ -1,0 +1,238 @@
+"""Organisations and places: from records (synonyms), from Reuters' tag ids and from the text;
+filters, query fields, multi-select facets with exact counts, look-ups, exports and the
+article's JSON; and indexes made before them (format 4), still searched and added to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from collections import Counter
+
+import pytest
+
+from search.entities import (canonical_entity, organization_from_id, place_from_id,
+                             split_names)
+from search.indexer import Indexer
+from search.ingest import Record
+from search.ingest.records import ExtractMode, Prepared, to_prepared
+from search.models import ENTITY_KINDS, Article
+from search.service import Archive
+from web import create_app
+
+from .conftest import run_ingest, summary_of, write_jsonl
+from .plain import all_articles
+
+ORGS = ["Harbour Board", "Kettleby & Sons", "OPEC", "Marlow Rowing Club", "Tidewater Bank"]
+PLACES = ["Marlow Quay", "Saltmere", "Vienna", "Hong Kong", "Old Coal Wharf", "Ruritania"]
+
+
+def made_up(n: int = 160, seed: int = 3) -> list[Article]:
+    """Fictional articles naming a few organisations and places each (some none)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        orgs = tuple(rng.sample(ORGS, rng.choice([0, 1, 1, 2, 3])))
+        places = tuple(rng.sample(PLACES, rng.choice([0, 1, 2, 2, 3])))
+        words = " ".join(rng.choice(["ferry", "tide", "budget", "harbour", "rowing", "storm",
+                                     "vote", "market"]) for _ in range(30))
+        out.append(Article(id=f"e{i:03d}", headline=f"Item {i} {words[:30]}", body=words,
+                           organizations=orgs, places=places,
+                           date=dt.date(2018 + i % 5, 1 + i % 12, 1 + i % 27),
+                           section=rng.choice(["News", "Sport", "Business"])))
+    return out
+
+
+@pytest.fixture(scope="module")
+def archive_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("entities") / "ix"
+    with Indexer(directory, processes=1) as ix:
+        ix.upsert(made_up())
+    return directory
+
+
+@pytest.fixture(scope="module")
+def client(archive_dir):
+    app = create_app({"NEWS_INDEX": str(archive_dir), "TESTING": True})
+    yield app.test_client()
+
+
+def test_tag_ids_become_the_names_people_recognise():
+    assert organization_from_id("opec") == "OPEC"
+    assert organization_from_id("ico-coffee") == "ICO (Coffee)"
+    assert organization_from_id("worldbank") == "World Bank"
+    assert place_from_id("usa") == "United States"
+    assert place_from_id("uk") == "United Kingdom"
+    assert place_from_id("west-germany") == "West Germany"
+    assert place_from_id("hong-kong") == "Hong Kong"
+    assert place_from_id("guinea-bissau") == "Guinea-Bissau"  # ISO's own spelling
+    assert place_from_id("ussr") == "Soviet Union"
+    assert canonical_entity("  the  EU, ") == "the EU"
+    assert canonical_entity("eBay") == "eBay"  # case kept, unlike people's capitals
+
+
+def test_records_carry_organizations_and_places_under_their_synonyms():
+    def prepared(fields, mode=ExtractMode.AUTO) -> Prepared:
+        return to_prepared(Record({"headline": "H", "body": "B", **fields}, "x.jsonl", "line 1"),
+                           mode)
+
+    p = prepared({"orgs": "OPEC; World Bank; opec", "locations": ["Vienna", {"name": "Quito"}],
+                  "people": []})
+    assert p.article.organizations == ("OPEC", "World Bank")
+    assert p.article.places == ("Vienna", "Quito")
+    assert p.extract == ()  # every kind given (people as none): nothing to extract
+    # a kind the record lacks is extracted; every kind with "always"; none with "never"
+    assert prepared({"companies": ["Acme"]}).extract == ("people", "places")
+    assert prepared({"organisations": ["Acme"]}, ExtractMode.ALWAYS).extract == ENTITY_KINDS
+    assert prepared({}, ExtractMode.NEVER).extract == ()
+    for bad in ({"places": 7}, {"orgs": [["nested"]]}):
+        with pytest.raises(Exception) as caught:
+            prepared(bad)
+        assert "x.jsonl" in str(caught.value) and "line 1" in str(caught.value)
+    assert split_names(None, "places") is None
+    # asking for every kind is marked as asking for people was: fingerprints stay
+    everything = prepared({})
+    assert everything.extract == ENTITY_KINDS
+    people_only_before = Prepared(everything.article, ("people", "organizations", "places"))
+    assert everything.fingerprint == people_only_before.fingerprint
+    assert prepared({"orgs": []}).fingerprint != prepared({"orgs": [], "places": []}).fingerprint
+
+
+def test_organisations_and_places_are_extracted_from_the_text(tmp_path):
+    from search.people import extract_entities_many
+
+    text = ("Ministers of the Organization of Petroleum Exporting Countries met in Vienna on "
+            "Monday. Officials from Saudi Arabia and Venezuela said the World Bank would be "
+            "asked for a report. Sheikh Mansur Qadiri told Reuters the talks went well.\n\n"
+            "He said it would take time.")
+    (found,) = extract_entities_many([("Oil ministers meet in Vienna", text)])
+    assert {"Vienna", "Saudi Arabia", "Venezuela"} <= set(found["places"])
+    assert "World Bank" in found["organizations"]
+    assert found["places"].count("Vienna") == 1  # each once
+    assert all(n[:1].isupper() or n[:1].isdigit() for n in found["organizations"])
+    # through an ingest: a record without the fields gets them; one with them keeps its own
+    path = write_jsonl(tmp_path / "a.jsonl", [
+        {"id": "x1", "headline": "Oil ministers meet in Vienna", "body": text},
+        {"id": "x2", "headline": "Oil ministers meet in Vienna", "body": text,
+         "places": ["Atlantis"], "organizations": [], "people": []}])
+    result = run_ingest("--index", tmp_path / "ix", "--json", path)
+    assert result.returncode == 0, result.stderr
+    stored = {a.id: a for a in all_articles(tmp_path / "ix")}
+    assert "Vienna" in stored["x1"].places and "World Bank" in stored["x1"].organizations
+    assert stored["x2"].places == ("Atlantis",) and stored["x2"].organizations == ()
+    again = summary_of(run_ingest("--index", tmp_path / "ix", "--json", path))
+    assert again["unchanged"] == 2
+
+
+def plain_counts(articles, kind: str, **chosen) -> tuple[int, Counter]:
+    """(total, counts of ``kind``'s names) as a search filtered by ``chosen`` (param: names,
+    any of them) should give: each facet leaves its own filter out."""
+    field = {"organization": "organizations", "place": "places"}
+
+    def keep(a, skip=None):
+        for param, names in chosen.items():
+            if param != skip and not {n.casefold() for n in getattr(a, field[param])} & {
+                    n.casefold() for n in names}:
+                return False
+        return True
+
+    param = {v: k for k, v in field.items()}[kind]
+    total = sum(1 for a in articles if keep(a))
+    return total, Counter(n for a in articles if keep(a, skip=param) for n in getattr(a, kind))
+
+
+@pytest.mark.parametrize("chosen", [
+    {},
+    {"organization": ["OPEC"]},
+    {"organization": ["opec", "Harbour Board"], "place": ["Vienna"]},
+    {"place": ["hong kong", "Saltmere"]},
+])
+def test_filters_and_multi_select_facets_count_exactly(client, archive_dir, chosen):
+    articles = all_articles(archive_dir)
+    body = client.get("/api/search", query_string={**chosen, "facet_size": 50,
+                                                   "group": "none"}).get_json()
+    for kind in ("organizations", "places"):
+        total, counts = plain_counts(articles, kind, **chosen)
+        assert body["total"] == total
+        got = {v["value"]: v["count"] for v in body["facets"][kind]}
+        assert got == dict(counts)
+        picked = {n.casefold() for n in chosen.get(kind[:-1] if kind == "places" else
+                                                    "organization", [])}
+        assert {v["value"].casefold() for v in body["facets"][kind] if v["selected"]} == picked
+    for hit in body["hits"]:
+        if "organization" in chosen:
+            assert {n.casefold() for n in hit["organizations"]} & {
+                n.casefold() for n in chosen["organization"]}
+
+
+def test_query_fields_look_ups_article_json_and_exports(client, archive_dir):
+    articles = all_articles(archive_dir)
+    with_opec = {a.id for a in articles if "OPEC" in a.organizations}
+    for q in ("org:opec", "organizations:OPEC", 'organisation:"opec"'):
+        body = client.get("/api/search", query_string={"q": q, "group": "none",
+                                                       "per_page": 100}).get_json()
+        assert {h["id"] for h in body["hits"]} == with_opec, q
+    in_hk = {a.id for a in articles if "Hong Kong" in a.places}
+    body = client.get("/api/search", query_string={"q": 'place:"hong kong"', "group": "none",
+                                                   "per_page": 100}).get_json()
+    assert {h["id"] for h in body["hits"]} == in_hk
+    found = client.get("/api/organizations?prefix=tide").get_json()
+    assert found["organizations"][0]["name"] == "Tidewater Bank"
+    assert found["organizations"][0]["count"] == sum(
+        1 for a in articles if "Tidewater Bank" in a.organizations)
+    assert found["organizations"][0]["search_url"] == "/?organization=Tidewater+Bank"
+    places = client.get("/api/places?prefix=kong").get_json()["places"]
+    assert [p["name"] for p in places] == ["Hong Kong"]
+    assert client.get("/api/places").status_code == 400  # prefix is required
+    one = next(a for a in articles if a.organizations and a.places)
+    got = client.get(f"/api/articles/{one.id}").get_json()
+    assert got["organizations"] == list(one.organizations) and got["places"] == list(one.places)
+    rows = [json.loads(line) for line in client.get(
+        "/api/export.jsonl", query_string={"place": "Vienna"}).get_data(as_text=True).splitlines()]
+    assert {r["id"] for r in rows} == {a.id for a in articles if "Vienna" in a.places}
+    assert all("Vienna" in r["places"] for r in rows)
+    csv_head = client.get("/api/export.csv").get_data(as_text=True).splitlines()[0]
+    assert "organizations" in csv_head and "places" in csv_head
+    spec = client.get("/api/openapi.json").get_json()
+    assert "/api/organizations" in spec["paths"] and "/api/places" in spec["paths"]
+    names = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    assert {"organization", "place"} <= names
+    # the page: both panels, a ticked name checked, the chip to remove it
+    page = client.get("/?place=Vienna").get_data(as_text=True)
+    assert 'id="facet-organizations"' in page and 'id="facet-places"' in page
+    assert 'name="place" value="Vienna" data-autosubmit checked' in page
+    assert "Place: Vienna" in page
+
+
+def test_an_index_made_before_them_is_searched_and_added_to(tmp_path, monkeypatch):
+    """A format-4 index (stories, no organisation or place fields) takes new articles in its
+    own format: their organisations and places are not kept, nothing fails."""
+    from search import store
+    from search.analysis import index_format
+    from search.models import SearchRequest
+    from search.schema import build_schema
+
+    def format_4(stories: bool = True):
+        schema = build_schema(stories)
+        schema.remove("organizations")
+        schema.remove("places")
+        return schema
+
+    directory = tmp_path / "old"
+    articles = made_up(30)
+    with monkeypatch.context() as m:
+        m.setattr(store, "build_schema", format_4)
+        with Indexer(directory, processes=1) as ix:
+            ix.upsert(articles[:10])
+    with Indexer(directory, processes=1) as ix:  # this version adds to it
+        ix.upsert(articles[10:])
+    ix = store.open_index(directory)
+    assert index_format(ix.schema) == 4 and "places" not in ix.schema
+    ix.close()
+    archive = Archive(directory)
+    assert archive.search(SearchRequest()).total == 30
+    result = archive.search(SearchRequest(q="org:opec"))  # words, as in any unknown field
+    assert result.facets["organizations"] == () and result.facets["places"] == ()
+    assert archive.search(SearchRequest(organization=("OPEC",))).total == 0
+    assert all(not a.places for a in all_articles(directory))
+    archive.close()
