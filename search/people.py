@@ -296,6 +296,24 @@ def _entity_mention(text: str) -> str | None:
     return name
 
 
+# a wire dateline opening the body: a place in capitals, then a date or the agency
+# ("LONDON 1996-08-30", "NEW YORK, March 3 (Reuters) -", "PARIS (AFP) -"); the tagger rarely
+# takes a line in capitals for a place
+_DATELINE = re.compile(
+    r"^\s*([A-Z][A-Z'.\-]+(?: [A-Z][A-Z'.\-]+){0,3})"
+    r"(?:,\s*[A-Z][\w.]*(?: [A-Z][\w.]*)?)?,?\s+"
+    r"(?:\d{4}-\d{2}-\d{2}\b|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? "
+    r"\d{1,2}\b|\((?:Reuters|AP|AFP|UPI|dpa|PA|Xinhua)\))")
+
+
+def dateline_place(body: str) -> str | None:
+    """The place of the dateline that opens ``body`` ("NEW YORK, March 3 -" -> "New York")."""
+    m = _DATELINE.match(body[:200])
+    if m is None or len(m.group(1)) < 3:
+        return None
+    return _entity_mention(_titlecase(m.group(1)))
+
+
 def _entities(doc) -> tuple[list[str], list[str]]:
     """The organisations and the places ``doc`` names, in order, each once (case ignored)."""
     orgs: dict[str, str] = {}
@@ -430,6 +448,7 @@ def extract_entities_many(texts: Iterable[tuple[str, str]],
     pairs, in one pass of the tagger: {kind: canonical names in order of first mention}.
     People alone: only the sentences that can name a person are read (``name_bearing``)."""
     nlp = _nlp()
+    texts = list(texts)
     only_people = set(kinds) <= {"people"}
     pieces: list[str] = []
     owner: list[int] = []
@@ -450,11 +469,13 @@ def extract_entities_many(texts: Iterable[tuple[str, str]],
         for into, more in zip(mentions[i], names):
             into += more
     out = []
-    for people, orgs, places in mentions:
+    for (people, orgs, places), (_, body) in zip(mentions, texts):
         got = {"people": merge_mentions(people, keep_lone_names=False)}
         if not only_people:
-            got["organizations"] = _once(orgs)
-            got["places"] = _once(places)
+            place = dateline_place(body)
+            got["organizations"] = _once([o for o in orgs
+                                          if not place or o.casefold() != place.casefold()])
+            got["places"] = _once(([place] if place else []) + places)
         out.append({kind: got[kind] for kind in kinds})
     return out
 

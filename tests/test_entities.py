@@ -236,3 +236,35 @@ def test_an_index_made_before_them_is_searched_and_added_to(tmp_path, monkeypatc
     assert archive.search(SearchRequest(organization=("OPEC",))).total == 0
     assert all(not a.places for a in all_articles(directory))
     archive.close()
+
+
+@pytest.mark.corpus
+def test_the_quality_script_reads_conll_as_the_shared_task_counts_it():
+    """``bench.entities_eval`` reads CoNLL-2003's dev split into the articles and the PER, ORG
+    and LOC mentions the shared task's paper counts (216; 1,842, 1,341 and 1,837)."""
+    from bench.entities_eval import gold_sets, read_conll
+
+    from .conftest import corpus_path
+
+    docs = read_conll(corpus_path("conll2003", "eng.testa"))
+    assert len(docs) == 216
+    assert [sum(len(d[k]) for d in docs) for k in ENTITY_KINDS] == [1842, 1341, 1837]
+    first = gold_sets(docs[0])
+    assert "nasser hussain" in first["people"] and "hussain" not in first["people"]
+    assert "london" in first["places"] and "somerset" in first["organizations"]
+
+
+def test_a_wire_dateline_names_its_place():
+    from search.people import dateline_place, extract_entities_many
+
+    assert dateline_place("LONDON 1996-08-30\nThe rest") == "London"
+    assert dateline_place("NEW YORK, March 3 (Reuters) - Shares fell") == "New York"
+    assert dateline_place("ST. LOUIS, Mo., Jan 5 - A storm") == "St. Louis"
+    assert dateline_place("PARIS (AFP) - Talks") == "Paris"
+    for plain in ("CRICKET - LEICESTERSHIRE TAKE OVER", "The BBC said on Monday", "",
+                  "OPEC output rose"):
+        assert dateline_place(plain) is None
+    (found,) = extract_entities_many([("Ferry fares frozen", "MARLOW QUAY 2024-01-13\nThe "
+                                       "harbour board froze fares for a year.")])
+    assert found["places"][0] == "Marlow Quay"
+    assert "Marlow Quay" not in found["organizations"]
