@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from search.models import ENTITY_KINDS
@@ -53,11 +53,13 @@ def canonical_entity(name: object) -> str:
     return _WS.sub(" ", name)[:MAX_NAME_CHARS].strip()
 
 
-def split_names(value: object, kind: str) -> tuple[str, ...] | None:
-    """A record's ``kind`` field (``organizations`` or ``places``) as a tuple of canonical
-    names, each once (case ignored); ``None`` when the field is absent. A list, or a string
-    separated by ``;``, ``|`` or ``,``; a list item may be ``{"name": ...}``."""
-    assert kind in ENTITY_KINDS and kind != "people"
+def split_names(value: object, kind: str,
+                canonical: Callable[[str], str] = canonical_entity) -> tuple[str, ...] | None:
+    """A record's ``kind`` field (of ``ENTITY_KINDS``) as a tuple of names made canonical by
+    ``canonical`` (``search.people.canonical_name`` for people), each once (case ignored);
+    ``None`` when the field is absent. A list, or a string separated by ``;``, ``|`` or ``,``;
+    a list item may be ``{"name": ...}``."""
+    assert kind in ENTITY_KINDS
     if value is None:
         return None
     if isinstance(value, str):
@@ -74,7 +76,7 @@ def split_names(value: object, kind: str) -> tuple[str, ...] | None:
             item = item["name"]
         if not isinstance(item, str):
             raise ValueError(f"each of {kind} must be a name (a string)")
-        name = canonical_entity(item)
+        name = canonical(item)
         if name and name.casefold() not in seen:
             seen.add(name.casefold())
             out.append(name)

