@@ -54,7 +54,11 @@ class ArticleNotFound(SearchError):
     """No article has the given id."""
 
 
-class PersonNotFound(SearchError):
+class EntityNotFound(SearchError):
+    """No article of the archive names the given person, organisation or place."""
+
+
+class PersonNotFound(EntityNotFound):
     """No article of the archive names the given person."""
 
 

@@ -374,6 +374,31 @@ class FacetData:
         return tuple(FacetValue(f"{year:04d}-{m:02d}", int(counts[m]), m == chosen)
                      for m in range(1, 13))
 
+    def entity_docs(self, kind: str, name: str) -> tuple[str, np.ndarray] | None:
+        """(the name as the archive writes it, a mask of the live articles naming it) for a
+        person, organisation or place (``kind``); None when no article names it."""
+        table = getattr(self, kind)
+        tid = table.index.get(exact_key(name))
+        if tid is None:
+            return None
+        mask = np.zeros(self.maxdoc, dtype=bool)
+        mask[table.docs[tid]] = True
+        mask &= self.live
+        return table.display[tid], mask
+
+    def top_names(self, kind: str, ctx: np.ndarray, size: int, leave_out: str | None = None) \
+            -> tuple[FacetValue, ...]:
+        """The ``size`` names of ``kind`` most often named in ``ctx`` (by count, then name),
+        ``leave_out`` left out."""
+        table = getattr(self, kind)
+        counts = table.counts(ctx)
+        if leave_out is not None:
+            tid = table.index.get(exact_key(leave_out))
+            if tid is not None:
+                counts[tid] = 0
+        order = sorted(np.flatnonzero(counts).tolist(), key=lambda t: (-counts[t], table.display[t]))
+        return tuple(FacetValue(table.display[t], int(counts[t]), False) for t in order[:size])
+
     def cooccurrence(self, name: str, ctx: np.ndarray, size: int) \
             -> tuple[str, int, tuple[FacetValue, ...]] | None:
         """The people most often named in the articles of ``ctx`` that name ``name``: its

@@ -218,6 +218,39 @@ class Story:
 
 
 @dataclass(frozen=True)
+class EntityProfile:
+    """What the archive knows of one person, organisation or place (``kind`` of
+    ``ENTITY_KINDS``): its articles, their dates by year, the names most often named with it,
+    their sections, and the latest of them."""
+
+    kind: str
+    name: str  # as the archive writes it
+    articles: int
+    first_date: dt.date | None
+    last_date: dt.date | None
+    years: tuple[FacetValue, ...]  # every year with articles, oldest first
+    undated: int
+    people: tuple[FacetValue, ...]
+    organizations: tuple[FacetValue, ...]
+    places: tuple[FacetValue, ...]
+    sections: tuple[FacetValue, ...]
+    latest: tuple[RelatedArticle, ...]
+
+    def to_dict(self) -> dict:
+        def values(vs):
+            return [{"value": v.value, "count": v.count} for v in vs]
+
+        return {"kind": self.kind, "name": self.name, "articles": self.articles,
+                "first_date": self.first_date.isoformat() if self.first_date else None,
+                "last_date": self.last_date.isoformat() if self.last_date else None,
+                "years": values(self.years), "undated": self.undated,
+                "people": values(self.people), "organizations": values(self.organizations),
+                "places": values(self.places), "sections": values(self.sections),
+                "aliases": [],
+                "latest": [a.to_dict() for a in self.latest]}
+
+
+@dataclass(frozen=True)
 class RelatedArticle:
     id: str
     headline: str

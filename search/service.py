@@ -26,11 +26,11 @@ from whoosh import query as wq
 from search import store
 from search.analysis import uneven_fold
 from search.diffs import Changes, changes
-from search.errors import (ArticleNotFound, IndexNotFound, PersonNotFound, SearchTimeout,
-                           StoryNotFound)
+from search.errors import (ArticleNotFound, EntityNotFound, IndexNotFound, PersonNotFound,
+                           SearchTimeout, StoryNotFound)
 from search.facets import FacetCache
-from search.models import (Article, FacetValue, RelatedArticle, SearchRequest, SearchResult,
-                           Story, StoryVersion)
+from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, RelatedArticle,
+                           SearchRequest, SearchResult, Story, StoryVersion)
 from search.highlight import highlight_whole
 from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, first_of,
                           matched_mask, ordered, parse_query, positive_terms, rank_scores,
@@ -174,6 +174,41 @@ class Archive:
         if found is None:
             raise PersonNotFound(name)
         return found
+
+    def entity(self, kind: str, name: str, size: int = 10, latest: int = 10) -> EntityProfile:
+        """The profile of a person, organisation or place (``kind`` of ``ENTITY_KINDS``);
+        ``EntityNotFound`` when no article names it. Counts are of articles, over the whole
+        archive; ``size`` names of each kind and sections, the ``latest`` dated articles
+        (newest first; undated ones after them when there are too few)."""
+        with self._searching() as opened:
+            facets = self._facets.get(opened.key, opened.searcher)
+            found = facets.entity_docs(kind, name)
+            if found is None:
+                raise EntityNotFound(name)
+            shown, mask = found
+            dated = mask & facets.dated
+            days = facets.day[dated]
+            years = np.bincount(facets.year[dated]) if days.size else np.zeros(0, np.int64)
+            docs = np.flatnonzero(dated)
+            order = docs[np.argsort(-facets.day[docs], kind="stable")][:latest].tolist()
+            order += np.flatnonzero(mask & ~facets.dated)[:latest - len(order)].tolist()
+            newest = []
+            for d in order:
+                fields = opened.searcher.stored_fields(d)
+                date = fields.get("date")
+                newest.append(RelatedArticle(fields["id"], fields.get("headline", ""),
+                                             date.date() if date is not None else None))
+            return EntityProfile(
+                kind=kind, name=shown, articles=int(np.count_nonzero(mask)),
+                first_date=_day(days.min()) if days.size else None,
+                last_date=_day(days.max()) if days.size else None,
+                years=tuple(FacetValue(int(y), int(years[y]), False)
+                            for y in np.flatnonzero(years).tolist()),
+                undated=int(np.count_nonzero(mask & ~facets.dated)),
+                **{k: facets.top_names(k, mask, size, leave_out=shown if k == kind else None)
+                   for k in ENTITY_KINDS},
+                sections=facets.section_facet(mask, ())[:size],
+                latest=tuple(newest))
 
     def article(self, article_id: str) -> Article:
         with self._searching() as opened:
@@ -358,3 +393,8 @@ def split_paragraphs(text: str) -> list[str]:
         # wire copy often breaks paragraphs with a single newline and an indent
         paragraphs = [" ".join(p.split()) for p in re.split(r"\n(?=\s)", text) if p.strip()]
     return paragraphs
+
+
+def _day(day) -> dt.date:
+    """A date from ``FacetData.day`` (days since 0001-01-01)."""
+    return dt.date.fromordinal(int(day) + 1)

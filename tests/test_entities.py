@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import random
 from collections import Counter
+from urllib.parse import urlencode
 
 import pytest
 
@@ -268,3 +269,43 @@ def test_a_wire_dateline_names_its_place():
                                        "harbour board froze fares for a year.")])
     assert found["places"][0] == "Marlow Quay"
     assert "Marlow Quay" not in found["organizations"]
+
+
+@pytest.mark.parametrize("kind,name", [("organizations", "OPEC"), ("places", "hong kong"),
+                                       ("organizations", "Kettleby & Sons")])
+def test_an_entity_s_profile_counts_what_a_plain_count_gives(client, archive_dir, kind, name):
+    articles = all_articles(archive_dir)
+    shown = next(n for a in articles for n in getattr(a, kind) if n.casefold() == name.casefold())
+    naming = [a for a in articles if shown in getattr(a, kind)]
+    body = client.get(f"/api/{kind}/" + name.replace(" ", "%20").replace("&", "%26")).get_json()
+    assert body["name"] == shown and body["kind"] == kind
+    assert body["articles"] == len(naming)
+    dates = sorted(a.date for a in naming if a.date)
+    assert body["first_date"] == dates[0].isoformat() and body["last_date"] == dates[-1].isoformat()
+    years = Counter(a.date.year for a in naming if a.date)
+    assert [(y["value"], y["count"]) for y in body["years"]] == sorted(years.items())
+    assert body["undated"] == sum(1 for a in naming if a.date is None)
+    for other in ("organizations", "places"):
+        counts = Counter(n for a in naming for n in getattr(a, other) if n != shown)
+        expected = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:10]
+        assert [(v["value"], v["count"]) for v in body[other]] == expected
+    sections = Counter(a.section for a in naming)
+    assert {v["value"]: v["count"] for v in body["sections"]} == dict(sections)
+    newest = sorted(naming, key=lambda a: a.date, reverse=True)[:10]
+    assert [a["date"] for a in body["latest"]] == [a.date.isoformat() for a in newest]
+    assert body["search_url"] == "/?" + urlencode({kind[:-1] if kind == "places"
+                                                   else "organization": shown})
+    total = client.get(body["years"][0]["search_url"].replace("/?", "/api/search?")).get_json()
+    assert total["total"] == body["years"][0]["count"]
+
+
+def test_an_unknown_entity_is_a_404_and_people_have_profiles_too(client, tmp_path):
+    missing = client.get("/api/places/Atlantis")
+    assert missing.status_code == 404 and missing.get_json()["error"]["param"] == "name"
+    with Indexer(tmp_path / "p", processes=1) as ix:
+        ix.upsert([Article(id="p1", headline="Ferry", body="Fares frozen.", people=("Mara Quill",),
+                           date=dt.date(2024, 1, 13))])
+    app = create_app({"NEWS_INDEX": str(tmp_path / "p"), "TESTING": True})
+    body = app.test_client().get("/api/people/mara%20quill").get_json()
+    assert body["name"] == "Mara Quill" and body["articles"] == 1
+    assert body["latest"][0]["url"] == "/articles/p1"

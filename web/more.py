@@ -28,8 +28,8 @@ from urllib.parse import quote, urlencode
 import feedgenerator
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from search.errors import ParamError, PersonNotFound
-from search.models import Article, SearchRequest
+from search.errors import EntityNotFound, ParamError, PersonNotFound
+from search.models import ENTITY_KINDS, Article, SearchRequest
 from search.params import (has_search_params, parse_lookup_params, parse_search_params,
                            parse_size)
 from search.query import safe_source_url
@@ -262,6 +262,44 @@ def organizations_lookup():
 @bp.get("/api/places")
 def places_lookup():
     return _names_lookup("places", "place")
+
+
+ENTITY_PARAMS = {"people": "person", "organizations": "organization", "places": "place"}
+
+
+def entity_json(kind: str, name: str) -> dict:
+    """``GET /api/<kind>/<name>``'s body: the entity's profile, each name, year and article
+    with the address of its own page or search."""
+    try:
+        profile = archive().entity(kind, name)
+    except EntityNotFound:
+        raise ApiError(404, "not_found", f"no article names {name!r}", "name") from None
+    param = ENTITY_PARAMS[kind]
+    body = profile.to_dict()
+    body["search_url"] = "/?" + urlencode({param: profile.name})
+    for year in body["years"]:
+        year["search_url"] = "/?" + urlencode({param: profile.name, "year": year["value"]})
+    for other in ENTITY_KINDS:
+        for v in body[other]:
+            v["url"] = f"/api/{other}/" + quote(v["value"], safe="")
+    for art in body["latest"]:
+        art["url"] = article_path(art["id"])
+    return body
+
+
+@bp.get("/api/people/<path:name>")
+def person_profile(name: str):
+    return jsonify(entity_json("people", name))
+
+
+@bp.get("/api/organizations/<path:name>")
+def organization_profile(name: str):
+    return jsonify(entity_json("organizations", name))
+
+
+@bp.get("/api/places/<path:name>")
+def place_profile(name: str):
+    return jsonify(entity_json("places", name))
 
 
 def cooccurrence_of(name: str, params: dict[str, list[str]]):

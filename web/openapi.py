@@ -127,6 +127,21 @@ def spec() -> dict:
                                                      "search_url}]}"},
                               "400": _ERROR}}}
                for kind, label in (("organizations", "organisations"), ("places", "places"))},
+            **{f"/api/{kind}/{{name}}": {"get": {
+                "summary": f"One {label}: articles, years, names and sections most often with it",
+                "description": "{kind, name, articles, first_date, last_date, years: [{value, "
+                               "count, search_url}] (every year with articles), undated, "
+                               "people, organizations, places: [{value, count, url}] (most "
+                               "often named with it, itself left out), sections: [{value, "
+                               "count}], aliases, latest: [{id, headline, date, url}], "
+                               "search_url}. Counts are of articles, over the whole archive; "
+                               "the name is matched with case and accents ignored.",
+                "parameters": [{"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The profile"},
+                              "404": {**_ERROR, "description": f"No article names this {label}"}}}}
+               for kind, label in (("people", "person"), ("organizations", "organisation"),
+                                   ("places", "place"))},
             "/api/people/{name}/cooccurrence": {"get": {
                 "summary": "The people most often named in the same articles as a person",
                 "description": "With search parameters, counted within that search's results "
