@@ -126,8 +126,9 @@ def test_the_time_limit_holds_on_hostile_queries(reuters, q):
         seconds, _ = _timed(archive, q)
         archive.close()
         # the target is the limit + 100 ms (docs/performance.md has the measured figures);
-        # the bound here leaves room for a loaded CI machine
-        assert seconds <= limit + 0.3, (q, seconds)
+        # the bound here leaves room for a loaded CI machine (clean clones on these shared
+        # 2-core machines took 0.56 and 0.69 s; without the limit's checks, 2.4 s)
+        assert seconds <= limit + 0.6, (q, seconds)
 
 
 def test_the_limit_is_checked_while_matching_not_after(reuters, monkeypatch):
