@@ -382,8 +382,7 @@ class FacetData:
         if tid is None:
             return None
         mask = np.zeros(self.maxdoc, dtype=bool)
-        mask[table.docs[tid]] = True
-        mask &= self.live
+        mask[table.docs[tid]] = True  # (live documents only: see _TermTable)
         return table.display[tid], mask
 
     def top_names(self, kind: str, ctx: np.ndarray, size: int, leave_out: str | None = None) \
@@ -403,19 +402,13 @@ class FacetData:
             -> tuple[str, int, tuple[FacetValue, ...]] | None:
         """The people most often named in the articles of ``ctx`` that name ``name``: its
         display form, how many such articles there are, and (person, articles) pairs."""
-        tid = self.people.index.get(exact_key(name))
-        if tid is None:
+        found = self.entity_docs("people", name)
+        if found is None:
             return None
-        with_person = np.zeros(self.maxdoc, dtype=bool)
-        with_person[self.people.docs[tid]] = True
+        shown, with_person = found
         with_person &= ctx
-        counts = self.people.counts(with_person)
-        articles = int(counts[tid])
-        counts[tid] = 0
-        order = sorted(np.flatnonzero(counts).tolist(),
-                       key=lambda t: (-counts[t], self.people.display[t]))
-        return self.people.display[tid], articles, tuple(
-            FacetValue(self.people.display[t], int(counts[t]), False) for t in order[:size])
+        return shown, int(np.count_nonzero(with_person)), self.top_names(
+            "people", with_person, size, leave_out=shown)
 
     @staticmethod
     def _count_of(table: _TermTable, counts: np.ndarray, value: str) -> tuple[str, int]:
