@@ -1,6 +1,7 @@
 """The web page in a real browser: Debian's Chromium driven by Playwright, against the app served
 by gunicorn (``python -m web``) on 127.0.0.1. Screenshots go to ``test-artifacts/``."""
 
+import json
 import os
 import re
 import urllib.request
@@ -161,9 +162,12 @@ def test_result_to_article_and_person_link_back(page, server):
     shot(page, "article")
     person = page.locator("article ul.people a").first
     name = person.inner_text()
-    person.click()
+    person.click()  # the person's own page, which offers to add them to the search
+    page.wait_for_url(re.compile(r"/people/"))
+    assert page.locator("h1#entity-name").inner_text() == name
+    page.locator("a.add-to-search").click()
     page.wait_for_url(re.compile(r"person="))
-    assert params(page)["person"] == [name]
+    assert params(page)["person"] == [name] and params(page)["q"] == ["ferry terminal"]
     assert page.locator("a.chip").first.inner_text().startswith(name)
 
 
@@ -445,4 +449,40 @@ def test_a_story_of_three_versions_on_desktop_and_phone(browser, server, width):
     width_now = pg.evaluate("document.documentElement.scrollWidth")
     assert width_now <= width, f"the article page is {width_now}px wide on a {width}px screen"
     shot(pg, f"story-versions-{width}")
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_an_entity_page_from_a_hit_and_its_year_chart(browser, server, width):
+    """A place named in a hit opens its page; the page's counts are the API's, every name on
+    it links to its own page, and a bar of the year chart is the search for that year."""
+    from urllib.parse import urlencode
+
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  is_mobile=width < 500)
+    pg = context.new_page()
+    pg.goto(server + "/?q=ferry")
+    link = pg.locator("li.hit ul.entities li.place a", has_text="Marlow Quay").first
+    link.click()
+    pg.wait_for_url(re.compile(r"/places/Marlow%20Quay"))
+    assert pg.locator("h1#entity-name").inner_text() == "Marlow Quay"
+    with urllib.request.urlopen(server + "/api/places/Marlow%20Quay") as resp:
+        profile = json.load(resp)
+    summary = pg.locator(".summary strong").inner_text()
+    assert int(summary) == profile["articles"] == api_total(
+        server, urlencode({"place": "Marlow Quay", "group": "none"}))["total"]
+    # every name in the lists links to its page
+    names = pg.locator(".named-with a.name")
+    assert names.count() > 0
+    for href in names.evaluate_all("els => els.map(e => e.getAttribute('href'))"):
+        assert re.match(r"^/(people|organizations|places)/", href) or href.startswith("/?")
+    pg.locator(".chart").scroll_into_view_if_needed()
+    shot(pg, f"entity-page-{width}")
+    busiest = max(profile["years"], key=lambda y: y["count"])
+    pg.locator(f"svg.chart a[data-year='{busiest['value']}']").click()
+    pg.wait_for_url(re.compile(r"year="))
+    assert params(pg)["place"] == ["Marlow Quay"]
+    assert params(pg)["year"] == [str(busiest["value"])]
+    total = int(pg.locator("section.results").get_attribute("data-total"))
+    assert total == busiest["count"]
     context.close()

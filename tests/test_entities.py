@@ -8,7 +8,9 @@ import datetime as dt
 import json
 import random
 from collections import Counter
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
+
+from markupsafe import escape
 
 import pytest
 
@@ -309,3 +311,35 @@ def test_an_unknown_entity_is_a_404_and_people_have_profiles_too(client, tmp_pat
     body = app.test_client().get("/api/people/mara%20quill").get_json()
     assert body["name"] == "Mara Quill" and body["articles"] == 1
     assert body["latest"][0]["url"] == "/articles/p1"
+
+
+def test_an_entity_page_shows_its_profile_and_links_every_name(client, archive_dir):
+    """``/organizations/<name>``: the JSON twin's counts on the page, each co-named entity a
+    link to its page and its count a link to the articles naming both (whose total is it)."""
+    body = client.get("/api/organizations/OPEC").get_json()
+    page = client.get("/organizations/OPEC")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f"<strong>{body['articles']:,}</strong>" in html
+    assert 'rel="alternate" type="application/json" href="/api/organizations/OPEC"' in html
+    for other in ("people", "organizations", "places"):
+        for v in body[other]:
+            assert f'href="{v["page_url"]}"' in html
+            both = client.get(v["search_url"].replace("/?", "/api/search?") + "&group=none")
+            assert both.get_json()["total"] == v["count"], (other, v)
+    for year in body["years"]:
+        assert f'href="{escape(year["search_url"])}" data-year="{year["value"]}"' in html
+    for art in body["latest"]:
+        assert f'href="{art["url"]}"' in html
+
+
+def test_entity_pages_escape_names_and_answer_404_for_unknown_ones(client, tmp_path):
+    assert client.get("/places/Atlantis").status_code == 404
+    assert "Atlantis" in client.get("/places/Atlantis").get_data(as_text=True)
+    hostile = "<img src=x onerror=alert(1)>"
+    with Indexer(tmp_path / "h", processes=1) as ix:
+        ix.upsert([Article(id="h1", headline="Notice", body="A notice.", people=(hostile,),
+                           date=dt.date(2024, 2, 2))])
+    app = create_app({"NEWS_INDEX": str(tmp_path / "h"), "TESTING": True})
+    html = app.test_client().get("/people/" + quote(hostile, safe="")).get_data(as_text=True)
+    assert "<img" not in html and "&lt;img" in html

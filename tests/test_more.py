@@ -174,7 +174,8 @@ def test_cooccurrence_of_an_unknown_person_is_404(client):
 
 def test_page_shows_the_panel_for_one_person(client, articles):
     html = client.get("/?person=Tobias+Wren").get_data(as_text=True)
-    assert "Often named with Tobias Wren" in html
+    assert 'Often named with <a href="/people/Tobias%20Wren?person=Tobias+Wren">Tobias Wren</a>' \
+        in html
     _, together = plain_cooccurrence(articles, "Tobias Wren")
     top, n = together.most_common(1)[0]
     assert f'title="Articles naming both">{top}</a> <span class="n">{n}</span>' in html

@@ -92,7 +92,8 @@ def test_article_page(client):
     assert "<mark>ferry</mark>" in html
     assert 'href="https://courier.example/2019/ferry-terminal"' in html
     assert "Related articles" in html
-    assert 'href="/?person=Odile+Brannock"' in html
+    # a name links to its page, with the search that led here (its way back)
+    assert 'href="/people/Odile%20Brannock?q=ferry"' in html
 
 
 def test_hostile_article_fields_are_escaped(tmp_path):

@@ -267,21 +267,51 @@ def places_lookup():
 ENTITY_PARAMS = {"people": "person", "organizations": "organization", "places": "place"}
 
 
-def entity_json(kind: str, name: str) -> dict:
+QUERY_FIELDS = {"people": "people", "organizations": "org", "places": "place"}
+
+
+def both_url(kind: str, name: str, other: str, value: str) -> str:
+    """The search for the articles that name both ``name`` (of ``kind``) and ``value`` (of
+    ``other``): filters of two kinds hold together; two people with ``person_match=all``;
+    two organisations or two places, the second as a query field (their filters mean "any")."""
+    pairs = [(ENTITY_PARAMS[kind], name)]
+    if other != kind:
+        pairs.append((ENTITY_PARAMS[other], value))
+    elif kind == "people":
+        pairs += [("person", value), ("person_match", "all")]
+    else:
+        pairs.append(("q", f'{QUERY_FIELDS[other]}:"{value.replace(chr(34), "")}"'))
+    return "/?" + urlencode(pairs)
+
+
+def entity_path(kind: str, name: str) -> str:
+    """The address of the page of a person, organisation or place (``kind``)."""
+    return f"/{kind}/" + quote(name, safe="")
+
+
+def entity_json(kind: str, name: str, raise_missing: bool = False) -> dict:
     """``GET /api/<kind>/<name>``'s body: the entity's profile, each name, year and article
-    with the address of its own page or search."""
+    with the address of its own page or search (``url``: the JSON; ``page_url``: the page)."""
     try:
         profile = archive().entity(kind, name)
     except EntityNotFound:
+        if raise_missing:
+            raise
         raise ApiError(404, "not_found", f"no article names {name!r}", "name") from None
     param = ENTITY_PARAMS[kind]
     body = profile.to_dict()
     body["search_url"] = "/?" + urlencode({param: profile.name})
+    body["page_url"] = entity_path(kind, profile.name)
     for year in body["years"]:
         year["search_url"] = "/?" + urlencode({param: profile.name, "year": year["value"]})
+    for section in body["sections"]:
+        section["search_url"] = "/?" + urlencode({param: profile.name,
+                                                  "section": section["value"]})
     for other in ENTITY_KINDS:
         for v in body[other]:
-            v["url"] = f"/api/{other}/" + quote(v["value"], safe="")
+            v["url"] = "/api" + entity_path(other, v["value"])
+            v["page_url"] = entity_path(other, v["value"])
+            v["search_url"] = both_url(kind, profile.name, other, v["value"])
     for art in body["latest"]:
         art["url"] = article_path(art["id"])
     return body

@@ -131,11 +131,16 @@ def spec() -> dict:
                 "summary": f"One {label}: articles, years, names and sections most often with it",
                 "description": "{kind, name, articles, first_date, last_date, years: [{value, "
                                "count, search_url}] (every year with articles), undated, "
-                               "people, organizations, places: [{value, count, url}] (most "
-                               "often named with it, itself left out), sections: [{value, "
-                               "count}], aliases, latest: [{id, headline, date, url}], "
-                               "search_url}. Counts are of articles, over the whole archive; "
-                               "the name is matched with case and accents ignored.",
+                               "people, organizations, places: [{value, count, url, "
+                               "page_url, search_url}] (most often named with it, itself left "
+                               "out; url: its JSON profile, page_url: its page, search_url: "
+                               "the articles naming both), sections: [{value, count, "
+                               "search_url}], aliases (other spellings merged into this name "
+                               "by the archive's aliases file), latest: [{id, headline, date, "
+                               "url}], search_url, page_url (the HTML page: /people/{name}, "
+                               "/organizations/{name}, /places/{name})}. Counts are of "
+                               "articles, over the whole archive; the name is matched with "
+                               "case and accents ignored.",
                 "parameters": [{"name": "name", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "The profile"},

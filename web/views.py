@@ -11,12 +11,13 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from search.errors import (ArticleNotFound, IndexNotFound, ParamError, PersonNotFound,
-                           StoryNotFound)
+from search.errors import (ArticleNotFound, EntityNotFound, IndexNotFound, ParamError,
+                           PersonNotFound, StoryNotFound)
+from search.models import ENTITY_KINDS
 from search.params import PARAMS, Param, parse_search_params
 from search.query import safe_source_url
 from web.api import archive, article_path, query_params, result_to_json
-from web.more import search_params_only
+from web.more import ENTITY_PARAMS, entity_json, entity_path, search_params_only
 
 COOCCURRENCE_IN_VIEW = 10
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -78,6 +79,10 @@ def helpers():
         "article_url": lambda art_id: article_path(art_id) + (
             "?" + urlencode(list(args.items(multi=True))) if args else ""),
         "back_url": url_with(args, keep_page=True),
+        # a person's, organisation's or place's own page, with the search that led to it
+        # (for its "Back to search" and "Add to this search" links)
+        "entity_url": lambda kind, name: entity_path(kind, name) + (
+            "?" + urlencode(list(args.items(multi=True))) if args else ""),
         "pager": pager,
     }
 
@@ -191,3 +196,46 @@ def article_page(article_id: str):
                            part_url=lambda n: part_url(art.id, n),
                            source_url=safe_source_url(art.url))
     return _alternate(Response(html), "/api" + article_path(art.id))
+
+
+ENTITY_TITLES = {"people": "Person", "organizations": "Organisation", "places": "Place"}
+
+
+def _entity_page(kind: str, name: str):
+    args = current_args()
+    try:
+        profile = entity_json(kind, name, raise_missing=True)
+    except EntityNotFound:
+        html = render_template("error.html", status=404,
+                               title=f"No such {ENTITY_TITLES[kind].lower()}",
+                               message=f"No article in the archive names {name!r}.")
+        return Response(html, status=404)
+    except IndexNotFound as exc:
+        html = render_template("empty_index.html", message=str(exc),
+                               index=str(archive().directory))
+        return Response(html, status=503)
+    param = ENTITY_PARAMS[kind]
+    html = render_template(
+        "entity.html", profile=profile, kind=kind, kinds=ENTITY_KINDS,
+        kind_title=ENTITY_TITLES[kind], param=param,
+        year_chart=year_bars(profile["years"]),
+        # "Add to this search" when the page was reached from a search that lacks the name
+        add_to_search=(url_with(args, add=[(param, profile["name"])])
+                       if args and profile["name"] not in args.getlist(param) else None),
+        month_names=MONTH_NAMES)
+    return _alternate(Response(html), "/api" + entity_path(kind, profile["name"]))
+
+
+@bp.get("/people/<path:name>")
+def person_page(name: str):
+    return _entity_page("people", name)
+
+
+@bp.get("/organizations/<path:name>")
+def organization_page(name: str):
+    return _entity_page("organizations", name)
+
+
+@bp.get("/places/<path:name>")
+def place_page(name: str):
+    return _entity_page("places", name)
