@@ -385,6 +385,25 @@ class FacetData:
         mask[table.docs[tid]] = True  # (live documents only: see _TermTable)
         return table.display[tid], mask
 
+    def shared_names(self, names: dict[str, set[str]]) -> np.ndarray | None:
+        """For every document, how much of ``names`` ({kind: names}) it names too: the sum of
+        the rarity of each name it shares, log(1 + articles / its articles), over the rarity of
+        a name in one article (a rare name shared counts near 1, a name in half the archive
+        about 0.1); None when the archive knows none of them."""
+        out = np.zeros(self.maxdoc)
+        live = max(1, int(np.count_nonzero(self.live)))
+        known = False
+        for kind, found in names.items():
+            table = getattr(self, kind)
+            for name in found:
+                tid = table.index.get(exact_key(name))
+                if tid is None:
+                    continue
+                docs = table.docs[tid]
+                out[docs] += float(np.log1p(live / max(1, len(docs))))
+                known = True
+        return out / np.log1p(live) if known else None
+
     def top_names(self, kind: str, ctx: np.ndarray, size: int, leave_out: str | None = None) \
             -> tuple[FacetValue, ...]:
         """The ``size`` names of ``kind`` most often named in ``ctx`` (by count, then name),

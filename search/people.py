@@ -452,10 +452,25 @@ def extract_entities_many(texts: Iterable[tuple[str, str]],
         got = {"people": merge_mentions(people, keep_lone_names=False)}
         if not only_people:
             place = dateline_place(body)
-            got["organizations"] = _once([o for o in orgs
-                                          if not place or o.casefold() != place.casefold()])
-            got["places"] = _once(([place] if place else []) + places)
+            part = _parts_of(got["people"])
+            got["organizations"] = _once([o for o in orgs if o.casefold() not in part and (
+                not place or o.casefold() != place.casefold())])
+            got["places"] = _once(([place] if place else [])
+                                  + [p for p in places if p.casefold() not in part])
         out.append({kind: got[kind] for kind in kinds})
+    return out
+
+
+def _parts_of(people: list[str]) -> set[str]:
+    """The runs of words of these people's names short of the whole (casefolded): a tagger
+    that reads "Gypsy" of "Gypsy Rose Blanchard", mentioned alone, as a place is wrong."""
+    out = set()
+    for name in people:
+        words = name.casefold().split()
+        for i in range(len(words)):
+            for j in range(i + 1, len(words) + 1):
+                if j - i < len(words):
+                    out.add(" ".join(words[i:j]))
     return out
 
 

@@ -41,6 +41,10 @@ from search.stats import stats_of
 log = logging.getLogger(__name__)
 
 RELATED_COUNT = 5
+STORY_READ = 50  # versions of the article's story whose names count for its related articles
+# how much the names an article shares count against its key terms: sharing one rare name
+# weighs up to this many times the best key-term score (FacetData.shared_names)
+NAMES_WEIGHT = 2.5
 POOL_SIZE = 8
 
 
@@ -253,33 +257,54 @@ class Archive:
                                      articles[v.id].body) for v in story.versions}
 
     def related(self, article_id: str, count: int = RELATED_COUNT) -> list[RelatedArticle]:
-        """Articles most like this one, by the key terms of its headline and body."""
+        """Articles most like this one: by the key terms of its headline and body, and by the
+        people, organisations and places it shares with them (see ``related_scores``)."""
         with self._searching() as opened:
             searcher = opened.searcher
             docnum = searcher.document_number(id=article_id)
             if docnum is None:
                 raise ArticleNotFound(article_id)
-            article = doc_to_article(searcher.stored_fields(docnum))
+            stored = searcher.stored_fields(docnum)
+            article = doc_to_article(stored)
+            facets = self._facets.get(opened.key, searcher)
+            # the names of its story's every version (a wire copy may name more)
+            names = {kind: set(getattr(article, kind)) for kind in ENTITY_KINDS}
+            if stored.get("story"):
+                for d in list(searcher.document_numbers(story=stored["story"]))[:STORY_READ]:
+                    other = doc_to_article(searcher.stored_fields(d))
+                    for kind in ENTITY_KINDS:
+                        names[kind].update(getattr(other, kind))
+            shared = facets.shared_names(names)
             # key terms from the opening of a very long body: analysing all of a 5,000,000-
             # character body took 0.9 s, and an article's subject is stated early
             text = f"{article.headline}\n{article.headline}\n{article.body[:RELATED_TEXT_CHARS]}"
             # Whoosh's more_like query (its key terms, weighted), ranked with numpy
             key_terms = searcher.key_terms_from_text("body", text, numterms=12)
-            if not key_terms:
+            if not key_terms and shared is None:
                 return []
-            query = wq.Or([wq.Term("body", word, boost=weight) for word, weight in key_terms])
-            facets = self._facets.get(opened.key, searcher)
             deadline = time.perf_counter() + self.time_limit
-            try:
-                mask = matched_mask(query, searcher, facets, deadline) & facets.live
-            except SearchTimeout:
-                return []  # related articles are a courtesy: none rather than a late page
+            mask = np.zeros(facets.maxdoc, dtype=bool)
+            query = None
+            if key_terms:
+                query = wq.Or([wq.Term("body", word, boost=weight) for word, weight in key_terms])
+                try:
+                    mask = matched_mask(query, searcher, facets, deadline)
+                except SearchTimeout:
+                    query = None  # the names alone, rather than a late page
+            if shared is not None:
+                mask = mask | (shared > 0)
+            mask &= facets.live
             mask[docnum] = False
             # other versions of its own story are not related articles: they are the same
             if facets.story_ids is not None:
                 mask &= facets.story != facets.story[docnum]
             docs = np.flatnonzero(mask)
-            scores, _ = rank_scores(query, searcher, facets, docs, deadline)
+            if not len(docs):
+                return []
+            text_scores = np.zeros(len(docs))
+            if query is not None:
+                text_scores, _ = rank_scores(query, searcher, facets, docs, deadline)
+            scores = related_scores(text_scores, shared[docs] if shared is not None else None)
             best = docs[first_of(-scores, count)]
             return [RelatedArticle(a.id, a.headline, a.date) for a in
                     (doc_to_article(searcher.stored_fields(int(d))) for d in best)]
@@ -311,6 +336,18 @@ class Archive:
         with self._searching() as opened:
             facets = self._facets.get(opened.key, opened.searcher)
             return stats_of(self.directory, opened.searcher, facets)
+
+
+def related_scores(text: np.ndarray, shared: np.ndarray | None) -> np.ndarray:
+    """Related articles' scores: their key-term scores (BM25, scaled to the best one's 1) plus
+    ``NAMES_WEIGHT`` times the weight of the article's names they name too (``shared``, from
+    ``FacetData.shared_names``: near 1 for one rare name). An article about Kim Kardashian
+    and one about Kim Clijsters share the key term "kim"; only the first shares her name."""
+    top = float(text.max()) if len(text) else 0.0
+    scores = text / top if top > 0 else np.zeros(len(text))
+    if shared is not None:
+        scores = scores + NAMES_WEIGHT * shared
+    return scores
 
 
 def _story(story_id: str, members: list[dict]) -> Story:

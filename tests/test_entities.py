@@ -343,3 +343,47 @@ def test_entity_pages_escape_names_and_answer_404_for_unknown_ones(client, tmp_p
     app = create_app({"NEWS_INDEX": str(tmp_path / "h"), "TESTING": True})
     html = app.test_client().get("/people/" + quote(hostile, safe="")).get_data(as_text=True)
     assert "<img" not in html and "&lt;img" in html
+
+
+def _seed_style_archive(directory):
+    """A celebrity article whose words are mostly those of tennis reports about another Kim,
+    and three articles about its people in other words (the BBC seed's Kardashian / Blanchard
+    article had three about Kim Clijsters and one about "Gypsy sites" as related articles)."""
+    def art(i, headline, body, people, places=()):
+        return Article(id=i, headline=headline, body=body, people=people, places=places,
+                       date=dt.date(2024, 3, 1 + len(i)))
+
+    seed = art("seed", "Kim celebrates with a party",
+               "Kim Halloway celebrated her win with a party. Kim said the party crowd was "
+               "wonderful and Kim thanked her fans. Dara Blanchett joined Kim at the party.",
+               ("Kim Halloway", "Dara Blanchett"))
+    tennis = [art(f"tennis-{n}", f"Kim wins the final {n}",
+                  f"Kim Dessart won the final and celebrated with the crowd. Kim said the "
+                  f"win was wonderful; Kim thanked her fans at a party after match {n}.",
+                  ("Kim Dessart",)) for n in range(3)]
+    sites = art("sites", "Council reviews traveller sites",
+                "The council said the crowd at the meeting thanked officers for the review "
+                "of sites; a party of residents celebrated.", (), ("Hollin Town",))
+    about = [art("show", "Reality series renewed", "The series following Halloway's family "
+                 "returns in the spring with Blanchett as producer.",
+                 ("Kim Halloway", "Dara Blanchett")),
+             art("label", "Fashion label opens a shop", "Halloway's label opened its first "
+                 "shop on the high street.", ("Kim Halloway",)),
+             art("court", "Producer settles dispute", "Blanchett settled the contract dispute "
+                 "out of court, lawyers confirmed.", ("Dara Blanchett",))]
+    with Indexer(directory, processes=1) as ix:
+        ix.upsert([seed, *tennis, sites, *about])
+
+
+def test_related_articles_are_about_the_article_s_people(tmp_path, monkeypatch):
+    import search.service as service
+
+    _seed_style_archive(tmp_path / "seed")
+    archive = Archive(tmp_path / "seed")
+    related = [r.id for r in archive.related("seed", 3)]
+    assert sorted(related) == ["court", "label", "show"], related
+    # by key terms alone (the earlier ranking) the tennis reports come first: the test can fail
+    monkeypatch.setattr(service, "NAMES_WEIGHT", 0.0)
+    by_words = [r.id for r in archive.related("seed", 3)]
+    assert all(r.startswith("tennis-") for r in by_words), by_words
+    archive.close()

@@ -108,7 +108,12 @@ def test_highlight_marks_only_whole_analysed_words():
     assert marked == "<mark>Ferries</mark>, <mark>ferry</mark>-men and ferryman"
 
 
-def test_related_articles_equal_whooshs_more_like(demo_index):
+def test_related_articles_equal_whooshs_more_like(demo_index, monkeypatch):
+    """The key-term part of related articles is Whoosh's ``more_like``: with the shared
+    names' weight at 0, the lists are Whoosh's (then articles sharing only names, at 0)."""
+    import search.service as service
+
+    monkeypatch.setattr(service, "NAMES_WEIGHT", 0.0)
     archive = Archive(demo_index)
     ix = store.open_index(demo_index)
     compared = 0
@@ -120,10 +125,10 @@ def test_related_articles_equal_whooshs_more_like(demo_index):
             whoosh = [hit["id"] for hit in
                       searcher.more_like(docnum, "body", text=text, top=5, numterms=12)]
             ours = [r.id for r in archive.related(stored["id"])]
-            assert len(ours) == len(whoosh), stored["id"]
+            assert len(ours) >= len(whoosh), stored["id"]
             # Whoosh's top-N collector may skip a better document (see test above) or order
             # equal scores differently; almost every list is identical
-            compared += ours == whoosh
+            compared += ours[:len(whoosh)] == whoosh
     ix.close()
     archive.close()
     assert compared >= 50
