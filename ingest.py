@@ -3,7 +3,11 @@
 
     python ingest.py [--index DIR] [--format F] [--rebuild] [--delete ID] [--dry-run]
                      [--rejects FILE] [--json] [--people {auto,always,never}]
-                     [--section-from-folder] PATH ...
+                     [--section-from-folder] [--aliases FILE] PATH ...
+
+--aliases FILE makes FILE the archive's aliases (docs/aliases.md): the stored articles' names
+are rewritten as it says, and every article ingested later gets them too; with no PATH, that
+is all the run does.
 
 --rebuild makes the index hold exactly what the PATHs hold: articles of the index that they
 no longer hold are dropped and counted as deleted (--dry-run previews how many).
@@ -23,6 +27,7 @@ import time
 from pathlib import Path
 
 from search import store
+from search.aliases import Aliases
 from search.errors import IndexLocked, IndexOutdated, IndexWriteError, RecordError, SourceError
 from search.indexer import DEFAULT_BATCH_SIZE, Indexer
 from search.ingest import Format, check_paths
@@ -60,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="make a new index (or a --rebuild) that keeps no stories: every article "
                          "a story of its own, and ingest faster; an index that keeps stories "
                          "is not added to with this flag")
+    ap.add_argument("--aliases", type=Path, metavar="FILE",
+                    help="the archive's aliases (TOML, see docs/aliases.md): merge, rename, "
+                         "reject or move names; applied to the stored articles and kept for "
+                         "later ingests (an empty file takes every alias back)")
     ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                     help=f"articles per commit (default {DEFAULT_BATCH_SIZE})")
     ap.add_argument("--lock-timeout", type=float, default=30.0,
@@ -77,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING,
                         format="%(message)s", stream=sys.stderr)
-    if not args.paths and not args.delete:
-        ap.error("give at least one PATH, or --delete ID")
+    if not args.paths and not args.delete and not args.aliases:
+        ap.error("give at least one PATH, or --delete ID, or --aliases FILE")
     if args.rebuild and args.delete:
         ap.error("--rebuild and --delete cannot be combined: a rebuild keeps exactly what the "
                  "PATHs hold (leave the article out of them instead), or run --delete on its own")
@@ -90,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     fmt = Format(args.format) if args.format else None
     try:
         files = check_paths(args.paths, fmt)
+        aliases = Aliases.read(args.aliases) if args.aliases else None
     except SourceError as exc:
         print(f"ingest: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -126,11 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Indexer(directory, batch_size=args.batch_size, lock_timeout=args.lock_timeout,
                      rebuild=args.rebuild, dry_run=args.dry_run, stories=args.stories,
-                     on_progress=progress.say if progress else None) as indexer:
+                     on_progress=progress.say if progress else None,
+                     aliases=aliases) as indexer:
+            # (a rebuild applies them to every article it writes)
+            renamed = indexer.apply_aliases() if aliases is not None and not args.rebuild \
+                else None
             indexer.upsert(articles)
             for missing in indexer.delete(args.delete):
                 print(f"warning: --delete {missing}: no such article", file=sys.stderr)
-    except (IndexLocked, IndexOutdated, IndexWriteError) as exc:
+    except (IndexLocked, IndexOutdated, IndexWriteError, SourceError) as exc:
+        # (SourceError: the aliases file kept in the index folder, edited there and broken)
         print(f"ingest: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -144,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = stats.summary()
     if args.rebuild:
         summary["kept"] = summary["added"] + summary["updated"] + summary["unchanged"]
+    if renamed is not None:
+        summary["aliases_applied"] = renamed
     if args.json:
         print(json.dumps(summary))
     else:
@@ -161,11 +178,16 @@ def describe(s: dict, *, rebuild: bool, dry_run: bool, directory: Path) -> str:
     if rebuild:
         return (f"rebuilt with {s['kept']} articles; {s['deleted']} deleted (not in the sources "
                 f"given); {counts} in {s['seconds']:.1f}s ({directory})")
+    renamed = ""
+    if "aliases_applied" in s:
+        renamed = (f"aliases {'would change' if dry_run else 'changed'} the names of "
+                   f"{s['aliases_applied']} stored article"
+                   f"{'s' if s['aliases_applied'] != 1 else ''}; ")
     if dry_run:
-        return (f"dry run: {s['added']} would be added, {s['updated']} updated, "
+        return (f"dry run: {renamed}{s['added']} would be added, {s['updated']} updated, "
                 f"{s['unchanged']} unchanged, {s['deleted']} deleted, {s['rejected']} rejected; "
                 f"nothing was written ({directory})")
-    return (f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
+    return (f"{renamed}{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
             f"{s['deleted']} deleted, {s['rejected']} rejected in {s['seconds']:.1f}s "
             f"({directory})")
 

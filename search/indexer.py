@@ -29,13 +29,16 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import NO_MERGE, LockError, SegmentWriter
 
 from search import segments, store
+from search.aliases import Aliases
 from search.analysis import INDEX_FORMAT, MIN_WRITABLE_FORMAT, index_format
 from search.errors import IndexLocked, IndexOutdated, IndexWriteError
 from search.models import ENTITY_KINDS, Article, IngestStats
 from search.ingest.records import Prepared
 from search.postings import RankingCodec
 from search.proc import die_with_parent, forking
-from search.schema import article_to_doc, doc_to_article
+from search.analysis import exact_key
+from search.postings import term_postings
+from search.schema import ALIAS_FIELDS, article_to_doc, doc_to_article
 from search.stories import Version
 from search.story_index import BandStore, StoryKeeper, keeps_stories
 
@@ -63,7 +66,8 @@ class Indexer:
     def __init__(self, directory: Path, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  limitmb: int = DEFAULT_LIMIT_MB, lock_timeout: float = 30.0,
                  rebuild: bool = False, dry_run: bool = False, processes: int = PROCESSES,
-                 stories: bool = True, on_progress: Callable[[str], None] | None = None):
+                 stories: bool = True, on_progress: Callable[[str], None] | None = None,
+                 aliases: Aliases | None = None):
         self.directory = Path(directory)
         self.batch_size = max(1, batch_size)
         self.processes = max(1, processes)
@@ -87,11 +91,17 @@ class Indexer:
         self._previous: dict[str, str] | None = None
         self._seen: dict[str, str] = {}
         self._stories: StoryKeeper | None = None
+        # the aliases applied to what is written: those given (kept as the archive's when the
+        # run ends well), else the archive's own (read in __enter__)
+        self._new_aliases = aliases
+        self.aliases = aliases if aliases is not None else Aliases()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def __enter__(self) -> Indexer:
         self._started = time.perf_counter()
+        if self._new_aliases is None:
+            self.aliases = Aliases.installed(self.directory)
         if self.dry_run:
             self.ix = store.open_index(self.directory) if store.exists(self.directory) else None
             if self.ix is not None and not self.rebuild:
@@ -140,6 +150,83 @@ class Indexer:
                 doc.pop("organizations", None)
         return doc
 
+    def _aliased(self, articles: list[Article]) -> tuple[list[Article], dict[str, dict]]:
+        """``articles`` with the aliases applied, and {id: its names as found} of those the
+        aliases changed."""
+        if not self.aliases:
+            return articles, {}
+        out, found = [], {}
+        for a in articles:
+            names = {k: getattr(a, k) for k in ENTITY_KINDS}
+            new = self.aliases.apply(names)
+            if new != names:
+                found[a.id] = {k: list(v) for k, v in names.items() if v}
+                a = replace(a, **new)
+            out.append(a)
+        return out, found
+
+    def _alias_fields(self) -> None:
+        """Give an index made without them the fields that keep names as found."""
+        missing = [name for name in ALIAS_FIELDS if name not in self.ix.schema]
+        if not missing or self.dry_run:
+            return
+        writer = self._writer()
+        for name in missing:
+            writer.add_field(name, ALIAS_FIELDS[name])
+        self._committing(writer, lambda: writer.commit(mergetype=NO_MERGE),
+                         "adding the aliases' fields", "nothing else was changed")
+
+    def apply_aliases(self) -> int:
+        """Rewrite the names of the stored articles that ``self.aliases`` concerns, or that an
+        earlier aliases file changed (from their names as found, so that an alias taken out
+        of the file gives them back); their texts, fingerprints and stories are kept. Returns
+        how many articles were (in a dry run: would be) changed."""
+        if self.ix is None:
+            return 0
+        concerns = self.aliases.concerns()
+        changes = []
+        with self.ix.searcher() as searcher:
+            reader = searcher.reader()
+            docs: set[int] = set()
+            if "aliased" in self.ix.schema:
+                docs.update(searcher.document_numbers(aliased="1"))
+            for kind in ENTITY_KINDS:
+                if not concerns[kind] or kind not in self.ix.schema:
+                    continue
+                for term in reader.field_terms(kind):
+                    if exact_key(term) in concerns[kind]:
+                        found = term_postings(reader, kind, term)[0].tolist()
+                        docs.update(d for d in found if not reader.is_deleted(d))
+            for d in sorted(docs):
+                stored = searcher.stored_fields(d)
+                article = doc_to_article(stored)
+                current = {k: getattr(article, k) for k in ENTITY_KINDS}
+                found = {k: tuple(stored.get("names_found", {}).get(k, ()))
+                         for k in ENTITY_KINDS} if stored.get("names_found") else current
+                new = self.aliases.apply(found)
+                if new == current and (new != found) == bool(stored.get("names_found")):
+                    continue
+                changes.append((stored, replace(article, **new), found, new != found))
+        if self.dry_run or not changes:
+            return len(changes)
+        self._alias_fields()
+        writer = self._writer()
+
+        def write():
+            for stored, article, found, aliased in changes:
+                story = (stored["story"], stored.get("story_similarity") or (1.0, 1.0)) \
+                    if stored.get("story") else None
+                doc = self._fit(article_to_doc(article, stored.get("fingerprint"), story))
+                if aliased:
+                    doc["aliased"] = "1"
+                    doc["names_found"] = {k: list(v) for k, v in found.items() if v}
+                writer.update_document(**doc)
+            writer.commit(mergetype=NO_MERGE)
+
+        self._committing(writer, write, "applying the aliases",
+                         "no article was changed; run the same command again")
+        return len(changes)
+
     def _check_stories(self, ix) -> None:
         if not self.stories and keeps_stories(ix.schema):
             ix.close()
@@ -186,6 +273,12 @@ class Indexer:
                     store.make_current(self.directory, self._name)
                 else:
                     store.remove_index_files(self.directory, self._name)
+            if exc_type is None and self._new_aliases is not None:
+                try:
+                    self._new_aliases.install(self.directory)
+                except OSError as err:
+                    raise IndexWriteError(f"cannot keep the aliases file in {self.directory}: "
+                                          f"{err}") from err
             if exc_type is None:
                 try:
                     store.write_meta(self.directory, articles=self.count())
@@ -320,7 +413,9 @@ class Indexer:
             replacing = {p.article.id for p in to_write if p.article.id in self._seen}
             self._seen.update((p.article.id, p.fingerprint) for p in pending.values())
         if not self.dry_run and to_write:
-            articles = self._complete(to_write)
+            articles, found = self._aliased(self._complete(to_write))
+            if found:
+                self._alias_fields()
             plan = None
             if self._stories is not None:
                 with self.ix.searcher() as searcher:
@@ -333,6 +428,9 @@ class Indexer:
                 for p, a in zip(to_write, articles):
                     doc = fit(article_to_doc(a, p.fingerprint,
                                              plan.story[a.id] if plan is not None else None))
+                    if a.id in found:
+                        doc["aliased"] = "1"
+                        doc["names_found"] = found[a.id]
                     if a.id in replacing:
                         writer.update_document(**doc)
                     else:

@@ -235,6 +235,7 @@ class EntityProfile:
     places: tuple[FacetValue, ...]
     sections: tuple[FacetValue, ...]
     latest: tuple[RelatedArticle, ...]
+    aliases: tuple[str, ...] = ()  # spellings the archive's aliases file merges into it
 
     def to_dict(self) -> dict:
         def values(vs):
@@ -246,7 +247,7 @@ class EntityProfile:
                 "years": values(self.years), "undated": self.undated,
                 "people": values(self.people), "organizations": values(self.organizations),
                 "places": values(self.places), "sections": values(self.sections),
-                "aliases": [],
+                "aliases": list(self.aliases),
                 "latest": [a.to_dict() for a in self.latest]}
 
 

@@ -155,6 +155,11 @@ def _words_of(pattern: re.Pattern):
     return lambda text: list(map(_GROUP, pattern.finditer(text)))
 
 
+# an article whose names the archive's aliases file changed (search.aliases): "1", and its
+# names as they were found, {kind: [names]}, from which a changed file starts again
+ALIAS_FIELDS = {"aliased": ID(), "names_found": STORED()}
+
+
 def build_schema(stories: bool = True) -> Schema:
     """The schema of the index this version writes (format 5); without the story fields
     (every article a story of its own) if not ``stories``."""
@@ -184,6 +189,7 @@ def build_schema(stories: bool = True) -> Schema:
         # text the lead holds, as (containment, jaccard) of their shingles
         story=ID(stored=True, sortable=True),
         story_similarity=STORED(),
+        **ALIAS_FIELDS,
     )
     if not stories:
         schema.remove("story")

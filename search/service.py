@@ -24,6 +24,7 @@ import numpy as np
 from whoosh import query as wq
 
 from search import store
+from search.aliases import ALIASES_FILE, Aliases, AliasesError
 from search.analysis import uneven_fold
 from search.diffs import Changes, changes
 from search.errors import (ArticleNotFound, EntityNotFound, IndexNotFound, PersonNotFound,
@@ -84,6 +85,7 @@ class Archive:
         self._pool: list[_Opened] = []
         self._lock = threading.Lock()
         self._facets = FacetCache()
+        self._aliases: tuple[float, Aliases] | None = None
         # an Archive dropped without close() (an app made and discarded) closes its searchers
         # and their open index files when it is collected
         weakref.finalize(self, _close_all, self._pool)
@@ -203,7 +205,7 @@ class Archive:
                 newest.append(RelatedArticle(fields["id"], fields.get("headline", ""),
                                              date.date() if date is not None else None))
             return EntityProfile(
-                kind=kind, name=shown, articles=int(np.count_nonzero(mask)),
+                kind=kind, name=shown, aliases=tuple(self.aliases().spellings_of(kind, shown)), articles=int(np.count_nonzero(mask)),
                 first_date=_day(days.min()) if days.size else None,
                 last_date=_day(days.max()) if days.size else None,
                 years=tuple(FacetValue(int(y), int(years[y]), False)
@@ -213,6 +215,24 @@ class Archive:
                    for k in ENTITY_KINDS},
                 sections=facets.section_facet(mask, ())[:size],
                 latest=tuple(newest))
+
+    def aliases(self) -> Aliases:
+        """The archive's aliases file as last read (read again when it changes); none when
+        it is missing or unreadable (ingest.py reports that)."""
+        path = self.directory / ALIASES_FILE
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return Aliases()
+        cached = self._aliases
+        if cached is None or cached[0] != mtime:
+            try:
+                cached = (mtime, Aliases.read(path))
+            except AliasesError as exc:
+                log.warning("%s", exc)
+                cached = (mtime, Aliases())
+            self._aliases = cached
+        return cached[1]
 
     def article(self, article_id: str) -> Article:
         with self._searching() as opened:

@@ -1,0 +1,146 @@
+"""The archive's aliases file (``search.aliases``, ``ingest.py --aliases``): merging spellings,
+rejecting and moving names over the whole archive without the sources, taken back by a file
+without them, applied to later ingests, shown on entity pages."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from search.aliases import ALIASES_FILE, Aliases, AliasesError
+from web import create_app
+
+from .conftest import run_ingest, summary_of, write_jsonl
+from .plain import all_articles
+
+RECORDS = [
+    {"id": "a1", "headline": "Harbour plan", "body": "A plan.", "date": "2024-01-02",
+     "people": ["John Harrow", "Mara Quill"], "organizations": ["Quay Rovers"]},
+    {"id": "a2", "headline": "Harbour vote", "body": "A vote.", "date": "2024-02-03",
+     "people": ["Jon Harrow"], "organizations": ["Harbour Board"]},
+    {"id": "a3", "headline": "Harbour fête", "body": "A fête.", "date": "2025-03-04",
+     "people": ["J. Harrow", "Harry Potter"], "places": ["Marlow Quay"]},
+    {"id": "a4", "headline": "Ferry fares", "body": "Fares.", "date": "2025-04-05",
+     "people": ["Quay Rovers", "Mara Quill"]},
+]
+
+ALIASES = """
+# the archive's corrections
+[merge.people]
+"John Harrow" = ["Jon Harrow", "J. Harrow"]
+
+[reject]
+people = ["Harry Potter"]
+
+[move.people]
+"Quay Rovers" = "organizations"
+"""
+
+
+def names(directory, kind="people") -> dict[str, tuple[str, ...]]:
+    return {a.id: getattr(a, kind) for a in all_articles(directory)}
+
+
+@pytest.fixture
+def archive(tmp_path):
+    source = write_jsonl(tmp_path / "a.jsonl", RECORDS)
+    index = tmp_path / "ix"
+    assert run_ingest("--index", index, "-q", source).returncode == 0
+    return index, source
+
+
+def test_an_aliases_file_merges_rejects_and_moves_over_the_stored_archive(archive, tmp_path):
+    index, source = archive
+    before = {a.id: a for a in all_articles(index)}
+    (tmp_path / "aliases.toml").write_text(ALIASES, encoding="utf-8")
+    result = run_ingest("--index", index, "--aliases", tmp_path / "aliases.toml", "--json")
+    assert result.returncode == 0, result.stderr
+    assert summary_of(result)["aliases_applied"] == 3  # a2, a3 (merged, rejected), a4 (moved)
+    people = names(index)
+    assert people == {"a1": ("John Harrow", "Mara Quill"), "a2": ("John Harrow",),
+                      "a3": ("John Harrow",), "a4": ("Mara Quill",)}
+    assert names(index, "organizations")["a4"] == ("Quay Rovers",)
+    # the texts, dates and fingerprints stay: the same source is unchanged, names and all
+    after = {a.id: a for a in all_articles(index)}
+    for key, art in after.items():
+        assert (art.headline, art.body, art.date) == (before[key].headline, before[key].body,
+                                                     before[key].date)
+    again = summary_of(run_ingest("--index", index, "--json", source))
+    assert again["unchanged"] == 4 and names(index) == people
+    assert (index / ALIASES_FILE).read_text(encoding="utf-8") == ALIASES
+    # the facet and the profile count the merged name as one: a plain count of the three
+    app = create_app({"NEWS_INDEX": str(index), "TESTING": True})
+    client = app.test_client()
+    facet = {v["value"]: v["count"] for v in
+             client.get("/api/search?facet_size=50").get_json()["facets"]["people"]}
+    plain = Counter(p for r in RECORDS for p in r.get("people", ())
+                    if p in ("John Harrow", "Jon Harrow", "J. Harrow"))
+    assert facet["John Harrow"] == sum(plain.values()) == 3
+    assert "Jon Harrow" not in facet and "Harry Potter" not in facet
+    assert "Quay Rovers" not in facet
+    profile = client.get("/api/people/John%20Harrow").get_json()
+    assert profile["aliases"] == ["Jon Harrow", "J. Harrow"] and profile["articles"] == 3
+    page = client.get("/people/John%20Harrow").get_data(as_text=True)
+    assert "Also written" in page and "Jon Harrow" in page
+    assert client.get("/api/people/Jon%20Harrow").status_code == 404
+
+
+def test_later_ingests_get_the_aliases_and_an_empty_file_takes_them_back(archive, tmp_path):
+    index, source = archive
+    (tmp_path / "aliases.toml").write_text(ALIASES, encoding="utf-8")
+    assert run_ingest("--index", index, "--aliases", tmp_path / "aliases.toml").returncode == 0
+    new = write_jsonl(tmp_path / "b.jsonl", [{"id": "b1", "headline": "Harbour review",
+                                              "body": "Jon Harrow spoke.", "date": "2025-06-01",
+                                              "people": ["Jon Harrow", "Harry Potter"]}])
+    assert run_ingest("--index", index, "-q", new).returncode == 0
+    assert names(index)["b1"] == ("John Harrow",)
+    # taking the aliases out gives every article its names as found, without the sources
+    (tmp_path / "none.toml").write_text("# no aliases\n", encoding="utf-8")
+    result = run_ingest("--index", index, "--aliases", tmp_path / "none.toml")
+    assert result.returncode == 0, result.stderr
+    assert "aliases changed the names of 4 stored articles" in result.stdout
+    assert names(index) == {**{r["id"]: tuple(r["people"]) for r in RECORDS},
+                            "b1": ("Jon Harrow", "Harry Potter")}
+    assert names(index, "organizations")["a4"] == ()
+
+
+def test_a_dry_run_counts_and_changes_nothing(archive, tmp_path):
+    index, _ = archive
+    (tmp_path / "aliases.toml").write_text(ALIASES, encoding="utf-8")
+    result = run_ingest("--index", index, "--aliases", tmp_path / "aliases.toml", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "aliases would change the names of 3 stored articles" in result.stdout
+    assert names(index) == {r["id"]: tuple(r["people"]) for r in RECORDS}
+    assert not (index / ALIASES_FILE).exists()
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[merge.people]\n\"A\" = [\"B\"]\n[merge.people", "not TOML"),
+    ("[merge.persons]\n\"A\" = [\"B\"]\n", "the kinds are people"),
+    ("[rename.people]\n\"A\" = [\"B\"]\n", "unknown table [rename]"),
+    ("[merge.people]\n\"A\" = [\"B\"]\n\"C\" = [\"b\"]\n", "merged into both"),
+    ("[merge.people]\n\"A\" = [\"B\"]\n\"B\" = [\"C\"]\n", "merge every spelling into"),
+    ("[merge.people]\n\"A\" = [\"B\"]\n[reject]\npeople = [\"A\"]\n", "both rejected and"),
+    ("[move.people]\n\"A\" = \"teams\"\n", "move to one of the other kinds"),
+    ("[merge.people]\n\"A\" = 3\n", "give a list of spellings"),
+])
+def test_a_bad_aliases_file_is_refused_with_a_reason_and_changes_nothing(archive, tmp_path,
+                                                                        text, message):
+    index, _ = archive
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text, encoding="utf-8")
+    result = run_ingest("--index", index, "--aliases", bad)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert names(index) == {r["id"]: tuple(r["people"]) for r in RECORDS}
+    with pytest.raises(AliasesError, match=message.replace("[", r"\[")):
+        Aliases.parse(text)
+
+
+def test_aliases_match_names_with_case_and_accents_ignored():
+    aliases = Aliases.parse('[merge.people]\n"Khloé Ardent" = ["khloe ardente"]\n'
+                            '[reject]\nplaces = ["GYPSY"]\n')
+    out = aliases.apply({"people": ("Khloe Ardente", "Khloé Ardent"), "places": ("Gypsy",),
+                         "organizations": ()})
+    assert out == {"people": ("Khloé Ardent",), "organizations": (), "places": ()}
