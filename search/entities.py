@@ -104,6 +104,11 @@ def place_from_id(tag: str) -> str:
     return country or words
 
 
+def country_name(text: str) -> str | None:
+    """The common name of the country ``text`` names exactly (case ignored), else None."""
+    return _country(text)
+
+
 def _country(text: str) -> str | None:
     """The common name of the country ``text`` names (exactly, case ignored) in ISO 3166;
     None if none does, or if its only name is the inverted official form ("Korea, Republic

@@ -36,6 +36,7 @@ from search.models import ENTITY_KINDS, Article, IngestStats
 from search.ingest.records import Prepared
 from search.postings import RankingCodec
 from search.proc import die_with_parent, forking
+from search.resolution import LoneNames
 from search.analysis import exact_key
 from search.postings import term_postings
 from search.schema import ALIAS_FIELDS, article_to_doc, doc_to_article
@@ -94,6 +95,7 @@ class Indexer:
         # the aliases applied to what is written: those given (kept as the archive's when the
         # run ends well), else the archive's own (read in __enter__)
         self._new_aliases = aliases
+        self._lone: LoneNames | None = None  # lone surnames resolved (search.resolution)
         self.aliases = aliases if aliases is not None else Aliases()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -309,7 +311,7 @@ class Indexer:
         pending: dict[str, Prepared] = {}
         for item in articles:
             if isinstance(item, Article):
-                item = Prepared(item, extract=False)
+                item = Prepared(item)
             earlier = pending.get(item.article.id)
             if earlier is not None:
                 # Whoosh would keep both copies of one id written in one batch: keep the last.
@@ -413,7 +415,13 @@ class Indexer:
             replacing = {p.article.id for p in to_write if p.article.id in self._seen}
             self._seen.update((p.article.id, p.fingerprint) for p in pending.values())
         if not self.dry_run and to_write:
-            articles, found = self._aliased(self._complete(to_write))
+            articles = self._complete(to_write)
+            extracted = {p.article.id for p in to_write if "people" in p.extract}
+            if extracted:
+                if self._lone is None:
+                    self._lone = LoneNames(self.ix.searcher)
+                articles = self._lone.resolve(articles, extracted)
+            articles, found = self._aliased(articles)
             if found:
                 self._alias_fields()
             plan = None

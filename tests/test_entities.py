@@ -387,3 +387,43 @@ def test_related_articles_are_about_the_article_s_people(tmp_path, monkeypatch):
     by_words = [r.id for r in archive.related("seed", 3)]
     assert all(r.startswith("tennis-") for r in by_words), by_words
     archive.close()
+
+
+LONE = ("Ardenne wins again", "Ardenne won her second match in straight sets on Thursday. "
+        "Ardenne said the wind made it hard. Her coach praised Ardenne for her serve.")
+
+
+def _full(i, first, day):
+    return {"id": i, "headline": f"{first} Ardenne through", "date": day,
+            "body": f"{first} Ardenne reached the quarter-finals. {first} Ardenne beat the "
+                    f"seventh seed in three sets, and said she had slept badly."}
+
+
+@pytest.mark.parametrize("others,expected", [
+    # one Ardenne in the archive near in time: the lone surname is hers
+    ([_full("f1", "Paula", "2024-03-01")], "Paula Ardenne"),
+    # two near in time: left as written, never guessed
+    ([_full("f1", "Paula", "2024-03-01"), _full("f2", "Marc", "2024-02-20")], "Ardenne"),
+    # one near, one long before: the near one
+    ([_full("f1", "Paula", "2024-03-01"), _full("f2", "Marc", "2019-02-20")], "Paula Ardenne"),
+    # none near in time: as written
+    ([_full("f2", "Marc", "2019-02-20")], "Ardenne"),
+])
+@pytest.mark.parametrize("same_run", [True, False])
+def test_a_lone_surname_resolves_to_the_one_full_name_near_in_time(tmp_path, others, expected,
+                                                                   same_run):
+    source = write_jsonl(tmp_path / "full.jsonl", others)
+    lone = write_jsonl(tmp_path / "lone.jsonl", [{"id": "lone", "headline": LONE[0],
+                                                  "body": LONE[1], "date": "2024-03-07"}])
+    index = tmp_path / "ix"
+    if same_run:  # the full names in the same batch
+        assert run_ingest("--index", index, "-q", source, lone).returncode == 0
+    else:  # the full names stored by an earlier run
+        assert run_ingest("--index", index, "-q", source).returncode == 0
+        assert run_ingest("--index", index, "-q", lone).returncode == 0
+    stored = {a.id: a for a in all_articles(index)}
+    assert stored["lone"].people == (expected,)
+    # the full names' own articles are as extracted
+    for record in others:
+        first = record["headline"].split()[0]
+        assert stored[record["id"]].people == (f"{first} Ardenne",)

@@ -1,0 +1,142 @@
+"""Lone names across the archive: a one-word person extraction found ("Ardenne", kept when the
+tagger read it as a person often enough in its article: ``search.people.LONE_MENTIONS``) becomes
+the full name when the archive knows exactly one person of that surname near the article in
+time; otherwise it stays as written. Nothing is guessed: two Ardennes in the window, none, or
+an undated article with more than one Ardenne in the whole archive, and it stays "Ardenne".
+
+Used by the indexer for the articles whose people it extracted, after the article's own
+mentions are merged (``merge_mentions``: "Ms Ardenne" with "Paula Ardenne" in one article).
+The candidates are the archive's stored people (its ``people`` terms, with the dates of their
+articles) and the full names of the batch being written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import replace
+
+import numpy as np
+
+from search.analysis import exact_key
+from search.facets import column_array
+from search.models import Article
+from search.postings import term_postings
+
+# "near in time": a full name with an article this many days either side of the lone name's
+WINDOW_DAYS = 90
+_US_PER_DAY = 86_400 * 10**6
+
+
+def _day(date: dt.date) -> int:
+    return date.toordinal() - 1  # days since 0001-01-01, as search.facets counts them
+
+
+class LoneNames:
+    """Resolves lone surnames for one ingest run. The stored people's names are listed once,
+    on first need (only their terms: the dates of a name's articles are read when a lone name
+    asks for that surname); each batch's full names are added as it is resolved."""
+
+    def __init__(self, searcher_factory):
+        self._searcher_factory = searcher_factory  # () -> a context manager giving a searcher
+        # the index's: {folded surname: {folded full name: its term}}
+        self._terms: dict[str, dict[str, str]] | None = None
+        # this run's batches: {folded surname: {folded full name: [name, [days]]}}
+        self._batches: dict[str, dict[str, list]] = defaultdict(dict)
+
+    def _list_terms(self, searcher) -> dict[str, dict[str, str]]:
+        terms: dict[str, dict[str, str]] = defaultdict(dict)
+        reader = searcher.reader()
+        if "people" in reader.schema:
+            for term in reader.field_terms("people"):
+                words = term.split()
+                if len(words) >= 2:
+                    terms[exact_key(words[-1])][exact_key(term)] = term
+        return terms
+
+    def _add(self, articles: list[Article]) -> None:
+        for a in articles:
+            for name in a.people:
+                words = name.split()
+                if len(words) < 2:
+                    continue
+                entry = self._batches[exact_key(words[-1])].setdefault(exact_key(name),
+                                                                     [name, []])
+                entry[1].append(_day(a.date) if a.date is not None else None)
+
+    def resolve(self, articles: list[Article], extracted: set[str]) -> list[Article]:
+        """``articles`` with the lone people names of those in ``extracted`` (ids) resolved."""
+        todo = [a.id in extracted and any(" " not in n for n in a.people) for a in articles]
+        self._add(articles)
+        if not any(todo):
+            return articles
+        with self._searcher_factory() as searcher:
+            if self._terms is None:
+                self._terms = self._list_terms(searcher)
+            index = _IndexDays(searcher)
+            out = []
+            for a, resolve in zip(articles, todo):
+                if not resolve:
+                    out.append(a)
+                    continue
+                people: list[str] = []
+                for name in a.people:
+                    if " " not in name:
+                        name = self.full_name(name, a.date, index)
+                    if exact_key(name) not in {exact_key(p) for p in people}:
+                        people.append(name)
+                out.append(replace(a, people=tuple(people)))
+        return out
+
+    def full_name(self, lone: str, date: dt.date | None, index: _IndexDays) -> str:
+        """The one full name of surname ``lone`` with an article within ``WINDOW_DAYS`` of
+        ``date`` (undated: anywhere in the archive), else ``lone`` as written."""
+        surname = exact_key(lone)
+        day = _day(date) if date is not None else None
+
+        def near(days: list) -> bool:
+            if day is None:
+                return bool(days)
+            return any(d is not None and abs(d - day) <= WINDOW_DAYS for d in days)
+
+        found: dict[str, str] = {}
+        for key, (name, days) in self._batches.get(surname, {}).items():
+            if near(days):
+                found[key] = name
+        for key, term in (self._terms or {}).get(surname, {}).items():
+            if key not in found and near(index.days(term)):
+                found[key] = index.display(term)
+        return next(iter(found.values())) if len(found) == 1 else lone
+
+
+class _IndexDays:
+    """The days of the live articles that name a person (``None`` for an undated one), read
+    from one searcher."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self._raw = self._years = None
+        self._first: dict[str, int] = {}
+
+    def days(self, term: str) -> list:
+        docs = [d for d in term_postings(self.reader, "people", term)[0].tolist()
+                if not self.reader.is_deleted(d)]
+        if not docs:
+            return []
+        if self._raw is None:
+            self._raw = column_array(self.reader, "date", np.uint64, translate=False)
+            self._years = column_array(self.reader, "year", np.int64)
+        self._first[term] = docs[0]
+        return [int(self._raw[d] // np.uint64(_US_PER_DAY)) if self._years[d] > 0 else None
+                for d in docs]
+
+    def display(self, term: str) -> str:
+        """The name as an article writes it, for its folded ``term``."""
+        from search.schema import PEOPLE_SEPARATOR
+
+        stored = self.searcher.stored_fields(self._first[term]).get("people") or ""
+        for name in stored.split(PEOPLE_SEPARATOR):
+            if exact_key(name) == exact_key(term):
+                return name
+        return term.title()
