@@ -44,6 +44,7 @@ _TITLES = {
     "admiral", "commander", "chairperson", "demographer", "meteorologist", "auctioneer",
     "engineer", "organiser", "organizer", "interim", "former", "assistant", "fire", "harbour",
     "harbor", "mayor-elect", "president-elect", "champion", "coach", "chef", "pilot", "officer",
+    "lead", "co-star", "presenter", "host", "frontman", "guitarist", "drummer", "bassist",
 }
 # last words that make a capitalised phrase a place, a body or an event, not a person
 _NOT_NAME_LAST = {
@@ -450,6 +451,11 @@ def extract_entities_many(texts: Iterable[tuple[str, str]],
     out = []
     for (people, orgs, places), (headline, body) in zip(mentions, texts):
         got = {"people": merge_mentions(people, keep_lone_names=not only_people)}
+        text = _prepare(headline, body)
+        what = {n: person_kind(n, text) for n in got["people"]}
+        got["people"] = [n for n in got["people"] if what[n] == "people"]
+        orgs = orgs + [n[4:] if n.startswith("the ") else n for n in what
+                       if what[n] == "organizations"]
         if not only_people:
             place = dateline_place(body)
             got["people"] = _lone_kept(got["people"], people,
@@ -520,6 +526,10 @@ test match number no page rule set men women total totals points extras innings 
 day days year years minute minutes season seasons the a an in at on of and for to""".split())
 
 
+# national sides that are no ISO 3166 country
+_HOME_NATIONS = frozenset({"england", "scotland", "wales", "northern ireland", "great britain"})
+
+
 def sports_teams(headline: str, body: str, people: list[str]) -> list[str]:
     """The clubs a sports article names by their towns, as organisations: in an article
     whose headline opens with a sport ("CRICKET - ..."), names followed by a score or after
@@ -540,10 +550,56 @@ def sports_teams(headline: str, body: str, people: list[str]) -> list[str]:
                 continue
             raw = " ".join(words)
             name = _entity_mention(_titlecase(raw) if raw.isupper() else raw)
-            if not name or name.casefold() in persons or country_name(name) is not None:
+            if not name or name.casefold() in persons or country_name(name) is not None \
+                    or name.casefold() in _HOME_NATIONS:
                 continue
             found.setdefault(name.casefold(), name)
     return list(found.values())
+
+
+# -- not people ---------------------------------------------------------------------------------
+# names the tagger takes for people that are clubs ("Manchester United"), parties and their
+# members as a group ("the Lib Dems"), bands, works and phrases ("Sally Capp's Mayorship")
+_CLUB_LAST = frozenset("""united rovers wanderers albion athletic athletico fc afc rangers
+hotspur villa academicals orient argyle harriers olympique""".split())
+_GROUP_WORDS = frozenset("""dem dems democrats republicans tories tory labour conservatives
+liberals nationalists greens socialists unionists ukip snp""".split())
+# a name that is mostly followed by one of these is a work, a band or a brand, not a person:
+# "the Harry Potter films", "Black Sabbath guitarist Tony Iommi"
+_WORK_AFTER = frozenset("""film films movie movies book books novel novels series franchise
+star stars album albums song songs single singles tour fans frontman singer guitarist drummer
+bassist band sequel sequels musical character characters brand""".split())
+_POSSESSIVE_INSIDE = re.compile(r"['’]s\s")
+
+
+def person_kind(name: str, text: str) -> str | None:
+    """What a name the tagger read as a person is: "people", "organizations" (a club, a
+    party or its members as a group), or None (a work, a band, a phrase: nothing)."""
+    words = name.split()
+    lower = [w.lower().strip(".") for w in words]
+    if lower[0] == "the" and words[0] == "the":
+        words, lower = words[1:], lower[1:]
+        if not words:
+            return None
+        # "the Lib Dems", "the Wanderers": a group, never one person
+        return "organizations" if (set(lower) & _GROUP_WORDS or lower[-1] in _CLUB_LAST) \
+            else None
+    if set(lower) & _GROUP_WORDS:
+        return "organizations"
+    if len(words) >= 2 and lower[-1] in _CLUB_LAST:
+        return "organizations"
+    if _POSSESSIVE_INSIDE.search(name) or (lower[-1].endswith("ship") and len(lower[-1]) > 6):
+        return None
+    found = list(re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", text))
+    if found:
+        after = sum(1 for m in found
+                    if text[m.end():m.end() + 20].split()[:1]
+                    and text[m.end():m.end() + 20].split()[0].lower().strip(".,;:'’")
+                    in _WORK_AFTER)
+        before = sum(1 for m in found if text[max(0, m.start() - 4):m.start()].lower() == "the ")
+        if (after + before) * 2 >= len(found) and after + before >= 1:
+            return None
+    return "people"
 
 
 # "Soccer - England beat Moldova", "Haitai 2 Samsung 0", "Mexico 2-0": a headline's slug or a

@@ -65,3 +65,47 @@ def test_people_of_the_sample_article():
                          "kardashians", "e! news", "time100 summit",
                          "gypsy rose blanchard collaborate"]:
         assert not_a_person not in lowered
+
+
+@pytest.mark.parametrize("name,text,kind", [
+    ("Manchester United", "Manchester United won again.", "organizations"),
+    ("Lib Dems", "The Lib Dems said so.", "organizations"),
+    ("the Lib Dems", "Voters left the Lib Dems.", "organizations"),
+    ("Lib Dem", "Lib Dem leader Charles Kennedy spoke.", "organizations"),
+    ("Harry Potter", "The new Harry Potter film opens; Harry Potter fans queued.", None),
+    ("Black Sabbath", "Black Sabbath guitarist Tony Iommi played.", None),
+    ("Sally Capp's Mayorship", "During Sally Capp's Mayorship the city grew.", None),
+    ("Kanye West", "Kanye West released an album. Kanye West said it sold well.", "people"),
+    ("Tony Iommi", "Black Sabbath guitarist Tony Iommi played.", "people"),
+])
+def test_clubs_parties_works_and_phrases_are_not_people(name, text, kind):
+    from search.people import person_kind
+
+    assert person_kind(name, text) == kind
+
+
+def test_extraction_moves_clubs_to_organisations_and_keeps_people():
+    from search.people import extract_entities_many
+
+    (found,) = extract_entities_many([(
+        "United hold on", "Manchester United beat the league leaders on Saturday. Manager "
+        "Alex Ferguson said Manchester United had defended well, and the Lib Dems welcomed it.")])
+    assert "Alex Ferguson" in found["people"]
+    assert "Manchester United" not in found["people"]
+    assert "Manchester United" in found["organizations"]
+
+
+def test_clubs_named_by_their_towns_in_sports_copy_are_organisations():
+    from search.people import extract_entities_many, sports_teams
+
+    body = ("Leicestershire beat Somerset by an innings.\nSomerset 83 and 174 (P. Simmons "
+            "4-38), Leicestershire 296.\nTunbridge Wells: Nottinghamshire 214, Kent 108-3.\n"
+            "May 13 v Durham (at Chester-le-Street)")
+    teams = sports_teams("CRICKET - LEICESTERSHIRE TAKE OVER AT TOP", body, ["P. Simmons"])
+    assert set(teams) == {"Leicestershire", "Somerset", "Nottinghamshire", "Kent", "Durham"}
+    # not in an article that is not about sport, and never its people or countries
+    assert sports_teams("Budget vote delayed", body, []) == []
+    assert "England" not in sports_teams("SOCCER - ENGLAND WIN", "England 3 Moldova 0", [])
+    (found,) = extract_entities_many([("CRICKET - LEICESTERSHIRE TAKE OVER AT TOP", body)])
+    assert {"Somerset", "Kent"} <= set(found["organizations"])
+    assert not {"Somerset", "Kent"} & set(found["places"] + found["people"])
