@@ -564,17 +564,29 @@ _CLUB_LAST = frozenset("""united rovers wanderers albion athletic athletico fc a
 hotspur villa academicals orient argyle harriers olympique""".split())
 _GROUP_WORDS = frozenset("""dem dems democrats republicans tories tory labour conservatives
 liberals nationalists greens socialists unionists ukip snp""".split())
-# a name that is mostly followed by one of these is a work, a band or a brand, not a person:
-# "the Harry Potter films", "Black Sabbath guitarist Tony Iommi"
+# words next to a name that say what it is when it is no person. A band, a company or a club
+# is an organisation: "band Franz Ferdinand", "Franz Ferdinand frontman Alex Kapranos",
+# "Yukos shares", "firm Ask Jeeves"; a work, a product or an award is nothing: "the Harry Potter
+# films", "Harry Potter director Alfonso Cuaron", "Oscar nominations", "film Ray"
+_ORG_BEFORE = frozenset("""band group duo trio quartet firm company giant carmaker retailer
+airline bank club team side rivals""".split())
+_ORG_AFTER = frozenset("""frontman singer guitarist drummer bassist band fans tour album albums
+shares share stock stake boss chief executive executives spokesman spokeswoman shareholders
+investors subsidiary board""".split())
+_WORK_BEFORE = frozenset("""film movie novel book musical play show series game sitcom drama
+album single song""".split())
 _WORK_AFTER = frozenset("""film films movie movies book books novel novels series franchise
-star stars album albums song songs single singles tour fans frontman singer guitarist drummer
-bassist band sequel sequels musical character characters brand""".split())
+sequel sequels musical character characters author director actor actress creator star stars
+nomination nominations nominee nominees nominated winner winners winning award awards ceremony
+statuette""".split())
 _POSSESSIVE_INSIDE = re.compile(r"['’]s\s")
 
 
 def person_kind(name: str, text: str) -> str | None:
     """What a name the tagger read as a person is: "people", "organizations" (a club, a
-    party or its members as a group), or None (a work, a band, a phrase: nothing)."""
+    party or its members as a group, a band, a company), or None (a work, a product, an
+    award, a phrase: nothing). Decided by the name itself, then by the words next to it in
+    ``text``: when at least half its mentions say it is no person, the more frequent kind."""
     words = name.split()
     lower = [w.lower().strip(".") for w in words]
     if lower[0] == "the" and words[0] == "the":
@@ -591,14 +603,21 @@ def person_kind(name: str, text: str) -> str | None:
     if _POSSESSIVE_INSIDE.search(name) or (lower[-1].endswith("ship") and len(lower[-1]) > 6):
         return None
     found = list(re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", text))
-    if found:
-        after = sum(1 for m in found
-                    if text[m.end():m.end() + 20].split()[:1]
-                    and text[m.end():m.end() + 20].split()[0].lower().strip(".,;:'’")
-                    in _WORK_AFTER)
-        before = sum(1 for m in found if text[max(0, m.start() - 4):m.start()].lower() == "the ")
-        if (after + before) * 2 >= len(found) and after + before >= 1:
-            return None
+    org = work = 0
+    for m in found:
+        # the words right next to it, not across a full stop or a comma
+        after = text[m.end():m.end() + 24]
+        after = after.lstrip("-").split()[:1] if after[:1] in (" ", "-") else []
+        after = after[0].lower().strip(".,;:'’\"") if after else ""
+        before = text[max(0, m.start() - 24):m.start()].split()[-1:]
+        before = before[0].lower().strip("'’\"") if before and before[0][-1:] not in \
+            ".,;:!?)" else ""
+        if before == "the" or after in _WORK_AFTER or before in _WORK_BEFORE:
+            work += 1
+        elif after in _ORG_AFTER or before in _ORG_BEFORE:
+            org += 1
+    if found and (org + work) * 2 >= len(found):
+        return "organizations" if org > work else None
     return "people"
 
 
