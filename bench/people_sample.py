@@ -2,7 +2,7 @@
 person) pairs from an index, each with the sentence that names it, to judge; then the
 precision of the judged sample.
 
-    python -m bench.people_sample draw INDEX [--n 100] [--seed 16] > sample.tsv
+    python -m bench.people_sample draw INDEX [--n 100] [--seed 16] [--id-pattern RE] > sample.tsv
     (mark each line's first column: y a person, n not a person)
     python -m bench.people_sample score sample.tsv
 
@@ -24,14 +24,14 @@ from search import store
 from search.schema import doc_to_article
 
 
-def draw(index: Path, n: int, seed: int, prefix: str | None) -> list[tuple[str, str, str]]:
+def draw(index: Path, n: int, seed: int, pattern: str | None) -> list[tuple[str, str, str]]:
     ix = store.open_index(index)
     try:
         with ix.searcher() as searcher:
             articles = [doc_to_article(f) for f in searcher.all_stored_fields()]
     finally:
         ix.close()
-    articles = [a for a in articles if a.people and (prefix is None or a.id.startswith(prefix))]
+    articles = [a for a in articles if a.people and (pattern is None or re.match(pattern, a.id))]
     rng = random.Random(seed)
     rng.shuffle(articles)
     out = []
@@ -63,12 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("index", type=Path)
     d.add_argument("--n", type=int, default=100)
     d.add_argument("--seed", type=int, default=16)
-    d.add_argument("--id-prefix", help="only articles whose id starts so (one source)")
+    d.add_argument("--id-pattern", help="only articles whose id matches this regular "
+                   "expression from its start (one source)")
     s = sub.add_parser("score")
     s.add_argument("sample", type=Path)
     args = ap.parse_args(argv)
     if args.cmd == "draw":
-        for article_id, name, context in draw(args.index, args.n, args.seed, args.id_prefix):
+        for article_id, name, context in draw(args.index, args.n, args.seed, args.id_pattern):
             print(f"?\t{article_id}\t{name}\t{context}")
         return 0
     print(score(args.sample))

@@ -45,6 +45,16 @@ _TITLES = {
     "engineer", "organiser", "organizer", "interim", "former", "assistant", "fire", "harbour",
     "harbor", "mayor-elect", "president-elect", "champion", "coach", "chef", "pilot", "officer",
     "lead", "co-star", "presenter", "host", "frontman", "guitarist", "drummer", "bassist",
+    # sportspeople's positions and other roles news copy puts before a name at the start of a
+    # sentence ("Winger Nitoglia", "Teenager Tait", "Astronomer Anthony Boccaletti")
+    "winger", "flanker", "prop", "hooker", "fly-half", "scrum-half", "full-back", "fullback",
+    "centre", "lock", "sprinter", "hurdler", "swimmer", "cyclist", "golfer", "boxer",
+    "batsman", "bowler", "pitcher", "quarterback", "teenager", "youngster", "schoolboy",
+    "schoolgirl", "student", "astronomer", "astronaut", "physicist", "chemist", "researcher",
+    "pundit", "broadcaster", "journalist", "reporter", "correspondent", "photographer",
+    "artist", "painter", "designer", "architect", "novelist", "playwright", "composer",
+    "pianist", "comedian", "activist", "campaigner", "prosecutor", "solicitor", "barrister",
+    "superintendent", "constable", "policeman", "soldier", "priest", "widow", "wrestler",
 }
 # last words that make a capitalised phrase a place, a body or an event, not a person
 _NOT_NAME_LAST = {
@@ -578,7 +588,8 @@ album single song""".split())
 _WORK_AFTER = frozenset("""film films movie movies book books novel novels series franchise
 sequel sequels musical character characters author director actor actress creator star stars
 nomination nominations nominee nominees nominated winner winners winning award awards ceremony
-statuette""".split())
+statuette telescope spacecraft probe satellite museum memorial stadium airport bridge tower
+building trophy""".split())
 _POSSESSIVE_INSIDE = re.compile(r"['’]s\s")
 
 
