@@ -171,9 +171,11 @@ def test_side_file_postings_equal_whooshs_blocks(tmp_path, monkeypatch):
 
     articles = [p.article for p in load_articles(check_paths([DEMO], None),
                                                  on_reject=lambda e: None)]
-    # the demo's articles again under new ids, each with a word of its own
-    copies = [dataclasses.replace(articles[i % len(articles)], id=f"copy-{i}",
-                                  body=f"{articles[i % len(articles)].body} copyword{i}")
+    # the demo's last articles again under new ids, each with a word of its own (not the
+    # first 45: copies join their stories, which rewrites them into the new segments)
+    source = articles[45:]
+    copies = [dataclasses.replace(source[i % len(source)], id=f"copy-{i}",
+                                  body=f"{source[i % len(source)].body} copyword{i}")
               for i in range(PARALLEL_FROM + 100)]
     parallel = []
 
@@ -184,10 +186,19 @@ def test_side_file_postings_equal_whooshs_blocks(tmp_path, monkeypatch):
 
     monkeypatch.setattr(search.indexer, "_ParallelWriter", Recorded)
     index = tmp_path / "ix"
-    with Indexer(index, batch_size=20) as indexer:  # small batches, merged at the end
-        indexer.upsert(articles[:40])
+    # first, segments as the version before wrote them: side files without organisations'
+    # and places' postings, nor the mark that says they hold them
+    from search import postings
+
+    with monkeypatch.context() as before:
+        before.setattr(postings, "RANKED_FIELDS", postings.RANKED_FIELDS - postings._MARKED_FIELDS)
+        before.setattr(postings, "_ENTITIES_MARK", b"\x00\x00not-this-mark")
+        with Indexer(index, batch_size=20) as indexer:  # small batches, kept apart
+            indexer.upsert(articles[:40])
+        with Indexer(index, batch_size=20) as indexer:  # (a run's end merges small segments)
+            indexer.upsert(articles[40:45])
     with Indexer(index, batch_size=len(copies) + 15, processes=2) as indexer:
-        indexer.upsert(articles[40:] + copies)
+        indexer.upsert(articles[45:] + copies)
     assert parallel == [2]  # the second ingest was written by two processes
     ix = store.open_index(index)
     writer = ix.writer(codec=W3Codec())  # a segment written before the side file existed
@@ -203,7 +214,9 @@ def test_side_file_postings_equal_whooshs_blocks(tmp_path, monkeypatch):
         assert reader.has_deletions()
         live = FacetData(searcher).live
         compared = 0
-        for field in ("headline", "body", "people", "section"):
+        marked = [postings._entity_side(s) for s in leaves]
+        assert any(marked) and not all(marked)
+        for field in ("headline", "body", "people", "section", "organizations", "places"):
             for term in reader.field_terms(field):
                 # deleted documents may or may not be listed (Whoosh's matchers drop some);
                 # every caller masks them out
