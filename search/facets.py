@@ -62,10 +62,14 @@ def column_array(reader, field: str, dtype, translate: bool = True) -> np.ndarra
     return out
 
 
+_NAME_FIELDS = ("people", "organizations", "places", "section")
+
+
 class _TermTable:
     """The terms of one exact-match field, their display forms and the documents of each."""
 
-    def __init__(self, reader, field: str, stored_field: str, multi: bool, live: np.ndarray):
+    def __init__(self, reader, field: str, stored_field: str, multi: bool, live: np.ndarray,
+                 stored: dict | None = None):
         maxdoc = len(live)
         self.terms: list[str] = []
         self.display: list[str] = []
@@ -85,8 +89,15 @@ class _TermTable:
             if key not in self.index or len(docs) > len(docs_per_term[self.index[key]]):
                 self.index[key] = len(self.terms)
             self.terms.append(key)
-            self.display.append(_display(reader.stored_fields(int(docs[0])).get(stored_field),
-                                         term, multi))
+            # a term's display form from its first article's stored fields, each article read
+            # once for all the tables (``stored``: names of one article share their article)
+            first = int(docs[0])
+            fields = stored.get(first) if stored is not None else None
+            if fields is None:
+                fields = reader.stored_fields(first)
+                if stored is not None:  # the names only: not a body per article kept
+                    fields = stored[first] = {k: fields.get(k) for k in _NAME_FIELDS}
+            self.display.append(_display(fields.get(stored_field), term, multi))
             docs_per_term.append(docs)
         self.docs = docs_per_term
         lengths = np.array([len(d) for d in docs_per_term], dtype=np.int64)
@@ -174,11 +185,13 @@ class FacetData:
             if sub.has_deletions():
                 deleted = np.fromiter(sub._segment.deleted_docs(), dtype=np.int64)
                 self.live[offset + deleted] = False
-        self.people = _TermTable(reader, "people", "people", True, self.live)
+        stored: dict = {}  # the stored fields read for display forms, shared by the tables
+        self.people = _TermTable(reader, "people", "people", True, self.live, stored)
         self.organizations = _TermTable(reader, "organizations", "organizations", True,
-                                        self.live)
-        self.places = _TermTable(reader, "places", "places", True, self.live)
-        self.sections = _TermTable(reader, "section", "section", False, self.live)
+                                        self.live, stored)
+        self.places = _TermTable(reader, "places", "places", True, self.live, stored)
+        self.sections = _TermTable(reader, "section", "section", False, self.live, stored)
+        del stored
         years = column_array(reader, "year", np.int64)
         self.dated = (years > 0) & (years <= MAX_YEAR) & self.live
         self.year = np.where(self.dated, years, 0)
