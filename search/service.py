@@ -27,8 +27,8 @@ from search import store
 from search.aliases import ALIASES_FILE, Aliases, AliasesError
 from search.analysis import uneven_fold
 from search.diffs import Changes, changes
-from search.errors import (ArticleNotFound, EntityNotFound, IndexNotFound, PersonNotFound,
-                           SearchTimeout, StoryNotFound)
+from search.errors import (ArticleNotFound, EntityNotFound, IndexNotFound, ParamError,
+                           PersonNotFound, SearchTimeout, StoryNotFound)
 from search.facets import FacetCache
 from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, RelatedArticle,
                            SearchRequest, SearchResult, Story, StoryVersion)
@@ -38,6 +38,8 @@ from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, first
                           run_search)
 from search.schema import build_schema, doc_to_article
 from search.stats import stats_of
+from search.trends import (MAX_BUCKETS, Point, Series, Trends, bucket_bounds, bucket_of_date,
+                           buckets_of)
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +217,60 @@ class Archive:
                    for k in ENTITY_KINDS},
                 sections=facets.section_facet(mask, ())[:size],
                 latest=tuple(newest))
+
+    def trends(self, queries: list[str], request: SearchRequest, interval: str) -> Trends:
+        """For each of ``queries`` (one series of everything when there is none), the articles
+        matching it and ``request``'s filters in each bucket of ``interval`` (see
+        ``search.trends``), beside the articles matching the filters alone. The range is
+        ``request``'s ``from``/``to`` where given, else the first and last dated article the
+        filters select; every bucket of it is listed. ``ParamError`` on ``interval`` when the
+        range holds more than ``MAX_BUCKETS`` buckets."""
+        with self._searching() as opened:
+            searcher = opened.searcher
+            facets = self._facets.get(opened.key, searcher)
+            deadline = time.perf_counter() + self.time_limit
+            base = Selection(searcher, facets, replace(request, q=""), deadline,
+                             self.time_limit)
+            dated = facets.dated
+            buckets = buckets_of(interval, facets.day, facets.year, facets.month)
+            in_total = base.final & dated
+            found = buckets[in_total]
+            lo = bucket_of_date(interval, request.date_from) if request.date_from else \
+                (int(found.min()) if found.size else None)
+            hi = bucket_of_date(interval, request.date_to) if request.date_to else \
+                (int(found.max()) if found.size else None)
+            if lo is None or hi is None or lo > hi:
+                lo, hi = 0, -1  # no bucket
+            n = hi - lo + 1
+            if n > MAX_BUCKETS:
+                raise ParamError("interval", f"{n:,} {interval}s from {bucket_bounds(interval, lo)[0]}"
+                                 f" to {bucket_bounds(interval, hi)[0]}: at most "
+                                 f"{MAX_BUCKETS:,} buckets; use a longer interval or narrow "
+                                 f"'from' and 'to'")
+
+            def per_bucket(mask: np.ndarray) -> np.ndarray:
+                picked = buckets[mask]
+                picked = picked[(picked >= lo) & (picked <= hi)] - lo
+                return np.bincount(picked, minlength=n) if n > 0 else np.zeros(0, np.int64)
+
+            totals = per_bucket(in_total)
+            # each bucket's days, within 'from' and 'to' (a range's first week or month may
+            # begin before 'from': its count is of the days inside, and so its bounds)
+            first_day, last_day = request.date_from, request.date_to
+            bounds = [(label, max(first, first_day) if first_day else first,
+                       min(last, last_day) if last_day else last)
+                      for label, first, last in (bucket_bounds(interval, b)
+                                                 for b in range(lo, hi + 1))]
+            series = []
+            for q in queries or [""]:
+                sel = Selection(searcher, facets, replace(request, q=q), deadline,
+                                self.time_limit)
+                counts = per_bucket(sel.final & dated)
+                points = tuple(Point(label, first, last, int(c), int(t)) for (label, first, last),
+                               c, t in zip(bounds, counts.tolist(), totals.tolist()))
+                series.append(Series(q, points, int(np.count_nonzero(sel.final & ~dated)),
+                                     tuple(sel.notes)))
+            return Trends(interval, tuple(series), int(np.count_nonzero(base.final & ~dated)))
 
     def aliases(self) -> Aliases:
         """The archive's aliases file as last read (read again when it changes); none when

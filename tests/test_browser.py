@@ -486,3 +486,21 @@ def test_an_entity_page_from_a_hit_and_its_year_chart(browser, server, width):
     total = int(pg.locator("section.results").get_attribute("data-total"))
     assert total == busiest["count"]
     context.close()
+
+
+def test_a_search_over_time_and_a_point_of_its_chart(page, server):
+    """"This search over time" draws the search's trend; a point is the search for its year,
+    whose total is the point's count; the numbers are a table below."""
+    page.goto(server + "/?q=ferry")
+    page.get_by_role("link", name="This search over time").click()
+    page.wait_for_url(re.compile(r"/trends\?"))
+    assert params(page)["q"] == ["ferry"]
+    assert page.locator("table.trend-table tbody tr").count() >= 2
+    shot(page, "trends")
+    point = page.locator("svg.trend-chart a.point:not([data-count='0'])").first
+    count = int(point.get_attribute("data-count"))
+    year = point.get_attribute("data-date")
+    point.click()
+    page.wait_for_url(re.compile(r"from="))
+    assert params(page)["from"] == [f"{year}-01-01"] and params(page)["q"] == ["ferry"]
+    assert int(page.locator("section.results").get_attribute("data-total")) == count > 0

@@ -35,10 +35,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["archive"] = Archive(app.config["NEWS_INDEX"],
                                         time_limit=float(app.config["SEARCH_TIME_LIMIT"]))
 
-    from web import api, more, views
+    from web import api, more, research, views
 
     app.register_blueprint(api.bp)
     app.register_blueprint(more.bp)
+    app.register_blueprint(research.bp)
     app.register_blueprint(views.bp)
     api.register_error_handlers(app)
     app.after_request(security_headers)

@@ -84,6 +84,40 @@ def spec() -> dict:
                 "parameters": [_ID],
                 "responses": {"200": {"description": "The story"},
                               "404": {**_ERROR, "description": "No such story"}}}},
+            "/api/trends": {"get": {
+                "summary": "How many articles match each query in each year, month, week or day",
+                "description": "{interval, filters, undated, series: [{q, undated, notes, "
+                               "points: [{date, from, to, count, total, share, search_url}]}]}. "
+                               "One series per q (at most 8; none given: one series of "
+                               "everything the filters select). count: articles matching q and "
+                               "the filters in the bucket, equal to /api/search's total for "
+                               "that q with from and to set to the point's from and to; total: "
+                               "articles matching the filters alone in it; share = count / "
+                               "total (0 when total is 0). Every bucket from the request's "
+                               "from (else the first dated article the filters select) to its "
+                               "to (else the last) is listed, empty ones as zeros, at most "
+                               "5,000; a bucket cut by from or to has from and to inside them. "
+                               "date: 1987, 1987-03, a week's Monday 1987-03-02, or the day. "
+                               "Undated articles are counted apart (undated).",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": False,
+                     "description": "A query, as /api/search's q; repeat for more series.",
+                     "schema": {"type": "array", "maxItems": 8,
+                                "items": {"type": "string", "maxLength": P.MAX_QUERY_CHARS}}},
+                    {"name": "interval", "in": "query", "required": False,
+                     "description": "year (the default), month, week (Monday to Sunday, named "
+                                    "by its Monday) or day.",
+                     "schema": {"type": "string", "enum": ["year", "month", "week", "day"],
+                                "default": "year"}},
+                    *[p.openapi() for p in P.SEARCH_PARAMS
+                      if p.name in ("person", "person_match", "organization", "place",
+                                    "section", "year", "from", "to")]],
+                "responses": {"200": {"description": "The series"},
+                              "400": {**_ERROR, "description": "A parameter to fix, or more "
+                                      "than 5,000 buckets (use a longer interval or narrow "
+                                      "from and to)"},
+                              "503": {**_ERROR, "description": "No index yet, or the counting "
+                                      "timed out"}}}},
             "/api/export.csv": {"get": {
                 "summary": "Every article of a search as CSV, streamed",
                 "description": f"The search's parameters (page and per_page are ignored); rows in "

@@ -156,6 +156,11 @@ def search_page():
     html = render_template("search.html", data=data, people_in_view=PEOPLE_IN_VIEW,
                            api_path=api_path, together=together,
                            feed_path="/feed.atom" + ("?" + shared if shared else ""),
+                           trends_query=urlencode(
+                               [(k, v) for k, vs in params.items() for v in vs
+                                if v != "" and k in ("q", "person", "person_match",
+                                                     "organization", "place", "section",
+                                                     "year", "from", "to")]),
                            export_query=shared, export_cap=current_app.config["EXPORT_CAP"],
                            month_names=MONTH_NAMES, year_bars=year_bars(data["facets"]["year"]),
                            filtered=bool(req.person or req.organization or req.place or req.section

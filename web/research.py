@@ -1,0 +1,143 @@
+"""Research tools over the same search parameters as every other endpoint: trends over time
+(``GET /api/trends``, ``/api/trends.csv`` and the page ``/trends``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, jsonify, render_template
+
+from search.errors import ParamError
+from search.params import SEARCH_PARAMS, Param, parse_search_params
+from search.trends import INTERVALS, MAX_SERIES
+from web.api import ApiError, archive, query_params
+
+bp = Blueprint("research", __name__)
+
+# the filters of /api/search that narrow what is counted (paging, sorting and grouping do not)
+FILTERS = ("person", "person_match", "organization", "place", "section", "year", "from", "to")
+_Q = next(p for p in SEARCH_PARAMS if p.name == "q")
+INTERVAL = Param("interval", "choice", "The buckets: year (the default), month, week (Monday "
+                 "to Sunday, named by its Monday) or day.", choices=INTERVALS, default="year")
+
+
+def trend_params(params: dict[str, list[str]]):
+    """(queries, the filters as a SearchRequest, interval) of a trends request."""
+    queries = [v for v in params.get("q") or [] if v is not None]
+    if len(queries) > MAX_SERIES:
+        raise ParamError("q", f"at most {MAX_SERIES} 'q' values (one series each)")
+    queries = [_Q.convert(v) for v in queries]
+    request = parse_search_params({k: v for k, v in params.items() if k in FILTERS})
+    return queries, request, INTERVAL.read(params)
+
+
+def trends_json(params: dict[str, list[str]]) -> dict:
+    """``GET /api/trends``' body (``ParamError`` for a parameter to fix)."""
+    queries, request, interval = trend_params(params)
+    found = archive().trends(queries, request, interval)
+    filters = [(k, v) for k in FILTERS for v in params.get(k) or [] if v != ""]
+    series = []
+    for s in found.series:
+        body = s.to_dict()
+        for point in body["points"]:
+            point["search_url"] = "/?" + urlencode(
+                [(k, v) for k, v in filters if k not in ("from", "to")]
+                + ([("q", s.q)] if s.q else []) + [("from", point["from"]), ("to", point["to"])])
+        series.append(body)
+    return {"interval": found.interval, "filters": {
+        k: v for k, v in request.to_dict().items() if k in FILTERS}, "undated": found.undated,
+        "series": series}
+
+
+@bp.get("/api/trends")
+def trends():
+    try:
+        return jsonify(trends_json(query_params()))
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+
+
+@bp.get("/api/trends.csv")
+def trends_csv():
+    """The series as CSV: a row per bucket (date, from, to, total), then each query's count
+    and share."""
+    from web.more import _csv_cell
+
+    try:
+        body = trends_json(query_params())
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = ["date", "from", "to", "total"]
+    for s in body["series"]:
+        name = s["q"] or "(everything)"
+        header += [f"count: {name}", f"share: {name}"]
+    writer.writerow([_csv_cell(h) for h in header])
+    columns = [s["points"] for s in body["series"]]
+    for i, first in enumerate(columns[0] if columns else []):
+        row = [first["date"], first["from"], first["to"], first["total"]]
+        for points in columns:
+            row += [points[i]["count"], f"{points[i]['share']:.6f}"]
+        writer.writerow(row)
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="trends.csv"'})
+
+
+COLOURS = ("#0b4f8a", "#c2410c", "#15803d", "#7e22ce", "#b45309", "#0e7490", "#be123c",
+           "#4d7c0f")
+
+
+def chart(series: list[dict], measure: str, width: int = 720, height: int = 240) -> dict:
+    """What the page's SVG draws: each series' points as (x, y, value, point) and the axes."""
+    points = series[0]["points"] if series else []
+    n = len(points)
+    left, right, top, bottom = 48, 32, 12, 28
+    inner_w = max(width - left - right, 1)
+    step = inner_w / max(n - 1, 1)
+    key = "share" if measure == "share" else "count"
+    top_value = max([p[key] for s in series for p in s["points"]] or [0]) or 1
+    inner_h = height - top - bottom
+    lines = []
+    for i, s in enumerate(series):
+        dots = [(round(left + j * step, 1),
+                 round(top + inner_h - inner_h * p[key] / top_value, 1), p)
+                for j, p in enumerate(s["points"])]
+        lines.append({"q": s["q"], "colour": COLOURS[i % len(COLOURS)], "dots": dots,
+                      "path": " ".join(f"{x},{y}" for x, y, _ in dots)})
+    every = max(1, n // 8)
+    ticks = [(round(left + j * step, 1), p["date"]) for j, p in enumerate(points)
+             if j % every == 0 or j == n - 1]
+    return {"width": width, "height": height, "left": left, "top": top, "bottom": height - bottom,
+            "lines": lines, "ticks": ticks, "top_value": top_value, "measure": key}
+
+
+@bp.get("/trends")
+def trends_page():
+    from flask import request as flask_request
+
+    from web.views import _alternate
+
+    params = query_params()
+    measure = "share" if flask_request.args.get("measure") == "share" else "count"
+    shared = [(k, v) for k, vs in params.items() if k in FILTERS + ("q", "interval")
+              for v in vs if v != ""]
+    api_query = urlencode(shared)
+    try:
+        body = trends_json(params)
+    except ParamError as exc:
+        html = render_template("error.html", status=400, title="That trend could not be drawn",
+                               message=exc.message, param=exc.param)
+        return Response(html, status=400)
+    html = render_template("trends.html", body=body, chart=chart(body["series"], measure),
+                           measure=measure, api_query=api_query,
+                           queries=[s["q"] for s in body["series"]],
+                           filters=[(k, v) for k, v in shared if k in FILTERS],
+                           search_url="/?" + urlencode(
+                               [(k, v) for k, v in shared if k in FILTERS]
+                               + ([("q", body["series"][0]["q"])]
+                                  if body["series"] and body["series"][0]["q"] else [])),
+                           intervals=("year", "month", "week", "day"))
+    return _alternate(Response(html), "/api/trends?" + api_query)
