@@ -27,8 +27,8 @@ from search import store
 from search.aliases import ALIASES_FILE, Aliases, AliasesError
 from search.analysis import uneven_fold
 from search.diffs import Changes, changes
-from search.errors import (ArticleNotFound, EntityNotFound, IndexNotFound, ParamError,
-                           PersonNotFound, SearchTimeout, StoryNotFound)
+from search.errors import (ArticleNotFound, EntityNotFound, IndexNotFound, PersonNotFound,
+                           SearchTimeout, StoryNotFound)
 from search.facets import FacetCache
 from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, RelatedArticle,
                            SearchRequest, SearchResult, Story, StoryVersion)
@@ -38,8 +38,8 @@ from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, first
                           run_search)
 from search.schema import build_schema, doc_to_article
 from search.stats import stats_of
-from search.trends import (MAX_BUCKETS, Point, Series, Trends, bucket_bounds, bucket_of_date,
-                           buckets_of)
+from search.trends import (INTERVALS, MAX_BUCKETS, Point, Series, Trends, bucket_bounds,
+                           bucket_of_date, buckets_of)
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +223,8 @@ class Archive:
         matching it and ``request``'s filters in each bucket of ``interval`` (see
         ``search.trends``), beside the articles matching the filters alone. The range is
         ``request``'s ``from``/``to`` where given, else the first and last dated article the
-        filters select; every bucket of it is listed. ``ParamError`` on ``interval`` when the
-        range holds more than ``MAX_BUCKETS`` buckets."""
+        filters select; every bucket of it is listed. When the range holds more than
+        ``MAX_BUCKETS`` buckets, the next longer interval is used, and a note says so."""
         with self._searching() as opened:
             searcher = opened.searcher
             facets = self._facets.get(opened.key, searcher)
@@ -232,21 +232,27 @@ class Archive:
             base = Selection(searcher, facets, replace(request, q=""), deadline,
                              self.time_limit)
             dated = facets.dated
-            buckets = buckets_of(interval, facets.day, facets.year, facets.month)
             in_total = base.final & dated
-            found = buckets[in_total]
-            lo = bucket_of_date(interval, request.date_from) if request.date_from else \
-                (int(found.min()) if found.size else None)
-            hi = bucket_of_date(interval, request.date_to) if request.date_to else \
-                (int(found.max()) if found.size else None)
-            if lo is None or hi is None or lo > hi:
-                lo, hi = 0, -1  # no bucket
-            n = hi - lo + 1
-            if n > MAX_BUCKETS:
-                raise ParamError("interval", f"{n:,} {interval}s from {bucket_bounds(interval, lo)[0]}"
-                                 f" to {bucket_bounds(interval, hi)[0]}: at most "
-                                 f"{MAX_BUCKETS:,} buckets; use a longer interval or narrow "
-                                 f"'from' and 'to'")
+            notes = []
+            asked = interval
+            while True:
+                buckets = buckets_of(interval, facets.day, facets.year, facets.month)
+                found = buckets[in_total]
+                lo = bucket_of_date(interval, request.date_from) if request.date_from else \
+                    (int(found.min()) if found.size else None)
+                hi = bucket_of_date(interval, request.date_to) if request.date_to else \
+                    (int(found.max()) if found.size else None)
+                if lo is None or hi is None or lo > hi:
+                    lo, hi = 0, -1  # no bucket
+                n = hi - lo + 1
+                if n <= MAX_BUCKETS or interval == "year":  # (years 1000-2999 always fit)
+                    break
+                # too many buckets for one answer: the next longer interval, said in a note
+                interval = INTERVALS[INTERVALS.index(interval) - 1]
+            if interval != asked:
+                notes.append(f"by {asked}, the range would have more than {MAX_BUCKETS:,} "
+                             f"buckets: counted by {interval} instead (narrow 'from' and 'to' "
+                             f"to count by {asked})")
 
             def per_bucket(mask: np.ndarray) -> np.ndarray:
                 picked = buckets[mask]
@@ -270,7 +276,8 @@ class Archive:
                                c, t in zip(bounds, counts.tolist(), totals.tolist()))
                 series.append(Series(q, points, int(np.count_nonzero(sel.final & ~dated)),
                                      tuple(sel.notes)))
-            return Trends(interval, tuple(series), int(np.count_nonzero(base.final & ~dated)))
+            return Trends(interval, tuple(series), int(np.count_nonzero(base.final & ~dated)),
+                          tuple(notes))
 
     def aliases(self) -> Aliases:
         """The archive's aliases file as last read (read again when it changes); none when

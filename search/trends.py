@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-INTERVALS = ("year", "month", "week", "day")
+INTERVALS = ("year", "month", "week", "day")  # longest first
 MAX_SERIES = 8
 MAX_BUCKETS = 5_000  # 40 years of weeks fit; 40 years of days do not
 
@@ -51,9 +51,10 @@ class Series:
 
 @dataclass(frozen=True)
 class Trends:
-    interval: str
+    interval: str  # the one counted by (longer than asked when the range needs it)
     series: tuple[Series, ...]
     undated: int  # articles matching the filters alone that have no date
+    notes: tuple[str, ...] = ()
 
 
 def buckets_of(interval: str, day: np.ndarray, year: np.ndarray, month: np.ndarray) \

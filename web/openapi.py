@@ -30,6 +30,23 @@ def search_parameters() -> list[dict]:
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+def trends_parameters() -> list[dict]:
+    """``/api/trends``' parameters: q (repeated, one series each), interval, the filters."""
+    return [
+        {"name": "q", "in": "query", "required": False,
+         "description": "A query, as /api/search's q; repeat for more series.",
+         "schema": {"type": "array", "maxItems": 8,
+                    "items": {"type": "string", "maxLength": P.MAX_QUERY_CHARS}}},
+        {"name": "interval", "in": "query", "required": False,
+         "description": "year (the default), month, week (Monday to Sunday, named by its "
+                        "Monday) or day.",
+         "schema": {"type": "string", "enum": ["year", "month", "week", "day"],
+                    "default": "year"}},
+        *[p.openapi() for p in P.SEARCH_PARAMS
+          if p.name in ("person", "person_match", "organization", "place", "section", "year",
+                        "from", "to")]]
+
+
 def spec() -> dict:
     facet_value = {"type": "object", "properties": {
         "value": {"type": ["string", "integer"]}, "count": {"type": "integer"},
@@ -96,26 +113,25 @@ def spec() -> dict:
                                "total (0 when total is 0). Every bucket from the request's "
                                "from (else the first dated article the filters select) to its "
                                "to (else the last) is listed, empty ones as zeros, at most "
-                               "5,000; a bucket cut by from or to has from and to inside them. "
+                               "5,000 (more by the interval asked: the next longer interval is "
+                               "counted by, interval says which, and notes say why); a bucket "
+                               "cut by from or to has from and to inside them. "
                                "date: 1987, 1987-03, a week's Monday 1987-03-02, or the day. "
                                "Undated articles are counted apart (undated).",
-                "parameters": [
-                    {"name": "q", "in": "query", "required": False,
-                     "description": "A query, as /api/search's q; repeat for more series.",
-                     "schema": {"type": "array", "maxItems": 8,
-                                "items": {"type": "string", "maxLength": P.MAX_QUERY_CHARS}}},
-                    {"name": "interval", "in": "query", "required": False,
-                     "description": "year (the default), month, week (Monday to Sunday, named "
-                                    "by its Monday) or day.",
-                     "schema": {"type": "string", "enum": ["year", "month", "week", "day"],
-                                "default": "year"}},
-                    *[p.openapi() for p in P.SEARCH_PARAMS
-                      if p.name in ("person", "person_match", "organization", "place",
-                                    "section", "year", "from", "to")]],
+                "parameters": trends_parameters(),
                 "responses": {"200": {"description": "The series"},
-                              "400": {**_ERROR, "description": "A parameter to fix, or more "
-                                      "than 5,000 buckets (use a longer interval or narrow "
-                                      "from and to)"},
+                              "400": {**_ERROR, "description": "A parameter to fix"},
+                              "503": {**_ERROR, "description": "No index yet, or the counting "
+                                      "timed out"}}}},
+            "/api/trends.csv": {"get": {
+                "summary": "The series of /api/trends as CSV",
+                "description": "A row per bucket: date, from, to, total, then for each q "
+                               "'count: <q>' and 'share: <q>' ('(everything)' for no q); a "
+                               "header cell that would start a spreadsheet formula is "
+                               "prefixed with '.",
+                "parameters": trends_parameters(),
+                "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
+                              "400": {**_ERROR, "description": "A parameter to fix"},
                               "503": {**_ERROR, "description": "No index yet, or the counting "
                                       "timed out"}}}},
             "/api/export.csv": {"get": {

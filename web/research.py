@@ -46,7 +46,7 @@ def trends_json(params: dict[str, list[str]]) -> dict:
                 [(k, v) for k, v in filters if k not in ("from", "to")]
                 + ([("q", s.q)] if s.q else []) + [("from", point["from"]), ("to", point["to"])])
         series.append(body)
-    return {"interval": found.interval, "filters": {
+    return {"interval": found.interval, "notes": list(found.notes), "filters": {
         k: v for k, v in request.to_dict().items() if k in FILTERS}, "undated": found.undated,
         "series": series}
 
