@@ -1,0 +1,87 @@
+"""Research tools' speed on an index: trends of 4 queries by month over the archive's whole
+range, as issue 17 asks, timed through the core (``Archive.trends``) and through
+``/api/trends`` (Flask's test client: the JSON built, no network).
+
+    python -m bench.research_bench INDEX [--queries FILE] [--rounds 30]
+
+``INDEX``: an index folder, such as the one ``python -m bench.peers --size 200000`` leaves in
+``bench/out/peers/synth200000.project``. ``--queries``: that run's query file
+(``synth200000.q300.json``); its one-word queries (common and rare) are taken four at a time,
+so that each request is new to the process. Prints p50 and p95 in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from search.params import parse_search_params
+from search.service import Archive
+
+
+def words_from(path: Path | None) -> list[str]:
+    if path is None:
+        return ["oil", "bank", "government", "minister", "market", "price", "trade", "talks",
+                "police", "court", "election", "rates"] * 10
+    data = json.loads(path.read_text(encoding="utf-8"))
+    items = data if isinstance(data, list) else data.get("queries", [])
+    # the query set's one-word queries, common and rare (bench.peers' file: {"kind", "text",
+    # "phrase", ...})
+    return [item["text"] for item in items if isinstance(item, dict)
+            and item.get("kind") in ("common", "rare") and not item.get("phrase")
+            and str(item.get("text", "")).isalpha()]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("index", type=Path)
+    ap.add_argument("--queries", type=Path)
+    ap.add_argument("--rounds", type=int, default=30)
+    args = ap.parse_args(argv)
+    words = words_from(args.queries)
+    if len(words) < 4 * args.rounds:
+        words = (words * (4 * args.rounds // max(len(words), 1) + 1))
+    archive = Archive(args.index)
+    started = time.perf_counter()
+    archive.warm()
+    print(f"warm: {(time.perf_counter() - started) * 1000:.0f} ms", file=sys.stderr)
+    request = parse_search_params({})
+    core, points = [], 0
+    for i in range(args.rounds):
+        queries = words[4 * i:4 * i + 4]
+        t = time.perf_counter()
+        found = archive.trends(queries, request, "month")
+        core.append((time.perf_counter() - t) * 1000)
+        points = len(found.series[0].points)
+    from web import create_app
+
+    app = create_app({"NEWS_INDEX": str(args.index), "TESTING": True})
+    client = app.test_client()
+    client.get("/api/trends?interval=year")  # the app's own archive warms up
+    api = []
+    for i in range(args.rounds):
+        queries = words[4 * (args.rounds + i) % len(words):][:4] or words[:4]
+        t = time.perf_counter()
+        resp = client.get("/api/trends?" + urlencode([("q", q) for q in queries]
+                                                     + [("interval", "month")]))
+        api.append((time.perf_counter() - t) * 1000)
+        assert resp.status_code == 200, resp.get_json()
+    figures = {"index": str(args.index), "rounds": args.rounds, "months": points,
+               "core_ms": {"p50": round(statistics.median(core), 1), "p95": round(pct(core, 95), 1)},
+               "api_ms": {"p50": round(statistics.median(api), 1), "p95": round(pct(api, 95), 1)}}
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
