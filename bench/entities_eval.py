@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.people_eval import DEFAULT_DATA, detokenize, key
+from bench.people_eval import DEFAULT_DATA, detokenize, key, prf
 from search.people import extract_entities_many, merge_mentions
 
 GOLD_KINDS = {"PER": "people", "ORG": "organizations", "LOC": "places"}
@@ -93,9 +93,7 @@ def evaluate(path: Path, show_errors: int = 0) -> dict:
             fn += len(gold - got)
             if gold != got:
                 errors.append((sorted(got - gold), sorted(gold - got)))
-        p = tp / (tp + fp) if tp + fp else 0.0
-        r = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        p, r, f1 = prf(tp, fp, fn)
         out[kind] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4),
                      "true_positives": tp, "false_positives": fp, "false_negatives": fn}
         for extra, missed in errors[:show_errors]:

@@ -56,15 +56,20 @@ def evaluate(path: Path, show_errors: int = 0) -> dict:
         fn += len(gold - got)
         if gold != got:
             errors.append((d["doc_id"], sorted(got - gold), sorted(gold - got)))
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    p, r, f1 = prf(tp, fp, fn)
     for doc_id, extra, missed in errors[:show_errors]:
         print(f"{doc_id}: extra {extra} missed {missed}", file=sys.stderr)
     return {"documents": len(docs), "true_positives": tp, "false_positives": fp,
             "false_negatives": fn, "precision": round(p, 4), "recall": round(r, 4),
             "f1": round(f1, 4), "seconds": round(seconds, 2),
             "docs_per_second": round(len(docs) / seconds, 1)}
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 of these counts (0 where undefined)."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, 2 * p * r / (p + r) if p + r else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -65,6 +65,15 @@ def column_array(reader, field: str, dtype, translate: bool = True) -> np.ndarra
 _NAME_FIELDS = ("people", "organizations", "places", "section")
 
 
+def date_columns(reader) -> tuple[np.ndarray, np.ndarray]:
+    """Every document's year (0: undated) and day (days since 0001-01-01; meaningless where
+    the year is 0: undated documents hold the date column's default, the largest unsigned
+    64-bit value)."""
+    years = column_array(reader, "year", np.int64)
+    raw = column_array(reader, "date", np.uint64, translate=False)
+    return years, (raw // np.uint64(_US_PER_DAY)).astype(np.int64)
+
+
 class _TermTable:
     """The terms of one exact-match field, their display forms and the documents of each."""
 
@@ -97,7 +106,7 @@ class _TermTable:
                 fields = reader.stored_fields(first)
                 if stored is not None:  # the names only: not a body per article kept
                     fields = stored[first] = {k: fields.get(k) for k in _NAME_FIELDS}
-            self.display.append(_display(fields.get(stored_field), term, multi))
+            self.display.append(display_name(fields.get(stored_field), term, multi))
             docs_per_term.append(docs)
         self.docs = docs_per_term
         lengths = np.array([len(d) for d in docs_per_term], dtype=np.int64)
@@ -164,7 +173,9 @@ class _TermTable:
         return [(display, -negative) for _, negative, display, _ in found[:limit]]
 
 
-def _display(stored: str | None, term: str, multi: bool) -> str:
+def display_name(stored: str | None, term: str, multi: bool) -> str:
+    """The value as the stored field ``stored`` writes it, for its folded ``term`` (``multi``:
+    a comma-joined list of names); the term itself when none matches."""
     if stored:
         candidates = stored.split(", ") if multi else [stored]
         for c in candidates:
@@ -192,12 +203,9 @@ class FacetData:
         self.places = _TermTable(reader, "places", "places", True, self.live, stored)
         self.sections = _TermTable(reader, "section", "section", False, self.live, stored)
         del stored
-        years = column_array(reader, "year", np.int64)
+        years, days = date_columns(reader)
         self.dated = (years > 0) & (years <= MAX_YEAR) & self.live
         self.year = np.where(self.dated, years, 0)
-        # undated documents hold the column's default, the largest unsigned 64-bit value
-        raw = column_array(reader, "date", np.uint64, translate=False)
-        days = (raw // np.uint64(_US_PER_DAY)).astype(np.int64)
         self.day = np.where(self.dated, days, 0)  # days since 0001-01-01
         months = (self.day - _DAYS_0001_TO_1970).astype("datetime64[D]").astype("datetime64[M]")
         self.month = np.where(self.dated, months.astype(np.int64) % 12 + 1, 0)  # 1-12

@@ -194,6 +194,10 @@ SEARCH_PARAMS = (
           default="story"),
 )
 PARAMS = tuple(p.name for p in SEARCH_PARAMS)
+# the parameters that narrow what a search counts (paging, sorting, grouping and the facets'
+# sizes do not): what trends take beside their queries
+FILTER_PARAMS = ("person", "person_match", "organization", "place", "section", "year", "from",
+                 "to")
 _SEARCH = {p.name: p for p in SEARCH_PARAMS}
 
 

@@ -524,11 +524,11 @@ rugby-union sailing skiing soccer football squash swimming tennis volleyball
 yachting""".split())
 _SLUG = re.compile(r"^\s*([A-Za-z][A-Za-z ]{2,30}?)\s+-\s")
 _TEAM_WORD = r"(?:[A-Z][\w'’.&]*(?:-[A-Z][\w'’.&]*)*)"
-_TEAM = rf"({_TEAM_WORD}(?: (?:{_TEAM_WORD}|de|del|di|la|le|van|von)){{0,3}})"
+_TEAM_NAME = rf"{_TEAM_WORD}(?: (?:{_TEAM_WORD}|de|del|di|la|le|van|von)){{0,3}}"
 # a team and its score: "Kent 108-3", "Atlanta 5", "Somerset 83 and 174", "Leicestershire 22 points"
-_TEAM_SCORE = re.compile(rf"(?:^|(?<=[\s,;:(]))({_TEAM[1:-1]})\s+\d+(?:-\d+)?(?=$|[\s,;.)])",
+_TEAM_SCORE = re.compile(rf"(?:^|(?<=[\s,;:(]))({_TEAM_NAME})\s+\d+(?:-\d+)?(?=$|[\s,;.)])",
                          re.M)
-_TEAM_AFTER = re.compile(rf"\b(?:beat|v|vs|drew with|lost to|defeated|host|hosts)\.? {_TEAM}")
+_TEAM_AFTER = re.compile(rf"\b(?:beat|v|vs|drew with|lost to|defeated|host|hosts)\.? ({_TEAM_NAME})")
 _NOT_TEAMS = frozenset("""january february march april may june july august september october
 november december jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday
 thursday friday saturday sunday group round game games week division section stage hole race

@@ -16,22 +16,14 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import replace
 
-import numpy as np
-
 from search.analysis import exact_key
-from search.facets import column_array
+from search.facets import date_columns, display_name
 from search.models import Article
 from search.postings import term_postings
+from search.query import date_to_day
 
 # "near in time": a full name with an article this many days either side of the lone name's
 WINDOW_DAYS = 90
-_US_PER_DAY = 86_400 * 10**6
-
-
-def _day(date: dt.date) -> int:
-    return date.toordinal() - 1  # days since 0001-01-01, as search.facets counts them
-
-
 class LoneNames:
     """Resolves lone surnames for one ingest run. The stored people's names are listed once,
     on first need (only their terms: the dates of a name's articles are read when a lone name
@@ -62,7 +54,7 @@ class LoneNames:
                     continue
                 entry = self._batches[exact_key(words[-1])].setdefault(exact_key(name),
                                                                      [name, []])
-                entry[1].append(_day(a.date) if a.date is not None else None)
+                entry[1].append(date_to_day(a.date) if a.date is not None else None)
 
     def resolve(self, articles: list[Article], extracted: set[str]) -> list[Article]:
         """``articles`` with the lone people names of those in ``extracted`` (ids) resolved."""
@@ -92,7 +84,7 @@ class LoneNames:
         """The one full name of surname ``lone`` with an article within ``WINDOW_DAYS`` of
         ``date`` (undated: anywhere in the archive), else ``lone`` as written."""
         surname = exact_key(lone)
-        day = _day(date) if date is not None else None
+        day = date_to_day(date) if date is not None else None
 
         def near(days: list) -> bool:
             if day is None:
@@ -116,7 +108,7 @@ class _IndexDays:
     def __init__(self, searcher):
         self.searcher = searcher
         self.reader = searcher.reader()
-        self._raw = self._years = None
+        self._years = self._days = None
         self._first: dict[str, int] = {}
 
     def days(self, term: str) -> list:
@@ -124,19 +116,12 @@ class _IndexDays:
                 if not self.reader.is_deleted(d)]
         if not docs:
             return []
-        if self._raw is None:
-            self._raw = column_array(self.reader, "date", np.uint64, translate=False)
-            self._years = column_array(self.reader, "year", np.int64)
+        if self._years is None:
+            self._years, self._days = date_columns(self.reader)
         self._first[term] = docs[0]
-        return [int(self._raw[d] // np.uint64(_US_PER_DAY)) if self._years[d] > 0 else None
-                for d in docs]
+        return [int(self._days[d]) if self._years[d] > 0 else None for d in docs]
 
     def display(self, term: str) -> str:
         """The name as an article writes it, for its folded ``term``."""
-        from search.schema import PEOPLE_SEPARATOR
-
-        stored = self.searcher.stored_fields(self._first[term]).get("people") or ""
-        for name in stored.split(PEOPLE_SEPARATOR):
-            if exact_key(name) == exact_key(term):
-                return name
-        return term.title()
+        return display_name(self.searcher.stored_fields(self._first[term]).get("people"),
+                            term, True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import logging
 import re
 import threading
@@ -353,7 +354,8 @@ class Archive:
             # the names of its story's every version (a wire copy may name more)
             names = {kind: set(getattr(article, kind)) for kind in ENTITY_KINDS}
             if stored.get("story"):
-                for d in list(searcher.document_numbers(story=stored["story"]))[:STORY_READ]:
+                for d in itertools.islice(searcher.document_numbers(story=stored["story"]),
+                                          STORY_READ):
                     other = doc_to_article(searcher.stored_fields(d))
                     for kind in ENTITY_KINDS:
                         names[kind].update(getattr(other, kind))

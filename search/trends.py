@@ -71,7 +71,9 @@ def buckets_of(interval: str, day: np.ndarray, year: np.ndarray, month: np.ndarr
 
 
 def bucket_of_date(interval: str, date: dt.date) -> int:
-    day = date.toordinal() - 1
+    from search.query import date_to_day
+
+    day = date_to_day(date)
     return int(buckets_of(interval, np.array([day]), np.array([date.year]),
                           np.array([date.month]))[0])
 

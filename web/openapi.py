@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from search import params as P
+from search.trends import INTERVALS
 from web.gunicorn_conf import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
 _EXPORT_FIELDS = ("id", "story_id", "date", "headline", "people", "organizations", "places",
@@ -40,11 +41,8 @@ def trends_parameters() -> list[dict]:
         {"name": "interval", "in": "query", "required": False,
          "description": "year (the default), month, week (Monday to Sunday, named by its "
                         "Monday) or day.",
-         "schema": {"type": "string", "enum": ["year", "month", "week", "day"],
-                    "default": "year"}},
-        *[p.openapi() for p in P.SEARCH_PARAMS
-          if p.name in ("person", "person_match", "organization", "place", "section", "year",
-                        "from", "to")]]
+         "schema": {"type": "string", "enum": list(INTERVALS), "default": "year"}},
+        *[p.openapi() for p in P.SEARCH_PARAMS if p.name in P.FILTER_PARAMS]]
 
 
 def spec() -> dict:

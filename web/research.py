@@ -10,14 +10,13 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, jsonify, render_template
 
 from search.errors import ParamError
+from search.params import FILTER_PARAMS as FILTERS
 from search.params import SEARCH_PARAMS, Param, parse_search_params
 from search.trends import INTERVALS, MAX_SERIES
 from web.api import ApiError, archive, query_params
 
 bp = Blueprint("research", __name__)
 
-# the filters of /api/search that narrow what is counted (paging, sorting and grouping do not)
-FILTERS = ("person", "person_match", "organization", "place", "section", "year", "from", "to")
 _Q = next(p for p in SEARCH_PARAMS if p.name == "q")
 INTERVAL = Param("interval", "choice", "The buckets: year (the default), month, week (Monday "
                  "to Sunday, named by its Monday) or day.", choices=INTERVALS, default="year")
@@ -139,5 +138,5 @@ def trends_page():
                                [(k, v) for k, v in shared if k in FILTERS]
                                + ([("q", body["series"][0]["q"])]
                                   if body["series"] and body["series"][0]["q"] else [])),
-                           intervals=("year", "month", "week", "day"))
+                           intervals=INTERVALS)
     return _alternate(Response(html), "/api/trends?" + api_query)

@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 from search.errors import (ArticleNotFound, EntityNotFound, IndexNotFound, ParamError,
                            PersonNotFound, StoryNotFound)
 from search.models import ENTITY_KINDS
-from search.params import PARAMS, Param, parse_search_params
+from search.params import FILTER_PARAMS, PARAMS, Param, parse_search_params
 from search.query import safe_source_url
 from web.api import archive, article_path, query_params, result_to_json
 from web.more import ENTITY_PARAMS, entity_json, entity_path, search_params_only
@@ -158,9 +158,7 @@ def search_page():
                            feed_path="/feed.atom" + ("?" + shared if shared else ""),
                            trends_query=urlencode(
                                [(k, v) for k, vs in params.items() for v in vs
-                                if v != "" and k in ("q", "person", "person_match",
-                                                     "organization", "place", "section",
-                                                     "year", "from", "to")]),
+                                if v != "" and (k == "q" or k in FILTER_PARAMS)]),
                            export_query=shared, export_cap=current_app.config["EXPORT_CAP"],
                            month_names=MONTH_NAMES, year_bars=year_bars(data["facets"]["year"]),
                            filtered=bool(req.person or req.organization or req.place or req.section
