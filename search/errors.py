@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 
 class SearchError(Exception):
     """Root of every error the core raises on purpose."""
@@ -64,6 +66,12 @@ class PersonNotFound(EntityNotFound):
 
 class SearchTimeout(SearchError):
     """A search ran past its time limit before it had anything to show."""
+
+
+def past(deadline: float) -> None:
+    """``SearchTimeout`` once ``deadline`` (a ``time.perf_counter`` time) has passed."""
+    if time.perf_counter() > deadline:
+        raise SearchTimeout("the search took longer than its time limit; make it more specific")
 
 
 class StoryNotFound(SearchError):

@@ -222,6 +222,7 @@ class FacetData:
         self._docs_cache_bytes = 0
         self._docs_lock = threading.Lock()
         self._words: dict[str, list[str]] | None = None
+        self._lexicons: dict[str, list[str]] = {}
         log.info("facet arrays for %d documents built in %.0f ms", self.maxdoc,
                  (time.perf_counter() - started) * 1000)
 
@@ -288,6 +289,23 @@ class FacetData:
                     by_letter.setdefault(word[0], []).append(word)
                 self._words = by_letter
             return self._words.get(first, [])
+
+    def lexicon(self, field: str) -> list[str]:
+        """Every indexed word of ``field``, sorted (fuzzy words, ``search.operators``): for
+        headline and body, the words of both (``words``)."""
+        found = self._lexicons.get(field)
+        if found is None:
+            if field in self.WORD_FIELDS:
+                self.words("a")
+                found = [w for letter in sorted(self._words) for w in self._words[letter]]
+            else:
+                with self._read_lock:
+                    found = sorted(t.decode("utf-8") if isinstance(t, bytes) else t
+                                   for t in self._reader.lexicon(field)) \
+                        if field in self._reader.schema else []
+            with self._docs_lock:
+                self._lexicons[field] = found
+        return found
 
     def lengths(self, field: str) -> np.ndarray:
         """Every document's length of ``field``, quantised as Whoosh scores with it."""

@@ -28,6 +28,9 @@ _DEFAULT_TOKEN = re.compile(r"\w+(\.?\w+)*")
 # default (with "*", kept for wildcards) and the plain one; each with its word character
 _WORD_CHARS = {r"[\w\*]+(\.?[\w\*]+)*": r"[\w*]", r"\w+(\.?\w+)*": r"\w"}
 _FORMS_LIMIT = 200_000  # distinct words remembered per analyzer
+# a term beginning with this is a word to mark as written (lower case), not by its stem
+# (``exact:running``, ``search.operators.Exact``)
+EXACT_MARK = "="
 
 
 def escape(text: str) -> str:
@@ -71,7 +74,8 @@ class _Words:
         word_char = _WORD_CHARS.get(self.pattern.pattern)
         if word_char is None or uneven_fold().search(text):
             return self.all_spans(text, terms)
-        starts = sorted({t[:max(1, len(t) - 2)] for t in terms}, key=len, reverse=True)
+        starts = sorted({fold(t[1:]) if t.startswith(EXACT_MARK) else t[:max(1, len(t) - 2)]
+                         for t in terms}, key=len, reverse=True)
         # the starts alone (a literal alternation, which the regex engine scans for quickly);
         # a find that does not begin a word is passed over by searching again one on
         finder = _finder(tuple(starts))
@@ -88,7 +92,7 @@ class _Words:
                 at = start + 1
                 continue
             word = token(text, start)
-            if word is not None and form(word.group().lower()) in terms:
+            if word is not None and _wanted(word.group().lower(), terms, form):
                 out.append(word.span())
             at = m.end()
         return out
@@ -96,7 +100,12 @@ class _Words:
     def all_spans(self, text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
         """``spans`` the plain way, analysing every word (the reference it is tested against)."""
         form = self.form
-        return [m.span() for m in self.pattern.finditer(text) if form(m.group().lower()) in terms]
+        return [m.span() for m in self.pattern.finditer(text)
+                if _wanted(m.group().lower(), terms, form)]
+
+
+def _wanted(word: str, terms: frozenset[str], form) -> bool:
+    return form(word) in terms or EXACT_MARK + word in terms
 
 
 @lru_cache(maxsize=4096)
@@ -123,6 +132,16 @@ def _words(analyzer) -> _Words:
                 _WORDS.clear()
             words = _WORDS[id(analyzer)] = _Words(analyzer)
     return words
+
+
+def word_form(analyzer, word: str) -> str | None:
+    """The indexed term ``analyzer`` makes of one lower-case ``word`` (remembered)."""
+    return _words(analyzer).form(word)
+
+
+def word_pattern(analyzer) -> re.Pattern:
+    """The regular expression ``analyzer``'s tokenizer finds words with."""
+    return _words(analyzer).pattern
 
 
 def match_spans(text: str, terms: frozenset[str], analyzer) -> list[tuple[int, int]]:

@@ -160,9 +160,13 @@ def parse_partial_date(raw: str, name: str, end: bool) -> dt.date:
 
 
 SEARCH_PARAMS = (
-    Param("q", "text", 'Query: words (ANDed), "phrases", OR, NOT, -word, prefix*, and the '
-          "fields headline:, body:, people: (or person:), org:, place:, section:. Empty: "
-          "browse everything.",
+    Param("q", "text", 'Query: words (ANDed, stemmed: "election" finds "elections"), '
+          '"phrases", OR, NOT, -word, prefix*, and the fields headline:, body:, people: (or '
+          "person:), org:, place:, section:. Researchers' operators: proximity "
+          '"bank rates"~5 or bank NEAR/5 rates (within 5 words, any order); fuzzy gorbachov~ '
+          "or gorbachov~2 (1 or 2 letters different); date:1987, date:1987-03 or "
+          "date:[1987-03-01 TO 1987-06-30] (ANDed with from and to); exact:running (that "
+          "form only, no stemming). Empty: browse everything.",
           max_chars=MAX_QUERY_CHARS),
     Param("person", "text", f"Only articles naming any of these people (up to "
           f"{MAX_FILTER_VALUES}; an empty value is ignored).", repeat=True, plain=True),

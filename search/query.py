@@ -26,12 +26,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from whoosh import query as wq
 from whoosh.fields import Schema
-from whoosh.qparser import FieldAliasPlugin, MultifieldParser, OperatorsPlugin, PlusMinusPlugin
+from whoosh.qparser import (FieldAliasPlugin, MultifieldParser, OperatorsPlugin, PhrasePlugin,
+                            PlusMinusPlugin)
 from whoosh.qparser.plugins import RangePlugin
 
-from search.errors import SearchTimeout
+from search.errors import SearchTimeout, past
 from search.facets import FacetData
-from search.highlight import escape, highlight_whole, match_spans, snippet
+from search.highlight import EXACT_MARK, escape, highlight_whole, match_spans, snippet
+from search import operators as ops
 from search.models import FacetValue, Hit, SearchRequest, SearchResult, StoryRef, Suggestion
 from search.postings import (avg_field_length, bm25, decode_positions, has_positions, idf,
                              segment_positions)
@@ -82,6 +84,10 @@ def _build_parser(schema: Schema) -> MultifieldParser:
         Not=r"(^|(?<=(\s|[()])))(?:NOT|not)(?=\s)", Require=r"(^|(?<=\s))REQUIRE(?=\s)"))
     parser.add_plugin(PlusMinusPlugin())
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
+    # proximity, fuzzy words, date: and exact: (search.operators)
+    parser.remove_plugin_class(PhrasePlugin)
+    for plugin in ops.plugins():
+        parser.add_plugin(plugin)
     return parser
 
 
@@ -97,11 +103,15 @@ def clean_query_text(text: str, notes: list[str]) -> str:
 _MINUS = re.compile(r"(?<![^\s(])-(?=[^\s-])")
 
 
-def parse_query(text: str, schema: Schema, reader, notes: list[str]) -> wq.Query | None:
-    """The query for ``text``, or ``None`` when nothing searchable is left (browse)."""
+def parse_query(text: str, schema: Schema, reader, notes: list[str],
+                lexicon=None) -> wq.Query | None:
+    """The query for ``text``, or ``None`` when nothing searchable is left (browse).
+    ``lexicon(field)``: the field's indexed words, sorted, for fuzzy words (``word~``); without
+    it they are read from ``reader``."""
     if not text:
         return None
     parser = make_parser(schema)
+    text = ops.rewrite_near(text)
     try:
         parsed = parser.parse(text)
         if parsed is wq.NullQuery and _MINUS.search(text):
@@ -113,7 +123,7 @@ def parse_query(text: str, schema: Schema, reader, notes: list[str]) -> wq.Query
         notes.append("the query could not be read as written; searched for its words instead")
         parsed = parser.parse(words) if words else wq.NullQuery
     _refuse_costly_prefixes(parsed, reader, notes)
-    checked = _check(parsed, reader, notes)
+    checked = _check(parsed, reader, notes, lexicon or partial(_read_lexicon, reader))
     if checked is None or checked is wq.NullQuery:
         if text.strip():
             notes.append("nothing searchable was left in the query; showing the whole archive")
@@ -170,48 +180,54 @@ def _refuse_costly_prefixes(q: wq.Query, reader, notes: list[str]) -> None:
             node.refused = not ok
 
 
-def _check(q: wq.Query, reader, notes: list[str]) -> wq.Query | None:
+def _read_lexicon(reader, field: str) -> list[str]:
+    return [t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon(field)] \
+        if field in reader.schema else []
+
+
+def _check(q: wq.Query, reader, notes: list[str], lexicon) -> wq.Query | None:
     """Drop the parts of ``q`` that would be too expensive (prefixes refused by
-    ``_refuse_costly_prefixes``, a lone ``*``), with a note for each."""
+    ``_refuse_costly_prefixes``, a lone ``*``) or could not be read (``date:someday``), with a
+    note for each; fuzzy words become the words they stand for."""
+    if isinstance(q, ops.BadOperator):
+        notes.append(q.note)
+        return None
+    if isinstance(q, wq.FuzzyTerm):
+        return ops.expand_fuzzy(q, lexicon, notes)
     if isinstance(q, wq.Every):
         notes.append("a lone * matches everything and was ignored")
         return None
     if isinstance(q, (wq.Prefix, wq.Wildcard)):
         return None if getattr(q, "refused", False) else q
     if isinstance(q, wq.Not):
-        inner = _check(q.query, reader, notes)
+        inner = _check(q.query, reader, notes, lexicon)
         return wq.Not(inner) if inner is not None else None
     if isinstance(q, wq.AndNot):
-        a, b = _check(q.a, reader, notes), _check(q.b, reader, notes)
+        a, b = _check(q.a, reader, notes, lexicon), _check(q.b, reader, notes, lexicon)
         if a is None:
             return None
         # And([a, Not(b)]) rather than AndNot(a, b): whoosh3 3.54's AndNot matcher lets a few
         # documents through that contain b ("oil -prices" on Reuters-21578: 835 vs 832).
         return wq.And([a, wq.Not(b)]) if b is not None else a
     if isinstance(q, wq.AndMaybe):
-        a, b = _check(q.a, reader, notes), _check(q.b, reader, notes)
+        a, b = _check(q.a, reader, notes, lexicon), _check(q.b, reader, notes, lexicon)
         if a is None:
             return b
         return wq.AndMaybe(a, b) if b is not None else a
     if isinstance(q, wq.CompoundQuery):
-        kept = [c for c in (_check(s, reader, notes) for s in q.subqueries) if c is not None]
+        kept = [c for c in (_check(s, reader, notes, lexicon) for s in q.subqueries)
+                if c is not None]
         if not kept:
             return None
         return q.__class__(kept, boost=q.boost) if len(kept) != len(q.subqueries) or \
             any(a is not b for a, b in zip(kept, q.subqueries)) else q
     if isinstance(q, wq.WrappingQuery):
-        inner = _check(q.child, reader, notes)
+        inner = _check(q.child, reader, notes, lexicon)
         return q.__class__(inner) if inner is not None else None
     return q
 
 
 _NO_DEADLINE = float("inf")
-
-
-def past(deadline: float) -> None:
-    """``SearchTimeout`` once ``deadline`` (a ``perf_counter`` time) has passed."""
-    if time.perf_counter() > deadline:
-        raise SearchTimeout("the search took longer than its time limit; make it more specific")
 
 
 def matched_mask(q: wq.Query, searcher, facets: FacetData,
@@ -255,6 +271,16 @@ def matched_mask(q: wq.Query, searcher, facets: FacetData,
         return facets.live.copy()
     if q is wq.NullQuery:
         return np.zeros(facets.maxdoc, dtype=bool)
+    if isinstance(q, ops.DateRange):
+        return facets.date_mask(date_to_day(q.first) if q.first else None,
+                                date_to_day(q.last) if q.last else None)
+    if isinstance(q, (ops.Near, ops.Exact)):
+        evaluate = ops.near_docs if isinstance(q, ops.Near) else ops.exact_docs
+        docs = facets.cached(("operator", repr(q)),
+                             lambda: evaluate(q, searcher, facets, deadline))
+        mask = np.zeros(facets.maxdoc, dtype=bool)
+        mask[docs] = True
+        return mask
 
     if isinstance(q, wq.Phrase) and q.slop == 1 and len(q.words) > 1 \
             and has_positions(searcher.reader(), q.fieldname):
@@ -371,6 +397,9 @@ def positive_terms(q: wq.Query | None, reader) -> dict[str, frozenset[str]]:
         if isinstance(node, wq.AndNot):
             walk(node.a)
             return
+        if isinstance(node, ops.Exact):  # the word as written, not its stem's other forms
+            found.setdefault(node.fieldname, set()).add(EXACT_MARK + node.word)
+            return
         if node.is_leaf():
             try:
                 terms = node.existing_terms(reader, phrases=True, expand=True)
@@ -472,7 +501,10 @@ def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
             return zero
         if isinstance(node, wq.Term):
             return _term_scores(node.fieldname, node.text, boost, searcher, facets, docs)
-        if isinstance(node, wq.Phrase):
+        if isinstance(node, ops.Exact):  # as its stem would, where the word is
+            return _term_scores(node.fieldname, node.stem, boost, searcher, facets, docs) \
+                * mask_of(node)
+        if isinstance(node, (wq.Phrase, ops.Near)):
             words = np.zeros(len(docs))
             for w in node.words:
                 _add_term_scores(words, node.fieldname, w, boost, searcher, facets, docs)
@@ -523,7 +555,8 @@ class Selection:
         if req.date_from and req.date_to and req.date_from > req.date_to:
             self.notes.append(f"'to' ({req.date_to.isoformat()}) is before 'from' "
                               f"({req.date_from.isoformat()}): no date is in that range")
-        self.q = parse_query(self.text, searcher.schema, searcher.reader(), self.notes)
+        self.q = parse_query(self.text, searcher.schema, searcher.reader(), self.notes,
+                             facets.lexicon)
         try:
             self.matched = facets.live if self.q is None else \
                 matched_mask(self.q, searcher, facets, deadline) & facets.live
@@ -756,7 +789,7 @@ def _suggest(searcher, facets: FacetData, text: str, total: int,
         return None
     corrected = _WORD.sub(lambda m: replacements.get(m.group(1).lower(), m.group(1)), text)
     notes: list[str] = []
-    better_query = parse_query(corrected, searcher.schema, reader, notes)
+    better_query = parse_query(corrected, searcher.schema, reader, notes, facets.lexicon)
     if better_query is None:
         return None
     # counted from the cached per-term document arrays, as the search itself is

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as wq
 
-from search import store
+from search import kwic, store
 from search.aliases import ALIASES_FILE, Aliases, AliasesError
 from search.analysis import uneven_fold
 from search.diffs import Changes, changes
@@ -280,6 +280,14 @@ class Archive:
             return Trends(interval, tuple(series), int(np.count_nonzero(base.final & ~dated)),
                           tuple(notes))
 
+    def kwic(self, request: SearchRequest, sort: str = "order",
+             limit: int = kwic.DEFAULT_LINES) -> kwic.Kwic:
+        """Keyword in context for ``request`` (``search.kwic``)."""
+        with self._searching() as opened:
+            facets = self._facets.get(opened.key, opened.searcher)
+            return kwic.run_kwic(opened.searcher, facets, request, sort, limit,
+                                 time.perf_counter() + self.time_limit, self.time_limit)
+
     def aliases(self) -> Aliases:
         """The archive's aliases file as last read (read again when it changes); none when
         it is missing or unreadable (ingest.py reports that)."""
@@ -404,7 +412,9 @@ class Archive:
         if q.strip():
             with self._searching() as opened:
                 reader = opened.searcher.reader()
-                query = parse_query(clean_query_text(q, []), opened.searcher.schema, reader, [])
+                facets = self._facets.get(opened.key, opened.searcher)
+                query = parse_query(clean_query_text(q, []), opened.searcher.schema, reader, [],
+                                    facets.lexicon)
                 terms = positive_terms(query, reader)
                 # the index's own analyzers (an index of an earlier format has its own)
                 schema = {name: opened.searcher.schema[name].analyzer

@@ -45,6 +45,15 @@ def trends_parameters() -> list[dict]:
         *[p.openapi() for p in P.SEARCH_PARAMS if p.name in P.FILTER_PARAMS]]
 
 
+def kwic_parameters() -> list[dict]:
+    """``/api/kwic``' parameters: q, sort, limit, the filters."""
+    from web.research import KWIC_LIMIT, KWIC_SORT
+
+    return [next(p.openapi() for p in P.SEARCH_PARAMS if p.name == "q"),
+            KWIC_SORT.openapi(), KWIC_LIMIT.openapi(),
+            *[p.openapi() for p in P.SEARCH_PARAMS if p.name in P.FILTER_PARAMS]]
+
+
 def spec() -> dict:
     facet_value = {"type": "object", "properties": {
         "value": {"type": ["string", "integer"]}, "count": {"type": "integer"},
@@ -131,6 +140,36 @@ def spec() -> dict:
                 "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
                               "400": {**_ERROR, "description": "A parameter to fix"},
                               "503": {**_ERROR, "description": "No index yet, or the counting "
+                                      "timed out"}}}},
+            "/api/kwic": {"get": {
+                "summary": "Keyword in context: each occurrence of the query's words and "
+                           "phrases in the articles it matches",
+                "description": "{q, filters, sort, total, articles_read, limit, more, notes, "
+                               "lines: [{id, date, headline, field, left, match, right}]}. "
+                               "An occurrence is what the index matched: a word in any of its "
+                               "forms, a prefix's or fuzzy word's expansions, an exact: word "
+                               "as written, a phrase from its first word to its last, each word "
+                               "of a NEAR group that has the others within its distance; not "
+                               "the words left out (NOT, -word) nor names searched in the "
+                               "people/org/place fields. left and right: up to 60 characters "
+                               "each side, cut at a word. Articles are read in the search's "
+                               "order (every article, not one per story), headline then body, "
+                               "until limit lines are found (at most 1,000; more: true when "
+                               "lines were left out); sort=left or right then sorts those "
+                               "lines by the words before or after the match.",
+                "parameters": kwic_parameters(),
+                "responses": {"200": {"description": "The lines"},
+                              "400": {**_ERROR, "description": "A parameter to fix"},
+                              "503": {**_ERROR, "description": "No index yet, or the search "
+                                      "timed out"}}}},
+            "/api/kwic.csv": {"get": {
+                "summary": "The lines of /api/kwic as CSV",
+                "description": "Columns id, date, headline, field, left, match, right; a cell "
+                               "that would start a spreadsheet formula is prefixed with '.",
+                "parameters": kwic_parameters(),
+                "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
+                              "400": {**_ERROR, "description": "A parameter to fix"},
+                              "503": {**_ERROR, "description": "No index yet, or the search "
                                       "timed out"}}}},
             "/api/export.csv": {"get": {
                 "summary": "Every article of a search as CSV, streamed",

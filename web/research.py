@@ -1,5 +1,7 @@
 """Research tools over the same search parameters as every other endpoint: trends over time
-(``GET /api/trends``, ``/api/trends.csv`` and the page ``/trends``)."""
+(``GET /api/trends``, ``/api/trends.csv`` and the page ``/trends``), keyword in context
+(``/api/kwic``, ``/api/kwic.csv``, ``/kwic``) and what is distinctive about a search
+(``/api/significant`` and the results page's panel)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from flask import Blueprint, Response, jsonify, render_template
 from search.errors import ParamError
 from search.params import FILTER_PARAMS as FILTERS
 from search.params import SEARCH_PARAMS, Param, parse_search_params
+from search.kwic import DEFAULT_LINES, MAX_LINES
+from search.models import SORTS
 from search.trends import INTERVALS, MAX_SERIES
 from web.api import ApiError, archive, query_params
 
@@ -140,3 +144,86 @@ def trends_page():
                                   if body["series"] and body["series"][0]["q"] else [])),
                            intervals=INTERVALS)
     return _alternate(Response(html), "/api/trends?" + api_query)
+
+
+# -- keyword in context --------------------------------------------------------------------------
+
+KWIC_SORT = Param("sort", "choice", "The lines' order: the search's own (relevance, the "
+                  "default with a query, newest or oldest: articles in that order, each "
+                  "article's lines in text order), or left / right: sorted by the words just "
+                  "before / just after the match.", choices=SORTS + ("left", "right"))
+KWIC_LIMIT = Param("limit", "int", "At most this many lines (articles are read in the "
+                   "search's order until there are this many); more says when some were left "
+                   "out.", low=1, high=MAX_LINES, default=DEFAULT_LINES)
+KWIC_PARAMS = ("q",) + FILTERS
+
+
+def kwic_json(params: dict[str, list[str]]) -> dict:
+    """``GET /api/kwic``' body (``ParamError`` for a parameter to fix)."""
+    sort = KWIC_SORT.read(params)
+    limit = KWIC_LIMIT.read(params)
+    request = parse_search_params(
+        {k: v for k, v in params.items() if k in KWIC_PARAMS}
+        | ({"sort": [sort]} if sort in SORTS else {}))
+    found = archive().kwic(request, sort if sort in ("left", "right") else "order", limit)
+    return {"q": request.q, "filters": {k: v for k, v in request.to_dict().items()
+                                        if k in FILTERS},
+            "sort": sort or request.effective_sort, "total": found.total,
+            "articles_read": found.read, "limit": limit, "more": found.more,
+            "notes": list(found.notes), "lines": [line.to_dict() for line in found.lines]}
+
+
+@bp.get("/api/kwic")
+def kwic():
+    try:
+        return jsonify(kwic_json(query_params()))
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+
+
+@bp.get("/api/kwic.csv")
+def kwic_csv():
+    """The lines as CSV: id, date, headline, field, left, match, right."""
+    from web.more import _csv_cell
+
+    try:
+        body = kwic_json(query_params())
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    out = io.StringIO()
+    writer = csv.writer(out)
+    columns = ["id", "date", "headline", "field", "left", "match", "right"]
+    writer.writerow(columns)
+    for line in body["lines"]:
+        writer.writerow([_csv_cell(line[c] or "") for c in columns])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="kwic.csv"'})
+
+
+@bp.get("/kwic")
+def kwic_page():
+    from web.api import article_path
+    from web.views import _alternate
+
+    params = query_params()
+    shared = [(k, v) for k, vs in params.items() if k in KWIC_PARAMS + ("sort", "limit")
+              for v in vs if v != ""]
+    api_query = urlencode(shared)
+    try:
+        body = kwic_json({k: [v for v in vs if v != ""] for k, vs in params.items()
+                          if any(v != "" for v in vs)})
+    except ParamError as exc:
+        html = render_template("error.html", status=400, title="Those lines could not be shown",
+                               message=exc.message, param=exc.param)
+        return Response(html, status=400)
+    search_pairs = [(k, v) for k, v in shared if k in KWIC_PARAMS]
+    back = urlencode(search_pairs)
+    html = render_template(
+        "kwic.html", body=body, api_query=api_query, search_url="/?" + back,
+        filters=[(k, v) for k, v in shared if k in FILTERS],
+        article_url=lambda art_id: article_path(art_id) + (
+            "?" + urlencode([("q", body["q"])]) if body["q"] else ""),
+        sort_url=lambda value: "/kwic?" + urlencode(
+            [(k, v) for k, v in shared if k != "sort"] + [("sort", value)]),
+        sorts=SORTS + ("left", "right"))
+    return _alternate(Response(html), "/api/kwic?" + api_query)
