@@ -223,6 +223,7 @@ class FacetData:
         self._docs_lock = threading.Lock()
         self._words: dict[str, list[str]] | None = None
         self._lexicons: dict[str, list[str]] = {}
+        self._memo: dict = {}
         log.info("facet arrays for %d documents built in %.0f ms", self.maxdoc,
                  (time.perf_counter() - started) * 1000)
 
@@ -314,6 +315,15 @@ class FacetData:
     def _reading(self, read, *args):
         with self._read_lock:
             return read(self._reader, *args)
+
+    def memo(self, key, build):
+        """``build()``, made once for this index version and kept (small derived tables)."""
+        with self._docs_lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = build()
+        with self._docs_lock:
+            return self._memo.setdefault(key, value)
 
     def cached(self, key, compute):
         """``compute()`` (an array or a tuple of arrays) cached under ``key`` for this index

@@ -144,6 +144,17 @@ def word_pattern(analyzer) -> re.Pattern:
     return _words(analyzer).pattern
 
 
+def word_former(analyzer):
+    """``word_form`` for one analyzer, as a function of the word alone."""
+    return _words(analyzer).form
+
+
+@lru_cache(maxsize=8)
+def plain_pattern(pattern: str) -> re.Pattern:
+    """``pattern`` with its groups made non-capturing (``findall`` then gives whole words)."""
+    return re.compile(re.sub(r"(?<!\\)\((?!\?)", "(?:", pattern))
+
+
 def match_spans(text: str, terms: frozenset[str], analyzer) -> list[tuple[int, int]]:
     """Where in ``text`` the words that ``analyzer`` turns into one of ``terms`` are."""
     if not text or not terms:

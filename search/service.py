@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as wq
 
-from search import kwic, store
+from search import kwic, significant, store
 from search.aliases import ALIASES_FILE, Aliases, AliasesError
 from search.analysis import uneven_fold
 from search.diffs import Changes, changes
@@ -130,6 +130,7 @@ class Archive:
                 facets.words("a")
                 for table in (facets.people, facets.organizations, facets.places):
                     table.lookup("a", 1)
+                significant.background_sample(opened.searcher, facets)
             uneven_fold()  # the highlighter's table of characters folding changes in length
         except IndexNotFound:
             pass
@@ -287,6 +288,15 @@ class Archive:
             facets = self._facets.get(opened.key, opened.searcher)
             return kwic.run_kwic(opened.searcher, facets, request, sort, limit,
                                  time.perf_counter() + self.time_limit, self.time_limit)
+
+    def significant(self, request: SearchRequest,
+                    size: int = significant.DEFAULT_SIZE) -> significant.Significant:
+        """What is distinctive about ``request``'s articles (``search.significant``)."""
+        with self._searching() as opened:
+            facets = self._facets.get(opened.key, opened.searcher)
+            return significant.run_significant(opened.searcher, facets, request, size,
+                                               time.perf_counter() + self.time_limit,
+                                               self.time_limit)
 
     def aliases(self) -> Aliases:
         """The archive's aliases file as last read (read again when it changes); none when

@@ -504,3 +504,56 @@ def test_a_search_over_time_and_a_point_of_its_chart(page, server):
     page.wait_for_url(re.compile(r"from="))
     assert params(page)["from"] == [f"{year}-01-01"] and params(page)["q"] == ["ferry"]
     assert int(page.locator("section.results").get_attribute("data-total")) == count > 0
+
+
+def test_words_in_context_as_an_aligned_table(page, server):
+    """"These words in context" lists each occurrence as a row (before, match, after), the
+    matches in one column; "After" sorts by the following word; a match opens its article with
+    the search's words marked."""
+    page.goto(server + "/?q=ferry")
+    page.get_by_role("link", name="These words in context").click()
+    page.wait_for_url(re.compile(r"/kwic\?"))
+    rows = page.locator("table.kwic-table tbody tr")
+    with urllib.request.urlopen(f"{server}/api/kwic?q=ferry") as resp:
+        lines = json.load(resp)["lines"]
+    assert rows.count() == len(lines) > 3
+    # aligned: every match cell starts at the same x, the before cells end where it starts
+    boxes = [rows.nth(i).locator("td.match").bounding_box() for i in range(min(8, len(lines)))]
+    assert len({round(b["x"]) for b in boxes}) == 1
+    lefts = [rows.nth(i).locator("td.left").bounding_box() for i in range(len(boxes))]
+    assert all(abs(lb["x"] + lb["width"] - boxes[0]["x"]) < 2 for lb in lefts)
+    assert [rows.nth(i).locator("td.match").inner_text().lower() for i in range(len(lines))] \
+        == [line["match"].lower() for line in lines]
+    shot(page, "kwic")
+    page.get_by_role("link", name="After").click()
+    page.wait_for_url(re.compile(r"sort=right"))
+    after = [page.locator("table.kwic-table tbody tr").nth(i).locator("td.right").inner_text()
+             for i in range(rows.count())]
+    keys = [[w.lower() for w in re.findall(r"\w+", a)] for a in after]
+    assert keys == sorted(keys)
+    first = page.locator("table.kwic-table tbody tr").first
+    match = first.locator("td.match a")
+    word = match.inner_text()
+    match.click()
+    page.wait_for_url(re.compile(r"/articles/"))
+    assert params(page)["q"] == ["ferry"]
+    marks = page.locator("article mark").all_inner_texts()
+    assert word in marks
+
+
+def test_what_stands_out_panel_adds_a_term(page, server):
+    """The results page's "What stands out" panel is filled from /api/significant; a word
+    adds itself to the query, and the new search finds the articles holding both."""
+    page.goto(server + "/?q=ferry")
+    page.wait_for_selector("section.significant.loaded")
+    with urllib.request.urlopen(f"{server}/api/significant?q=ferry&size=5") as resp:
+        body = json.load(resp)
+    words = page.locator("section.significant ul[data-kind=words] a")
+    assert words.all_inner_texts() == [t["term"] for t in body["words"]] and body["words"]
+    shot(page, "significant-panel")
+    term = body["words"][0]
+    words.first.click()
+    page.wait_for_url(re.compile(r"q=ferry\+"))
+    assert params(page)["q"] == [f"ferry {term['term']}"]
+    assert int(page.locator("section.results").get_attribute("data-total")) \
+        == term["foreground"]

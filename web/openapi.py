@@ -54,6 +54,14 @@ def kwic_parameters() -> list[dict]:
             *[p.openapi() for p in P.SEARCH_PARAMS if p.name in P.FILTER_PARAMS]]
 
 
+def significant_parameters() -> list[dict]:
+    """``/api/significant``' parameters: q, size, the filters."""
+    from web.research import SIG_SIZE
+
+    return [next(p.openapi() for p in P.SEARCH_PARAMS if p.name == "q"), SIG_SIZE.openapi(),
+            *[p.openapi() for p in P.SEARCH_PARAMS if p.name in P.FILTER_PARAMS]]
+
+
 def spec() -> dict:
     facet_value = {"type": "object", "properties": {
         "value": {"type": ["string", "integer"]}, "count": {"type": "integer"},
@@ -168,6 +176,29 @@ def spec() -> dict:
                                "that would start a spreadsheet formula is prefixed with '.",
                 "parameters": kwic_parameters(),
                 "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
+                              "400": {**_ERROR, "description": "A parameter to fix"},
+                              "503": {**_ERROR, "description": "No index yet, or the search "
+                                      "timed out"}}}},
+            "/api/significant": {"get": {
+                "summary": "What is distinctive about a search: words, people, organisations "
+                           "and places unusually frequent in its articles",
+                "description": "{q, filters, foreground, background, sampled, score: 'jlh', "
+                               "notes, words, people, organizations, places: [{term, "
+                               "foreground, background, score, search_url}]}. foreground: "
+                               "matching articles holding the term (of the foreground "
+                               "matching articles), background: archive articles holding it "
+                               "(of background). score: JLH, as Elasticsearch's "
+                               "significant_terms: (fg% - bg%) * fg% / bg%, where fg% = "
+                               "foreground / matching articles and bg% = background / archive "
+                               "articles; 0 when fg% <= bg%. A term is listed when at least 2 "
+                               "matching articles hold it (3 from 20 matching articles). Names "
+                               "are all counted; words are drawn from up to 100 matching "
+                               "articles spread over the match set (sampled), then counted "
+                               "exactly. The query's own words and the filters' own names are "
+                               "left out. search_url: the search with the word added to q or "
+                               "the name added as a filter.",
+                "parameters": significant_parameters(),
+                "responses": {"200": {"description": "The terms"},
                               "400": {**_ERROR, "description": "A parameter to fix"},
                               "503": {**_ERROR, "description": "No index yet, or the search "
                                       "timed out"}}}},

@@ -16,6 +16,8 @@ from search.params import FILTER_PARAMS as FILTERS
 from search.params import SEARCH_PARAMS, Param, parse_search_params
 from search.kwic import DEFAULT_LINES, MAX_LINES
 from search.models import SORTS
+from search.significant import DEFAULT_SIZE as SIG_DEFAULT
+from search.significant import MAX_SIZE as SIG_MAX
 from search.trends import INTERVALS, MAX_SERIES
 from web.api import ApiError, archive, query_params
 
@@ -227,3 +229,64 @@ def kwic_page():
             [(k, v) for k, v in shared if k != "sort"] + [("sort", value)]),
         sorts=SORTS + ("left", "right"))
     return _alternate(Response(html), "/api/kwic?" + api_query)
+
+
+# -- what is distinctive -------------------------------------------------------------------------
+
+SIG_SIZE = Param("size", "int", "How many terms of each kind (words, people, organizations, "
+                 "places).", low=1, high=SIG_MAX, default=SIG_DEFAULT)
+SIG_PARAMS = ("q",) + FILTERS
+_ADD_FILTER = {"people": "person", "organizations": "organization", "places": "place"}
+
+
+def significant_json(params: dict[str, list[str]]) -> dict:
+    """``GET /api/significant``' body (``ParamError`` for a parameter to fix)."""
+    size = SIG_SIZE.read(params)
+    kept = {k: v for k, v in params.items() if k in SIG_PARAMS}
+    request = parse_search_params(kept)
+    found = archive().significant(request, size)
+    base = [(k, v) for k in SIG_PARAMS for v in kept.get(k) or [] if v != ""]
+    out = {}
+    for kind, terms in found.kinds.items():
+        listed = []
+        for term in terms:
+            body = term.to_dict()
+            if kind == "words":  # the word added to the query
+                q = f"{request.q} {term.term}".strip()
+                pairs = [(k, v) for k, v in base if k != "q"] + [("q", q)]
+            else:
+                pairs = base + [(_ADD_FILTER[kind], term.term)]
+            body["search_url"] = "/?" + urlencode(pairs)
+            listed.append(body)
+        out[kind] = listed
+    return {"q": request.q, "filters": {k: v for k, v in request.to_dict().items()
+                                        if k in FILTERS},
+            "foreground": found.foreground, "background": found.background,
+            "sampled": found.sampled, "score": "jlh", "notes": list(found.notes), **out}
+
+
+@bp.get("/api/significant")
+def significant():
+    try:
+        return jsonify(significant_json(query_params()))
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+
+
+@bp.get("/significant")
+def significant_page():
+    from web.views import _alternate
+
+    params = {k: [v for v in vs if v != ""] for k, vs in query_params().items()}
+    params = {k: vs for k, vs in params.items() if vs}
+    shared = [(k, v) for k, vs in params.items() if k in SIG_PARAMS + ("size",) for v in vs]
+    try:
+        body = significant_json(params)
+    except ParamError as exc:
+        html = render_template("error.html", status=400, title="That could not be worked out",
+                               message=exc.message, param=exc.param)
+        return Response(html, status=400)
+    html = render_template("significant.html", body=body, api_query=urlencode(shared),
+                           search_url="/?" + urlencode([(k, v) for k, v in shared
+                                                        if k in SIG_PARAMS]))
+    return _alternate(Response(html), "/api/significant?" + urlencode(shared))

@@ -85,3 +85,52 @@ document.querySelectorAll("input[data-lookup]").forEach(function (input) {
     timer = window.setTimeout(ask, 150);
   });
 });
+
+// "What stands out" on the results page: the words and names of /api/significant (the panel's
+// data-api) as links that add them to the search. Without JavaScript the panel is a link to
+// the page /significant.
+document.querySelectorAll("section.significant[data-api]").forEach(function (panel) {
+  "use strict";
+  var target = panel.querySelector(".sig-panel");
+  var kinds = [["words", "Words"], ["people", "People"], ["organizations", "Organisations"],
+               ["places", "Places"]];
+  fetch(panel.getAttribute("data-api"), {headers: {Accept: "application/json"}})
+    .then(function (resp) { return resp.ok ? resp.json() : null; })
+    .then(function (body) {
+      if (!body) return;
+      var shown = 0;
+      kinds.forEach(function (kind) {
+        var terms = body[kind[0]] || [];
+        if (!terms.length) return;
+        var box = document.createElement("div");
+        box.className = "sig-kind";
+        var title = document.createElement("h3");
+        title.textContent = kind[1];
+        box.appendChild(title);
+        var list = document.createElement("ul");
+        list.className = "sig-list";
+        list.setAttribute("data-kind", kind[0]);
+        terms.forEach(function (t) {
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.href = t.search_url;
+          link.textContent = t.term;
+          link.title = "Add to the search";
+          var counts = document.createElement("span");
+          counts.className = "sig-counts";
+          counts.textContent = " " + t.foreground + " / " + t.background;
+          counts.title = t.foreground + " of the " + body.foreground +
+            " matching articles; " + t.background + " of all " + body.background;
+          item.appendChild(link);
+          item.appendChild(counts);
+          list.appendChild(item);
+          shown += 1;
+        });
+        box.appendChild(list);
+        target.appendChild(box);
+      });
+      if (!shown) target.textContent = "Nothing stands out in these articles.";
+      panel.classList.add("loaded");
+    })
+    .catch(function () { /* the link stays */ });
+});
