@@ -1,13 +1,16 @@
-"""Research tools' speed on an index: trends of 4 queries by month over the archive's whole
-range, as issue 17 asks, timed through the core (``Archive.trends``) and through
-``/api/trends`` (Flask's test client: the JSON built, no network).
+"""Research tools' speed on an index, as issue 17 asks: trends of 4 queries by month over the
+archive's whole range, keyword in context (100 lines, the search's order) and what stands out
+(10 of each kind), each timed through the core (``Archive.trends``, ``.kwic``,
+``.significant``) and through its API (``/api/trends``, ``/api/kwic``, ``/api/significant``,
+by Flask's test client: the JSON built, no network).
 
     python -m bench.research_bench INDEX [--queries FILE] [--rounds 30]
 
 ``INDEX``: an index folder, such as the one ``python -m bench.peers --size 200000`` leaves in
 ``bench/out/peers/synth200000.project``. ``--queries``: that run's query file
 (``synth200000.q300.json``); its one-word queries (common and rare) are taken four at a time,
-so that each request is new to the process. Prints p50 and p95 in milliseconds.
+so that each request is new to the process; KWIC and significant terms take one word a request,
+each word new to what it times. Prints p50 and p95 in milliseconds.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ def words_from(path: Path | None) -> list[str]:
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def summary(values: list[float]) -> dict:
+    return {"p50": round(statistics.median(values), 1), "p95": round(pct(values, 95), 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,8 +84,33 @@ def main(argv: list[str] | None = None) -> int:
         api.append((time.perf_counter() - t) * 1000)
         assert resp.status_code == 200, resp.get_json()
     figures = {"index": str(args.index), "rounds": args.rounds, "months": points,
-               "core_ms": {"p50": round(statistics.median(core), 1), "p95": round(pct(core, 95), 1)},
-               "api_ms": {"p50": round(statistics.median(api), 1), "p95": round(pct(api, 95), 1)}}
+               "trends": {"core_ms": summary(core), "api_ms": summary(api)}}
+    # one word a request, each new to what is timed (the trends took words[:8 * rounds])
+    fresh = iter(words[8 * args.rounds:] + words[:8 * args.rounds])
+
+    def timed(call) -> list[float]:
+        out = []
+        for _ in range(args.rounds):
+            word = next(fresh)
+            t = time.perf_counter()
+            call(word)
+            out.append((time.perf_counter() - t) * 1000)
+        return out
+
+    def api_get(path):
+        def get(word):
+            resp = client.get(path + urlencode({"q": word}))
+            assert resp.status_code == 200, resp.get_json()
+        return get
+
+    figures["kwic"] = {
+        "core_ms": summary(timed(lambda w: archive.kwic(parse_search_params({"q": [w]}),
+                                                        "order", 100))),
+        "api_ms": summary(timed(api_get("/api/kwic?")))}
+    figures["significant"] = {
+        "core_ms": summary(timed(lambda w: archive.significant(
+            parse_search_params({"q": [w]}), 10))),
+        "api_ms": summary(timed(api_get("/api/significant?")))}
     print(json.dumps(figures))
     return 0
 
