@@ -12,8 +12,10 @@ be in at least ``min_count`` foreground articles (2 below 20 matching articles, 
 
 Names come from the facet tables, every one counted. Words cannot all be counted for every
 search (the index has no list of each article's words), so candidates are the words of up to
-``SAMPLE`` matching articles spread evenly over the match set (all of them when fewer), ranked
-by an estimate; the best ``CANDIDATES`` per listed word are then counted exactly. The query's
+``SAMPLE`` matching articles spread evenly over the match set (all of them when fewer; their
+headlines and the first ``LEAD_CHARS`` characters of their bodies), ranked
+by an estimate against ``BACKGROUND`` archive articles; the best (``CANDIDATES`` more than are
+listed) are then counted exactly. The query's
 own words are left out: they are in every matching article by definition.
 """
 
@@ -29,9 +31,10 @@ from whoosh.analysis import STOP_WORDS
 from search.highlight import plain_pattern, word_former, word_pattern
 from search.query import Selection, past, positive_terms
 
-SAMPLE = 100  # matching articles read for candidate words
+SAMPLE = 50  # matching articles read for candidate words
+LEAD_CHARS = 1_500  # of each sampled body: its opening, where news puts what it is about
 BACKGROUND = 1000  # archive articles read (once per index version) for the estimates
-CANDIDATES = 6  # words counted exactly per word listed
+CANDIDATES = 10  # words counted exactly beyond those listed
 DEFAULT_SIZE = 10
 MAX_SIZE = 50
 KINDS = ("words", "people", "organizations", "places")
@@ -106,21 +109,42 @@ def _key(value: str) -> str:
     return exact_key(value)
 
 
-def article_terms(stored: dict, form, findall, own=frozenset()) -> dict[str, str]:
-    """The terms of an article's headline and body (stop words, words of under three
-    letters, numbers and ``own`` left out), each with one of the words written for it
-    (``form``: a word's term; ``findall``: the tokenizer's words of a text)."""
+def _article_words(stored: dict, findall) -> set[str]:
+    """The distinct lower-case words of an article's headline and the opening of its body."""
     words = set(findall((stored.get("headline") or "").lower()))
-    words.update(findall((stored.get("body") or "").lower()))
-    words -= STOP_WORDS
-    out: dict[str, str] = {}
-    for word in words:
-        if len(word) < 3 or not _LETTER.search(word):
+    words.update(findall((stored.get("body") or "")[:LEAD_CHARS].lower()))
+    return words
+
+
+def _word_counts(docs, searcher, findall, deadline: float | None = None) -> Counter:
+    """In how many of ``docs`` each word is (counted by word, in C: the words' terms are
+    looked up once each afterwards)."""
+    counts: Counter = Counter()
+    for i, doc in enumerate(docs):
+        if deadline is not None and i % 16 == 15:
+            past(deadline)
+        counts.update(_article_words(searcher.stored_fields(doc), findall))
+    return counts
+
+
+def _by_term(counts: Counter, form, own=frozenset(), least: int = 1) \
+        -> tuple[Counter, dict[str, str]]:
+    """``counts`` of words (those counted at least ``least`` times) as counts of their terms
+    (stop words, words of under three letters, numbers and ``own`` left out), and each term's
+    most counted word. Two forms of one word in one article count twice: an estimate,
+    corrected by the exact count."""
+    terms: Counter = Counter()
+    shown: dict[str, tuple[int, str]] = {}
+    for word, n in counts.items():
+        if n < least or len(word) < 3 or word in STOP_WORDS or not _LETTER.search(word):
             continue
         term = form(word)
-        if term is not None and term not in own:
-            out.setdefault(term, word)
-    return out
+        if term is None or term in own:
+            continue
+        terms[term] += n
+        if n > shown.get(term, (0, ""))[0]:
+            shown[term] = (n, word)
+    return terms, {t: w for t, (_, w) in shown.items()}
 
 
 def _tokens(searcher):
@@ -137,10 +161,7 @@ def background_sample(searcher, facets) -> tuple[int, Counter]:
         if len(live) > BACKGROUND:
             live = live[np.linspace(0, len(live) - 1, BACKGROUND).astype(np.int64)]
         form, findall = _tokens(searcher)
-        counts: Counter = Counter()
-        for doc in live.tolist():
-            counts.update(article_terms(searcher.stored_fields(doc), form, findall).keys())
-        return len(live), counts
+        return len(live), _by_term(_word_counts(live.tolist(), searcher, findall), form)[0]
 
     return facets.memo("significant-background", build)
 
@@ -153,27 +174,22 @@ def _words(searcher, facets, sel, fg_mask, fg_total, bg_total, size, min_count, 
     own = frozenset().union(*positive_terms(sel.q, reader).values()) \
         if sel.q is not None else frozenset()
     form, findall = _tokens(searcher)
-    in_sample: Counter = Counter()
-    read = []
-    for i, doc in enumerate(docs.tolist()):
-        if i % 16 == 15:
-            past(deadline)
-        terms = article_terms(searcher.stored_fields(doc), form, findall, own)
-        in_sample.update(terms.keys())
-        read.append(terms)
     # a word in fewer sampled articles than this is not counted (its share of the matching
     # articles would be small: 2% of the sample at most)
     floor = min_count if len(docs) == fg_total else max(2, -(-len(docs) * 2 // 100))
-    candidates = [t for t, n in in_sample.items() if n >= floor]
+    in_sample, written = _by_term(_word_counts(docs.tolist(), searcher, findall, deadline),
+                                  form, own, least=floor)
+    candidates = list(in_sample)
     if not candidates:
         return (), len(docs)
-    # the estimate: the sample's share against the background sample's (half an article
-    # for a word it does not have)
+    # the estimate: the sample's share against the background sample's (one article for a
+    # word it does not have: the rarest it can tell, so that a word of two sampled articles
+    # the background happens to miss does not crowd out a common one far more frequent here)
     bg_n, bg_counts = background_sample(searcher, facets)
     est_fg = np.array([in_sample[t] for t in candidates], dtype=np.float64)
-    est_bg = np.array([bg_counts.get(t, 0.5) for t in candidates], dtype=np.float64)
+    est_bg = np.array([bg_counts.get(t, 1) for t in candidates], dtype=np.float64)
     estimate = jlh(est_fg / len(docs), 1, est_bg / max(bg_n, 1), 1)
-    order = np.argsort(-estimate, kind="stable")[:size * CANDIDATES]
+    order = np.argsort(-estimate, kind="stable")[:size + CANDIDATES]
     found = []
     for at in order.tolist():
         past(deadline)
@@ -187,7 +203,6 @@ def _words(searcher, facets, sel, fg_mask, fg_total, bg_total, size, min_count, 
         bg = int(np.count_nonzero(holding & facets.live))
         score = float(jlh(np.array([fg]), fg_total, np.array([bg]), bg_total)[0])
         if score > 0:  # shown as the sample's articles most often write it
-            shown = Counter(t[term] for t in read if term in t).most_common(1)[0][0]
-            found.append(Term(shown, fg, bg, score))
+            found.append(Term(written[term], fg, bg, score))
     found.sort(key=lambda t: (-t.score, t.term))
     return tuple(found[:size]), len(docs)

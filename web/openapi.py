@@ -192,8 +192,9 @@ def spec() -> dict:
                                "foreground / matching articles and bg% = background / archive "
                                "articles; 0 when fg% <= bg%. A term is listed when at least 2 "
                                "matching articles hold it (3 from 20 matching articles). Names "
-                               "are all counted; words are drawn from up to 100 matching "
-                               "articles spread over the match set (sampled), then counted "
+                               "are all counted; words are drawn from up to 50 matching "
+                               "articles spread over the match set (sampled; their headlines "
+                               "and the first 1,500 characters of their bodies), then counted "
                                "exactly. The query's own words and the filters' own names are "
                                "left out. search_url: the search with the word added to q or "
                                "the name added as a filter.",
