@@ -191,16 +191,21 @@ def _words(searcher, facets, sel, fg_mask, fg_total, bg_total, size, min_count, 
     estimate = jlh(est_fg / len(docs), 1, est_bg / max(bg_n, 1), 1)
     order = np.argsort(-estimate, kind="stable")[:size + CANDIDATES]
     found = []
+    in_headline = np.zeros(facets.maxdoc, dtype=bool)  # cleared after each word
     for at in order.tolist():
         past(deadline)
         term = candidates[at]
-        holding = np.zeros(facets.maxdoc, dtype=bool)  # in the headline or the body
-        holding[facets.term_docs("headline", term)] = True
-        holding[facets.term_docs("body", term)] = True
-        fg = int(np.count_nonzero(holding & fg_mask))
+        # the articles holding it in the headline or the body: the headline's, and the body's
+        # that are not among them (a look at only the documents of the two lists)
+        head = facets.term_docs("headline", term)
+        in_headline[head] = True
+        body = facets.term_docs("body", term)
+        body = body[~in_headline[body]]
+        in_headline[head] = False
+        fg = int(np.count_nonzero(fg_mask[head]) + np.count_nonzero(fg_mask[body]))
         if fg < min_count:
             continue
-        bg = int(np.count_nonzero(holding & facets.live))
+        bg = int(np.count_nonzero(facets.live[head]) + np.count_nonzero(facets.live[body]))
         score = float(jlh(np.array([fg]), fg_total, np.array([bg]), bg_total)[0])
         if score > 0:  # shown as the sample's articles most often write it
             found.append(Term(written[term], fg, bg, score))
