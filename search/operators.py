@@ -39,6 +39,7 @@ from search.schema import ArrayPositions
 
 MAX_EDITS = 2
 MAX_FUZZY_WORDS = 64  # words one fuzzy word may stand for
+MAX_FUZZY_WORDS_QUERY = 8  # fuzzy words one query may hold
 NEAR_WORDS = 8  # words one proximity group may hold
 EXACT_FIELDS = ("headline", "body")
 

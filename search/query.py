@@ -123,6 +123,7 @@ def parse_query(text: str, schema: Schema, reader, notes: list[str],
         notes.append("the query could not be read as written; searched for its words instead")
         parsed = parser.parse(words) if words else wq.NullQuery
     _refuse_costly_prefixes(parsed, reader, notes)
+    _refuse_many_fuzzy(parsed, notes)
     checked = _check(parsed, reader, notes, lexicon or partial(_read_lexicon, reader))
     if checked is None or checked is wq.NullQuery:
         if text.strip():
@@ -185,6 +186,27 @@ def _read_lexicon(reader, field: str) -> list[str]:
         if field in reader.schema else []
 
 
+def _refuse_many_fuzzy(q: wq.Query, notes: list[str]) -> None:
+    """Mark the fuzzy words of ``q`` past the first ``ops.MAX_FUZZY_WORDS_QUERY`` (each is a
+    look-up over the archive's whole word list): they are searched as written, with a note."""
+    seen: list = []
+
+    def walk(node):
+        if isinstance(node, wq.FuzzyTerm):
+            key = (node.text, node.maxdist)
+            if key not in seen:
+                seen.append(key)
+            node.refused = seen.index(key) >= ops.MAX_FUZZY_WORDS_QUERY
+        elif not node.is_leaf():
+            for child in node.children():
+                walk(child)
+
+    walk(q)
+    if len(seen) > ops.MAX_FUZZY_WORDS_QUERY:
+        notes.append(f"only the first {ops.MAX_FUZZY_WORDS_QUERY} fuzzy words (word~) were "
+                     "searched as such; the others as written")
+
+
 def _check(q: wq.Query, reader, notes: list[str], lexicon) -> wq.Query | None:
     """Drop the parts of ``q`` that would be too expensive (prefixes refused by
     ``_refuse_costly_prefixes``, a lone ``*``) or could not be read (``date:someday``), with a
@@ -193,6 +215,8 @@ def _check(q: wq.Query, reader, notes: list[str], lexicon) -> wq.Query | None:
         notes.append(q.note)
         return None
     if isinstance(q, wq.FuzzyTerm):
+        if getattr(q, "refused", False):
+            return wq.Term(q.fieldname, q.text, boost=q.boost)
         return ops.expand_fuzzy(q, lexicon, notes)
     if isinstance(q, wq.Every):
         notes.append("a lone * matches everything and was ignored")

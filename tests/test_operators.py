@@ -214,3 +214,14 @@ def test_exact_equals_a_plain_count_on_reuters(reuters, word):
     found = search(archive, f"exact:{word}")
     assert found.total == len(expected) > 50
     assert search(archive, word).total > found.total  # the stem's other forms too
+
+
+def test_a_query_of_many_fuzzy_words_is_bounded(small):
+    """Each fuzzy word is a look-up over the whole word list: past the eighth, words are
+    searched as written, and a note says so."""
+    archive, _ = small
+    q = " OR ".join(f"word{i}~" for i in range(12)) + " OR gorbatchowx~"
+    found = search(archive, q)
+    assert any("fuzzy" in n for n in found.notes)
+    assert found.total == 0  # the 13th: searched as written, which no article has
+    assert search(archive, "gorbatchowx~ OR " + q).total == 1
