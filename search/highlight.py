@@ -72,7 +72,8 @@ class _Words:
         """
         form = self.form
         word_char = _WORD_CHARS.get(self.pattern.pattern)
-        if word_char is None or uneven_fold().search(text):
+        ascii_only = text.isascii()  # folds to itself: no table to look at, nothing to fold
+        if word_char is None or (not ascii_only and uneven_fold().search(text)):
             return self.all_spans(text, terms)
         starts = sorted({fold(t[1:]) if t.startswith(EXACT_MARK) else t[:max(1, len(t) - 2)]
                          for t in terms}, key=len, reverse=True)
@@ -81,7 +82,7 @@ class _Words:
         finder = _finder(tuple(starts))
         inside = _inside(word_char)
         token = self.pattern.match
-        folded = fold(text.lower())
+        folded = text.lower() if ascii_only else fold(text.lower())
         out = []
         at = 0
         while (m := finder.search(folded, at)) is not None:
@@ -206,8 +207,11 @@ def highlight_whole(text: str, terms: frozenset[str], analyzer) -> str:
 
 
 def opening(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The first ``limit`` characters of ``text``, cut at a word, escaped."""
-    text = " ".join(text.split())
+    """The first ``limit`` characters of ``text`` (white space collapsed), cut at a word,
+    escaped."""
+    head = " ".join(text[:limit * 4].split())
+    # the opening alone, unless white space takes most of it
+    text = head if len(head) > limit or len(text) <= limit * 4 else " ".join(text.split())
     if len(text) <= limit:
         return escape(text)
     cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
@@ -226,8 +230,12 @@ def _groups(spans: list[tuple[int, int]], size: int) -> list[list[int]]:
     return groups
 
 
+_SPACE = re.compile(r"\s")
+_SPACES = re.compile(r"\s+")
+
+
 def _window(text: str, start: int, end: int, size: int) -> tuple[int, int]:
-    """About ``size`` characters around ``text[start:end]``, cut at spaces."""
+    """About ``size`` characters around ``text[start:end]``, cut at white space."""
     pad = max(0, size - (end - start)) // 2
     a, b = max(0, start - pad), min(len(text), end + pad)
     # give the room a text edge leaves unused to the other side
@@ -236,27 +244,28 @@ def _window(text: str, start: int, end: int, size: int) -> tuple[int, int]:
     elif b == len(text):
         a = max(0, min(a, len(text) - size))
     if a > 0:
-        space = text.find(" ", a, start)
-        a = space + 1 if space != -1 else a
+        space = _SPACE.search(text, a, start)
+        a = space.end() if space is not None else a
     if b < len(text):
-        space = text.rfind(" ", end, b)
-        b = space if space != -1 else b
+        tail = text[end:b]
+        cut = max(tail.rfind(" "), tail.rfind("\n"), tail.rfind("\t"))
+        b = end + cut if cut != -1 else b
     return a, b
 
 
 def snippet(text: str, terms: frozenset[str], analyzer, limit: int = SNIPPET_CHARS) -> str:
-    """The 1-3 best fragments of ``text`` with matches marked, about ``limit`` characters in all;
-    the opening of the text when nothing in it matches.
+    """The 1-3 best fragments of ``text`` with matches marked, about ``limit`` characters in all,
+    white space collapsed; the opening of the text when nothing in it matches.
 
     The best fragments hold the most matches (earliest first on a tie) and are shown in text
-    order; with fewer than three places to show, each gets a larger share of ``limit``.
+    order; with fewer than three places to show, each gets a larger share of ``limit``. Only
+    the fragments are copied and collapsed, not the whole body (a results page shows ten).
     """
     if not text:
         return ""
-    flat = " ".join(text.split())
-    spans = match_spans(flat, terms, analyzer)
+    spans = match_spans(text, terms, analyzer)
     if not spans:
-        return opening(flat, limit)
+        return opening(text, limit)
     groups = _groups(spans, limit // MAX_FRAGMENTS)
     if len(groups) < MAX_FRAGMENTS:
         groups = _groups(spans, limit // len(groups))
@@ -264,12 +273,13 @@ def snippet(text: str, terms: frozenset[str], analyzer, limit: int = SNIPPET_CHA
     size = limit // len(best)
     windows: list[tuple[int, int]] = []
     for start, end, _ in sorted(best):
-        a, b = _window(flat, start, end, size)
+        a, b = _window(text, start, end, size)
         if windows and a <= windows[-1][1]:  # overlapping neighbours become one fragment
             windows[-1] = (windows[-1][0], max(b, windows[-1][1]))
         else:
             windows.append((a, b))
-    body = SEPARATOR.join(_marked(flat, a, b, spans) for a, b in windows)
-    lead = ELLIPSIS if windows[0][0] > 0 else ""
-    tail = ELLIPSIS if windows[-1][1] < len(flat) else ""
+    body = SEPARATOR.join(_SPACES.sub(" ", _marked(text, a, b, spans)).strip()
+                          for a, b in windows)
+    lead = ELLIPSIS if text[:windows[0][0]].strip() else ""
+    tail = ELLIPSIS if text[windows[-1][1]:].strip() else ""
     return f"{lead}{body}{tail}"

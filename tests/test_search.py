@@ -301,3 +301,30 @@ def test_warm_builds_what_first_searches_would(demo_index):
         assert arch.search(parse_search_params({"q": ["lighthuose"]})).suggestion is not None
     finally:
         arch.close()
+
+
+def test_plain_words_make_the_parsers_query(archive):
+    """Queries of words alone skip Whoosh's parser (half a millisecond a query); what they
+    make must be exactly what the parser makes of them."""
+    from search.query import _plain_words, make_parser
+
+    with archive._searching() as opened:
+        schema = opened.searcher.schema
+        words = sorted(t for t in opened.searcher.reader().field_terms("body")
+                       if t.isalpha())[::7][:300]
+    parser = make_parser(schema)
+    queries = ["ferry", "Ferry Terminal", "the ferry", "the", "oil 1987", "Café crème",
+               "OPEC", "running runs ran", "x", "a b c", "über straße", "don t", "R2D2",
+               "near the harbour", "to be or", "ferry and turbine"] + \
+        [" ".join(words[i:i + 3]) for i in range(0, len(words), 3)]
+    fast = 0
+    for text in queries:
+        plain = _plain_words(text, schema)
+        if plain is None:
+            continue
+        fast += 1
+        assert plain == parser.parse(text).normalize(), text
+    assert fast >= len(queries) - 6
+    # operators, stop words alone and anything but words go to the parser
+    for text in ("ferry and turbine", "the", "to be or", "ferry*", '"ferry"', "u.s"):
+        assert _plain_words(text, schema) is None
