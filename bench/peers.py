@@ -142,7 +142,13 @@ def serve(engine: str, where: str) -> None:
     for line in sys.stdin:
         spec = json.loads(line)
         started = time.perf_counter()
-        total = runner.page(spec)
+        try:
+            total = runner.page(spec)
+        except Exception as exc:  # noqa: BLE001 - a refused page (the project's time limit) is
+            # timed and counted as an error, not the end of the run
+            total = None
+            print(f"{engine}: {spec.get('text')!r}: {type(exc).__name__}: {exc}",
+                  file=sys.stderr, flush=True)
         ms = (time.perf_counter() - started) * 1000
         print(json.dumps({"ms": ms, "total": total}), flush=True)
 
@@ -261,6 +267,8 @@ def summarise(result: dict, queries: list[dict], base: str = "project") -> dict:
                 values = [t[phase][i] for i in picked]
                 row[f"{name}.{phase}.p50"] = statistics.median(values)
                 row[f"{name}.{phase}.p95"] = _pct(values, 0.95)
+            # pages refused (the project's time limit), seen the first time
+            row[f"{name}.errors"] = sum(1 for i in picked if t["totals"][i] is None)
         for name in times:
             if name == base or name.startswith("project"):
                 continue
@@ -296,6 +304,10 @@ def print_report(info: dict, ingest: dict, summary: dict, result: dict) -> None:
             ratios = "".join(f"{row[f'ratio.{n}.{phase}']:19.2f}x" for n in names
                              if not n.startswith("project"))
             print(f"  {kind:8} {cells}{ratios}")
+    errors = {n: summary["all"][f"{n}.errors"] for n in names
+              if "all" in summary and summary["all"].get(f"{n}.errors")}
+    if errors:
+        print(f"\npages refused (first sight): {errors}")
 
 
 def main(argv: list[str] | None = None) -> int:
