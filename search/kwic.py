@@ -19,7 +19,7 @@ from whoosh import query as wq
 from whoosh.analysis import STOP_WORDS
 
 from search import operators as ops
-from search.highlight import EXACT_MARK, match_spans, word_form, word_pattern
+from search.highlight import match_spans, word_form, word_pattern
 
 CONTEXT_CHARS = 60
 DEFAULT_LINES = 100
@@ -59,38 +59,19 @@ class Wanted:
 
 def wanted(q: wq.Query | None, reader) -> dict[str, Wanted]:
     """The occurrences to show for ``q``, per text field: its leaves outside ``NOT``."""
+    from search.query import leaf_terms, positive_leaves
+
     found = {f: Wanted(set(), [], []) for f in FIELDS}
-
-    def walk(node):
-        if isinstance(node, wq.Not):
-            return
-        if isinstance(node, wq.AndNot):
-            walk(node.a)
-            return
-        field = getattr(node, "fieldname", None)
-        if node.is_leaf():
-            if field not in found:
-                return
-            if isinstance(node, ops.Exact):
-                found[field].terms.add(EXACT_MARK + node.word)
-            elif isinstance(node, ops.Near):
-                found[field].nears.append((tuple(node.words), node.distance))
-            elif isinstance(node, wq.Phrase):
-                found[field].phrases.append(tuple(node.words))
-            else:
-                try:
-                    terms = node.existing_terms(reader, phrases=True, expand=True)
-                except Exception:  # noqa: BLE001 - as the highlighter: best effort
-                    terms = set()
-                found[field].terms.update(
-                    t.decode("utf-8", "replace") if isinstance(t, bytes) else t
-                    for _, t in terms)
-            return
-        for child in node.children():
-            walk(child)
-
-    if q is not None:
-        walk(q)
+    for leaf in positive_leaves(q):
+        want = found.get(getattr(leaf, "fieldname", None))
+        if want is None:
+            continue
+        if isinstance(leaf, ops.Near):
+            want.nears.append((tuple(leaf.words), leaf.distance))
+        elif isinstance(leaf, wq.Phrase):
+            want.phrases.append(tuple(leaf.words))
+        else:
+            want.terms.update(leaf_terms(leaf, reader))
     return {f: w for f, w in found.items() if w}
 
 

@@ -445,34 +445,40 @@ def _within(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
     return sorted_values[at] == values
 
 
+def positive_leaves(q: wq.Query | None):
+    """The leaves of ``q`` outside ``NOT`` (what a search looks for, not what it leaves out)."""
+    if q is None or isinstance(q, wq.Not):
+        return
+    if isinstance(q, wq.AndNot):
+        yield from positive_leaves(q.a)
+    elif q.is_leaf():
+        yield q
+    else:
+        for child in q.children():
+            yield from positive_leaves(child)
+
+
+def leaf_terms(leaf: wq.Query, reader) -> set[str]:
+    """The indexed words a leaf matches (a prefix's or a fuzzy word's expansions; a phrase's
+    words), or ``EXACT_MARK`` + the word of an ``exact:`` leaf."""
+    if isinstance(leaf, ops.Exact):  # the word as written, not its stem's other forms
+        return {EXACT_MARK + leaf.word}
+    try:
+        terms = leaf.existing_terms(reader, phrases=True, expand=True)
+    except Exception:  # noqa: BLE001 - highlighting is best effort
+        terms = set()
+    return {text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+            for _, text in terms}
+
+
 def positive_terms(q: wq.Query | None, reader) -> dict[str, frozenset[str]]:
     """The words to mark, per field: terms of ``q`` outside NOT, prefixes expanded."""
     found: dict[str, set[str]] = {}
-
-    def walk(node):
-        if isinstance(node, wq.Not):
-            return
-        if isinstance(node, wq.AndNot):
-            walk(node.a)
-            return
-        if isinstance(node, ops.Exact):  # the word as written, not its stem's other forms
-            found.setdefault(node.fieldname, set()).add(EXACT_MARK + node.word)
-            return
-        if node.is_leaf():
-            try:
-                terms = node.existing_terms(reader, phrases=True, expand=True)
-            except Exception:  # noqa: BLE001 - highlighting is best effort
-                terms = set()
-            for field, text in terms:
-                found.setdefault(field, set()).add(
-                    text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
-            return
-        for child in node.children():
-            walk(child)
-
-    if q is not None:
-        walk(q)
-    return {k: frozenset(v) for k, v in found.items()}
+    for leaf in positive_leaves(q):
+        field = getattr(leaf, "fieldname", None)
+        if field is not None:
+            found.setdefault(field, set()).update(leaf_terms(leaf, reader))
+    return {k: frozenset(v) for k, v in found.items() if v}
 
 
 def _in(docs: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

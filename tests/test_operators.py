@@ -225,3 +225,24 @@ def test_a_query_of_many_fuzzy_words_is_bounded(small):
     assert any("fuzzy" in n for n in found.notes)
     assert found.total == 0  # the 13th: searched as written, which no article has
     assert search(archive, "gorbatchowx~ OR " + q).total == 1
+
+
+def test_the_search_tips_and_the_openapi_document_show_each_operator(demo_index):
+    from web import create_app
+
+    app = create_app({"NEWS_INDEX": str(demo_index), "TESTING": True})
+    try:
+        client = app.test_client()
+        tips = client.get("/").get_data(as_text=True)
+        spec = client.get("/api/openapi.json").get_json()
+        q = next(p for p in spec["paths"]["/api/search"]["get"]["parameters"]
+                 if p["name"] == "q")["description"]
+        for example in ('"interest rates"~5', "interest NEAR/5 rates", "gorbachov~",
+                        "gorbachov~2", "date:1987-03", "date:[1987-03-01 TO 1987-06-30]",
+                        "exact:running"):
+            assert example.replace('"', "&#34;") in tips or example in tips, example
+        for example in ('"bank rates"~5', "bank NEAR/5 rates", "gorbachov~", "date:1987",
+                        "date:[1987-03-01 TO 1987-06-30]", "exact:running"):
+            assert example in q, example
+    finally:
+        app.extensions["archive"].close()

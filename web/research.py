@@ -28,6 +28,24 @@ INTERVAL = Param("interval", "choice", "The buckets: year (the default), month, 
                  "to Sunday, named by its Monday) or day.", choices=INTERVALS, default="year")
 
 
+def api_body(build) -> dict:
+    """``build(query_params())``; a parameter to fix is the API's 400 (``ApiError``)."""
+    try:
+        return build(query_params())
+    except ParamError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.param) from None
+
+
+def page_body(build, params: dict, title: str) -> tuple[dict | None, Response | None]:
+    """(``build(params)``, None), or (None, the 400 page saying which parameter to fix)."""
+    try:
+        return build(params), None
+    except ParamError as exc:
+        html = render_template("error.html", status=400, title=title, message=exc.message,
+                               param=exc.param)
+        return None, Response(html, status=400)
+
+
 def trend_params(params: dict[str, list[str]]):
     """(queries, the filters as a SearchRequest, interval) of a trends request."""
     queries = [v for v in params.get("q") or [] if v is not None]
@@ -58,10 +76,7 @@ def trends_json(params: dict[str, list[str]]) -> dict:
 
 @bp.get("/api/trends")
 def trends():
-    try:
-        return jsonify(trends_json(query_params()))
-    except ParamError as exc:
-        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    return jsonify(api_body(trends_json))
 
 
 @bp.get("/api/trends.csv")
@@ -70,10 +85,7 @@ def trends_csv():
     and share."""
     from web.more import _csv_cell
 
-    try:
-        body = trends_json(query_params())
-    except ParamError as exc:
-        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    body = api_body(trends_json)
     out = io.StringIO()
     writer = csv.writer(out)
     header = ["date", "from", "to", "total"]
@@ -130,12 +142,9 @@ def trends_page():
     shared = [(k, v) for k, vs in params.items() if k in FILTERS + ("q", "interval")
               for v in vs if v != ""]
     api_query = urlencode(shared)
-    try:
-        body = trends_json(params)
-    except ParamError as exc:
-        html = render_template("error.html", status=400, title="That trend could not be drawn",
-                               message=exc.message, param=exc.param)
-        return Response(html, status=400)
+    body, refused = page_body(trends_json, params, "That trend could not be drawn")
+    if refused is not None:
+        return refused
     html = render_template("trends.html", body=body, chart=chart(body["series"], measure),
                            measure=measure, api_query=api_query,
                            queries=[s["q"] for s in body["series"]],
@@ -177,10 +186,7 @@ def kwic_json(params: dict[str, list[str]]) -> dict:
 
 @bp.get("/api/kwic")
 def kwic():
-    try:
-        return jsonify(kwic_json(query_params()))
-    except ParamError as exc:
-        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    return jsonify(api_body(kwic_json))
 
 
 @bp.get("/api/kwic.csv")
@@ -188,10 +194,7 @@ def kwic_csv():
     """The lines as CSV: id, date, headline, field, left, match, right."""
     from web.more import _csv_cell
 
-    try:
-        body = kwic_json(query_params())
-    except ParamError as exc:
-        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    body = api_body(kwic_json)
     out = io.StringIO()
     writer = csv.writer(out)
     columns = ["id", "date", "headline", "field", "left", "match", "right"]
@@ -211,13 +214,12 @@ def kwic_page():
     shared = [(k, v) for k, vs in params.items() if k in KWIC_PARAMS + ("sort", "limit")
               for v in vs if v != ""]
     api_query = urlencode(shared)
-    try:
-        body = kwic_json({k: [v for v in vs if v != ""] for k, vs in params.items()
-                          if any(v != "" for v in vs)})
-    except ParamError as exc:
-        html = render_template("error.html", status=400, title="Those lines could not be shown",
-                               message=exc.message, param=exc.param)
-        return Response(html, status=400)
+    body, refused = page_body(kwic_json, {k: [v for v in vs if v != ""]
+                                          for k, vs in params.items()
+                                          if any(v != "" for v in vs)},
+                              "Those lines could not be shown")
+    if refused is not None:
+        return refused
     search_pairs = [(k, v) for k, v in shared if k in KWIC_PARAMS]
     back = urlencode(search_pairs)
     html = render_template(
@@ -267,10 +269,7 @@ def significant_json(params: dict[str, list[str]]) -> dict:
 
 @bp.get("/api/significant")
 def significant():
-    try:
-        return jsonify(significant_json(query_params()))
-    except ParamError as exc:
-        raise ApiError(400, exc.code, exc.message, exc.param) from None
+    return jsonify(api_body(significant_json))
 
 
 @bp.get("/significant")
@@ -280,12 +279,9 @@ def significant_page():
     params = {k: [v for v in vs if v != ""] for k, vs in query_params().items()}
     params = {k: vs for k, vs in params.items() if vs}
     shared = [(k, v) for k, vs in params.items() if k in SIG_PARAMS + ("size",) for v in vs]
-    try:
-        body = significant_json(params)
-    except ParamError as exc:
-        html = render_template("error.html", status=400, title="That could not be worked out",
-                               message=exc.message, param=exc.param)
-        return Response(html, status=400)
+    body, refused = page_body(significant_json, params, "That could not be worked out")
+    if refused is not None:
+        return refused
     html = render_template("significant.html", body=body, api_query=urlencode(shared),
                            search_url="/?" + urlencode([(k, v) for k, v in shared
                                                         if k in SIG_PARAMS]))
