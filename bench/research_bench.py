@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.perf import pct
 from search.params import parse_search_params
 from search.service import Archive
 
@@ -64,11 +65,6 @@ def words_from(path: Path | None, index: Path | None = None) -> list[str]:
     return [item["text"] for item in items if isinstance(item, dict)
             and item.get("kind") in ("common", "rare") and not item.get("phrase")
             and str(item.get("text", "")).isalpha()]
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def summary(values: list[float]) -> dict:

@@ -294,9 +294,10 @@ class FacetData:
     def lexicon(self, field: str) -> list[str]:
         """Every indexed word of ``field``, sorted (fuzzy words, ``search.operators``): for
         headline and body, the words of both (``words``)."""
-        found = self._lexicons.get(field)
+        key = "words" if field in self.WORD_FIELDS else field  # one list for both
+        found = self._lexicons.get(key)
         if found is None:
-            if field in self.WORD_FIELDS:
+            if key == "words":
                 self.words("a")
                 found = [w for letter in sorted(self._words) for w in self._words[letter]]
             else:
@@ -305,7 +306,7 @@ class FacetData:
                                    for t in self._reader.lexicon(field)) \
                         if field in self._reader.schema else []
             with self._docs_lock:
-                self._lexicons[field] = found
+                self._lexicons[key] = found
         return found
 
     def lengths(self, field: str) -> np.ndarray:

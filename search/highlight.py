@@ -135,18 +135,14 @@ def _words(analyzer) -> _Words:
     return words
 
 
-def word_form(analyzer, word: str) -> str | None:
-    """The indexed term ``analyzer`` makes of one lower-case ``word`` (remembered)."""
-    return _words(analyzer).form(word)
-
-
 def word_pattern(analyzer) -> re.Pattern:
     """The regular expression ``analyzer``'s tokenizer finds words with."""
     return _words(analyzer).pattern
 
 
 def word_former(analyzer):
-    """``word_form`` for one analyzer, as a function of the word alone."""
+    """The function giving the indexed term ``analyzer`` makes of one lower-case word (or
+    None), each word's remembered."""
     return _words(analyzer).form
 
 

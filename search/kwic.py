@@ -13,13 +13,15 @@ article, with up to ``CONTEXT_CHARS`` characters each side, cut at a word.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from whoosh import query as wq
 from whoosh.analysis import STOP_WORDS
 
 from search import operators as ops
-from search.highlight import match_spans, word_form, word_pattern
+from search.errors import past
+from search.highlight import match_spans, word_former, word_pattern
+from search.query import Selection, leaf_terms, ordered, positive_leaves
 
 CONTEXT_CHARS = 60
 DEFAULT_LINES = 100
@@ -59,8 +61,6 @@ class Wanted:
 
 def wanted(q: wq.Query | None, reader) -> dict[str, Wanted]:
     """The occurrences to show for ``q``, per text field: its leaves outside ``NOT``."""
-    from search.query import leaf_terms, positive_leaves
-
     found = {f: Wanted(set(), [], []) for f in FIELDS}
     for leaf in positive_leaves(q):
         want = found.get(getattr(leaf, "fieldname", None))
@@ -94,11 +94,12 @@ def _grouped(text: str, want: Wanted, analyzer) -> list[tuple[int, int]]:
     """Phrase and proximity occurrences: the words that are not stop words or one letter long,
     numbered as the index numbers them, and their terms."""
     tokens = []  # (start, end, term)
+    form = word_former(analyzer)
     for m in word_pattern(analyzer).finditer(text):
         word = m.group().lower()
         if word in STOP_WORDS or len(word) < 2:  # as Whoosh's StopFilter (minsize 2)
             continue
-        tokens.append((m.start(), m.end(), word_form(analyzer, word)))
+        tokens.append((m.start(), m.end(), form(word)))
     terms = [t for _, _, t in tokens]
     out = []
     for words in want.phrases:
@@ -157,10 +158,6 @@ def run_kwic(searcher, facets, request, sort: str, limit: int, deadline: float,
     """The lines of ``request``'s search (every article, not one per story), in its order or
     sorted by ``sort``, up to ``limit``: articles are read in the search's order until
     ``limit`` lines are found."""
-    from dataclasses import replace
-
-    from search.query import Selection, ordered, past
-
     sel = Selection(searcher, facets, replace(request, group="none"), deadline, time_limit)
     notes = list(dict.fromkeys(sel.notes))
     want = wanted(sel.q, searcher.reader())

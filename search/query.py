@@ -299,9 +299,7 @@ def matched_mask(q: wq.Query, searcher, facets: FacetData,
     """
     past(deadline)
     if isinstance(q, wq.Term):
-        mask = np.zeros(facets.maxdoc, dtype=bool)
-        mask[facets.term_docs(q.fieldname, q.text)] = True
-        return mask
+        return _mask_of(facets.term_docs(q.fieldname, q.text), facets.maxdoc)
     if isinstance(q, (wq.Prefix, wq.Wildcard)):
         mask = np.zeros(facets.maxdoc, dtype=bool)
         reader = searcher.reader()
@@ -336,17 +334,13 @@ def matched_mask(q: wq.Query, searcher, facets: FacetData,
         evaluate = ops.near_docs if isinstance(q, ops.Near) else ops.exact_docs
         docs = facets.cached(("operator", repr(q)),
                              lambda: evaluate(q, searcher, facets, deadline))
-        mask = np.zeros(facets.maxdoc, dtype=bool)
-        mask[docs] = True
-        return mask
+        return _mask_of(docs, facets.maxdoc)
 
     if isinstance(q, wq.Phrase) and q.slop == 1 and len(q.words) > 1 \
             and has_positions(searcher.reader(), q.fieldname):
         docs = facets.cached(("phrase", q.fieldname, tuple(q.words)),
                              lambda: _phrase_docs(q, searcher, facets, deadline))
-        mask = np.zeros(facets.maxdoc, dtype=bool)
-        mask[docs] = True
-        return mask
+        return _mask_of(docs, facets.maxdoc)
 
     # phrases and the rest: Whoosh's matcher, cached per index version (a search stopped by
     # its deadline caches nothing)
@@ -359,7 +353,12 @@ def matched_mask(q: wq.Query, searcher, facets: FacetData,
         return np.array(found, dtype=np.int32)
 
     docs = facets.cached(("query", repr(q)), run)
-    mask = np.zeros(facets.maxdoc, dtype=bool)
+    return _mask_of(docs, facets.maxdoc)
+
+
+def _mask_of(docs: np.ndarray, maxdoc: int) -> np.ndarray:
+    """The boolean mask of the document numbers ``docs``."""
+    mask = np.zeros(maxdoc, dtype=bool)
     mask[docs] = True
     return mask
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from whoosh.analysis import STOP_WORDS
 
+from search.analysis import exact_key
 from search.highlight import plain_pattern, word_former, word_pattern
 from search.query import Selection, past, positive_terms
 
@@ -91,7 +92,7 @@ def run_significant(searcher, facets, request, size: int, deadline: float,
         scores = jlh(fg, fg_total, table.doc_counts, bg_total)
         scores[fg < min_count] = 0
         for value in chosen[kind]:  # a filter's own names are in every article
-            tid = table.index.get(_key(value))
+            tid = table.index.get(exact_key(value))
             if tid is not None:
                 scores[tid] = 0
         best = [t for t in np.argsort(-scores, kind="stable")[:size].tolist() if scores[t] > 0]
@@ -101,12 +102,6 @@ def run_significant(searcher, facets, request, size: int, deadline: float,
                             min_count, deadline)
     kinds["words"] = words
     return Significant(fg_total, bg_total, kinds, sampled, tuple(notes))
-
-
-def _key(value: str) -> str:
-    from search.analysis import exact_key
-
-    return exact_key(value)
 
 
 def _article_words(stored: dict, findall) -> set[str]:

@@ -31,6 +31,15 @@ def search_parameters() -> list[dict]:
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+def _filters() -> list[dict]:
+    """The filters of ``/api/search``, which the research endpoints take too."""
+    return [p.openapi() for p in P.SEARCH_PARAMS if p.name in P.FILTER_PARAMS]
+
+
+def _q() -> dict:
+    return next(p.openapi() for p in P.SEARCH_PARAMS if p.name == "q")
+
+
 def trends_parameters() -> list[dict]:
     """``/api/trends``' parameters: q (repeated, one series each), interval, the filters."""
     return [
@@ -42,24 +51,21 @@ def trends_parameters() -> list[dict]:
          "description": "year (the default), month, week (Monday to Sunday, named by its "
                         "Monday) or day.",
          "schema": {"type": "string", "enum": list(INTERVALS), "default": "year"}},
-        *[p.openapi() for p in P.SEARCH_PARAMS if p.name in P.FILTER_PARAMS]]
+        *_filters()]
 
 
 def kwic_parameters() -> list[dict]:
     """``/api/kwic``' parameters: q, sort, limit, the filters."""
     from web.research import KWIC_LIMIT, KWIC_SORT
 
-    return [next(p.openapi() for p in P.SEARCH_PARAMS if p.name == "q"),
-            KWIC_SORT.openapi(), KWIC_LIMIT.openapi(),
-            *[p.openapi() for p in P.SEARCH_PARAMS if p.name in P.FILTER_PARAMS]]
+    return [_q(), KWIC_SORT.openapi(), KWIC_LIMIT.openapi(), *_filters()]
 
 
 def significant_parameters() -> list[dict]:
     """``/api/significant``' parameters: q, size, the filters."""
     from web.research import SIG_SIZE
 
-    return [next(p.openapi() for p in P.SEARCH_PARAMS if p.name == "q"), SIG_SIZE.openapi(),
-            *[p.openapi() for p in P.SEARCH_PARAMS if p.name in P.FILTER_PARAMS]]
+    return [_q(), SIG_SIZE.openapi(), *_filters()]
 
 
 def spec() -> dict:
