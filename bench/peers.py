@@ -17,10 +17,17 @@ never copied here. One run:
   their reference ``build``;
 - starts one query process per engine (the project's opens its ``Archive`` and builds its facet
   arrays, as a web worker does before its first request) and sends every query to every engine,
-  interleaved query by query (the engines' order rotates), twice: the first answer is the query
+  interleaved query by query (in an order drawn for each query with a fixed seed), twice: the first answer is the query
   seen for the first time, the second the same query repeated;
-- with ``--http``, also the project's ``/api/search`` from ``python -m web`` (one worker, so the
-  repeat reaches the process that saw the query first).
+- with ``--http``, also the project's ``/api/search`` and its HTML results page (``/?q=``) from
+  ``python -m web`` (a server of one worker for each, so that the repeat reaches the process
+  that saw the query first, and neither sees a query the other answered).
+
+Every answer records which engine answered just before it. The engines share one page cache,
+and a query process that comes right after SQLite FTS5's (which reads gigabytes for a common word
+at a million articles) finds much of its own index evicted: the report gives each engine's
+first-sight p95 apart for the answers that came right after FTS5's and for the others, since
+the rotation puts some engines after FTS5 more often than others.
 
 A page is the whole results page of each engine: the project's ``Archive.search`` (10 hits with
 highlighted headline and snippet, people/section/year multi-select facets, month histogram,
@@ -37,6 +44,8 @@ import importlib.util
 import json
 import os
 import platform
+import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -117,14 +126,34 @@ class ProjectHttp(Project):
                                                    "to": req.date_to.isoformat()})
         conn = self.http.HTTPConnection(*self.address, timeout=60)
         try:
-            conn.request("GET", "/api/search?" + urlencode(params, quote_via=quote))
+            conn.request("GET", self.path + urlencode(params, quote_via=quote))
             resp = conn.getresponse()
             body = resp.read()
         finally:
             conn.close()
         if resp.status != 200:
             raise RuntimeError(f"{resp.status}: {body[:200]!r}")
+        return self.total_of(body)
+
+    path = "/api/search?"
+
+    @staticmethod
+    def total_of(body: bytes) -> int:
         return json.loads(body)["total"]
+
+
+class ProjectHtml(ProjectHttp):
+    """The project's HTML results page (``/?q=``) from a running server."""
+
+    name = "project_html"
+    path = "/?"
+
+    @staticmethod
+    def total_of(body: bytes) -> int:
+        found = re.search(rb'data-total="(\d+)"', body)
+        if found is None:
+            raise RuntimeError("the results page shows no total")
+        return int(found.group(1))
 
 
 def serve(engine: str, where: str) -> None:
@@ -133,6 +162,8 @@ def serve(engine: str, where: str) -> None:
         runner = Project()
     elif engine == "project_http":
         runner = ProjectHttp()
+    elif engine == "project_html":
+        runner = ProjectHtml()
     else:
         module = _engines_module()
         runner = {"tantivy": module.Tantivy, "sqlite_fts5": module.SqliteFts5}[engine]()
@@ -235,15 +266,22 @@ def measure(engines: dict[str, str], queries: list[dict]) -> dict:
     """Every query to every engine, interleaved, first sight then repeated."""
     workers = {name: Worker(name, where) for name, where in engines.items()}
     names = list(workers)
-    times = {name: {"first": [], "repeat": [], "totals": []} for name in names}
+    times = {name: {"first": [], "repeat": [], "totals": [], "after": []} for name in names}
     try:
         first_request = {}
+        before = None  # the engine that answered just before
         for i, spec in enumerate(queries):
-            order = names[i % len(names):] + names[:i % len(names)]
+            # each query in an order of its own, drawn with a fixed seed: every engine comes
+            # right after each other as often, wherever it is listed (a rotation put the
+            # engines listed after FTS5 right after it for most queries)
+            order = random.Random(i).sample(names, len(names))
             for phase in ("first", "repeat"):
                 for name in order:
                     answer = workers[name].ask(spec)
                     times[name][phase].append(answer["ms"])
+                    if phase == "first":
+                        times[name]["after"].append(before)
+                    before = name
                     if phase == "first":
                         times[name]["totals"].append(answer["total"])
                         first_request.setdefault(name, answer["ms"])
@@ -267,6 +305,14 @@ def summarise(result: dict, queries: list[dict], base: str = "project") -> dict:
                 values = [t[phase][i] for i in picked]
                 row[f"{name}.{phase}.p50"] = statistics.median(values)
                 row[f"{name}.{phase}.p95"] = _pct(values, 0.95)
+            # first sight right after FTS5's answer, and the others (see the docstring)
+            for label, after in (("after_fts5", True), ("not_after_fts5", False)):
+                values = [t["first"][i] for i in picked
+                          if (t["after"][i] == "sqlite_fts5") == after]
+                if values:
+                    row[f"{name}.first.{label}.n"] = len(values)
+                    row[f"{name}.first.{label}.p50"] = statistics.median(values)
+                    row[f"{name}.first.{label}.p95"] = _pct(values, 0.95)
             # pages refused (the project's time limit), seen the first time
             row[f"{name}.errors"] = sum(1 for i in picked if t["totals"][i] is None)
         for name in times:
@@ -304,6 +350,23 @@ def print_report(info: dict, ingest: dict, summary: dict, result: dict) -> None:
             ratios = "".join(f"{row[f'ratio.{n}.{phase}']:19.2f}x" for n in names
                              if not n.startswith("project"))
             print(f"  {kind:8} {cells}{ratios}")
+    if "sqlite_fts5" in names:
+        print("\nfirst sight, p50 / p95 ms (answers): right after FTS5's answer | the others")
+        for kind, row in summary.items():
+            cells = []
+            for n in names:
+                if n == "sqlite_fts5":
+                    continue
+                part = []
+                for label in ("after_fts5", "not_after_fts5"):
+                    if f"{n}.first.{label}.n" in row:
+                        part.append(f"{row[f'{n}.first.{label}.p50']:.1f} / "
+                                    f"{row[f'{n}.first.{label}.p95']:.1f} "
+                                    f"({row[f'{n}.first.{label}.n']})")
+                    else:
+                        part.append("-")
+                cells.append(f"{n} {' | '.join(part)}")
+            print(f"  {kind:8} " + ";  ".join(cells))
     errors = {n: summary["all"][f"{n}.errors"] for n in names
               if "all" in summary and summary["all"].get(f"{n}.errors")}
     if errors:
@@ -317,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "peers"))
     ap.add_argument("--json", help="write the figures here too")
-    ap.add_argument("--http", action="store_true", help="also the project's /api/search")
+    ap.add_argument("--http", action="store_true",
+                    help="also the project's /api/search and HTML results page")
     ap.add_argument("--no-build", action="store_true", help="reuse the indexes of a run before")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     ap.add_argument("--index", help=argparse.SUPPRESS)
@@ -341,16 +405,19 @@ def main(argv: list[str] | None = None) -> int:
         ingest[name] = articles / seconds
         print(f"ingest {name}: {seconds:.1f} s, {articles / seconds:,.0f} articles/s", flush=True)
     engines = {name: str(path) for name, path in indexes.items()}
-    server = None
+    servers = []
     if args.http:
         from bench.load import start_server
 
-        server, base = start_server(indexes["project"], workers=1)
-        engines["project_http"] = base
+        # a server each, so that neither sees a query the other has already answered
+        for name in ("project_http", "project_html"):
+            server, base = start_server(indexes["project"], workers=1)
+            servers.append(server)
+            engines[name] = base
     try:
         result = measure(engines, queries)
     finally:
-        if server is not None:
+        for server in servers:
             server.terminate()
             server.wait(timeout=30)
     summary = summarise(result, queries)
@@ -364,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({"info": info, "ingest": ingest,
                                                "summary": summary,
                                                "first_request_ms": result["first_request_ms"],
-                                               "open_ms": result["open_ms"]}, indent=1))
+                                               "open_ms": result["open_ms"],
+                                               "times": result["times"]}, indent=1))
     return 0
 
 
