@@ -28,8 +28,10 @@ from pathlib import Path
 
 from search import store
 from search.aliases import Aliases
-from search.errors import IndexLocked, IndexOutdated, IndexWriteError, RecordError, SourceError
-from search.indexer import DEFAULT_BATCH_SIZE, Indexer
+from search.engines import ENGINES, EngineConfigError, engine_name, open_indexer, shards_setting
+from search.errors import (IndexLocked, IndexOutdated, IndexWriteError, NotSupported, RecordError,
+                           SourceError)
+from search.indexer import DEFAULT_BATCH_SIZE
 from search.ingest import Format, check_paths
 from search.ingest.records import ExtractMode, load_articles
 
@@ -45,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders")
     ap.add_argument("--index", type=Path, default=None,
                     help="index folder (default: $NEWS_INDEX, else ./index)")
+    ap.add_argument("--engine", choices=ENGINES, default=None,
+                    help="the engine to write to (default: $NEWS_ENGINE, else whoosh)")
+    ap.add_argument("--shards", default=None, metavar="HOST:PORT,...",
+                    help="the xapian engine's shards (default: $NEWS_SHARDS; `python -m "
+                         "search.cluster start` prints it); each article goes to the shard a "
+                         "hash of its id names")
     ap.add_argument("--format", choices=Format.names(), help="read every file in this format")
     ap.add_argument("--rebuild", action="store_true",
                     help="build a fresh index from PATHs alone and swap it in when complete: "
@@ -95,6 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--rebuild needs the PATHs that hold every article to keep")
     if args.batch_size < 1:
         ap.error("--batch-size must be at least 1")
+    try:
+        engine = engine_name(args.engine)
+        shards = shards_setting(args.shards) if engine == "xapian" else None
+    except EngineConfigError as exc:
+        print(f"ingest: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if engine == "xapian" and args.index:
+        ap.error("--index names a Whoosh index folder; the xapian engine writes to the shards "
+                 "of --shards / NEWS_SHARDS")
     directory = args.index or store.default_index_dir()
     fmt = Format(args.format) if args.format else None
     try:
@@ -134,17 +151,18 @@ def main(argv: list[str] | None = None) -> int:
         progress = Progress(rejects)
         articles = progress.reading(articles)
     try:
-        with Indexer(directory, batch_size=args.batch_size, lock_timeout=args.lock_timeout,
-                     rebuild=args.rebuild, dry_run=args.dry_run, stories=args.stories,
-                     on_progress=progress.say if progress else None,
-                     aliases=aliases) as indexer:
+        with open_indexer(engine, directory=directory, shards=shards,
+                          batch_size=args.batch_size, lock_timeout=args.lock_timeout,
+                          rebuild=args.rebuild, dry_run=args.dry_run, stories=args.stories,
+                          on_progress=progress.say if progress else None,
+                          aliases=aliases) as indexer:
             # (a rebuild applies them to every article it writes)
             renamed = indexer.apply_aliases() if aliases is not None and not args.rebuild \
                 else None
             indexer.upsert(articles)
             for missing in indexer.delete(args.delete):
                 print(f"warning: --delete {missing}: no such article", file=sys.stderr)
-    except (IndexLocked, IndexOutdated, IndexWriteError, SourceError) as exc:
+    except (IndexLocked, IndexOutdated, IndexWriteError, SourceError, NotSupported) as exc:
         # (SourceError: the aliases file kept in the index folder, edited there and broken)
         print(f"ingest: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -164,11 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(describe(summary, rebuild=args.rebuild, dry_run=args.dry_run, directory=directory))
+        print(describe(summary, rebuild=args.rebuild, dry_run=args.dry_run,
+                       directory=shards if engine == "xapian" else directory))
     return EXIT_REJECTS if rejects else EXIT_OK
 
 
-def describe(s: dict, *, rebuild: bool, dry_run: bool, directory: Path) -> str:
+def describe(s: dict, *, rebuild: bool, dry_run: bool, directory: Path | str) -> str:
     """The summary line of a run, in words."""
     counts = (f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
               f"{s['rejected']} rejected")

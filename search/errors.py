@@ -76,3 +76,12 @@ def past(deadline: float) -> None:
 
 class StoryNotFound(SearchError):
     """No article is in the story with the given id."""
+
+
+class NotSupported(SearchError):
+    """The engine in use cannot do this (``search.engines.base.Features``)."""
+
+    def __init__(self, feature: str, engine: str):
+        super().__init__(f"the {engine} engine does not support {feature} yet")
+        self.feature = feature
+        self.engine = engine

@@ -33,7 +33,7 @@ from search.aliases import Aliases
 from search.analysis import INDEX_FORMAT, MIN_WRITABLE_FORMAT, index_format
 from search.errors import IndexLocked, IndexOutdated, IndexWriteError
 from search.models import ENTITY_KINDS, Article, IngestStats
-from search.ingest.records import Prepared
+from search.ingest.records import Prepared, complete_articles
 from search.postings import RankingCodec
 from search.proc import die_with_parent, forking
 from search.resolution import LoneNames
@@ -466,41 +466,14 @@ class Indexer:
             self._on_progress(f"{done:,} articles {'checked' if self.dry_run else 'committed'}")
 
     def _complete(self, batch: list[Prepared]) -> list[Article]:
-        """The articles of ``batch``, with the people, organisations and places extracted
-        for those that ask for them (``Prepared.extract``), added to their own."""
-        todo = [p for p in batch if p.extract]
-        if not todo:
-            return [p.article for p in batch]
+        return complete_articles(batch, self._get_extractor, self._on_progress)
+
+    def _get_extractor(self):
         if self._extractor is None:
             from search.people import Extractor
 
             self._extractor = Extractor(self.processes)
-        done = 0
-
-        def progress(n: int) -> None:
-            nonlocal done
-            done += n
-            if self._on_progress:
-                self._on_progress(f"names extracted from {done:,} of {len(todo):,} articles "
-                                  "of this batch")
-
-        kinds = [k for k in ENTITY_KINDS if any(k in p.extract for p in todo)]
-        found = self._extractor([(p.article.headline, p.article.body) for p in todo], progress,
-                                kinds=kinds)
-        extracted = {id(p): names for p, names in zip(todo, found)}
-        out = []
-        for p in batch:
-            names = extracted.get(id(p))
-            if names is None:
-                out.append(p.article)
-                continue
-            merged = {}
-            for kind in p.extract:
-                own = list(getattr(p.article, kind))
-                seen = {n.casefold() for n in own}
-                merged[kind] = tuple(own + [n for n in names[kind] if n.casefold() not in seen])
-            out.append(replace(p.article, **merged))
-        return out
+        return self._extractor
 
     def _consolidate(self) -> None:
         """Merge the index's small segments (under ``SMALL_SEGMENT`` articles, or half the batch

@@ -185,6 +185,10 @@ class SearchResult:
     query_text: str = ""  # the query as parsed (for display and debugging)
     timed_out: bool = False  # the time limit cut ranking short: hits are the best found so far
     stories: int = 0  # distinct stories among the matching articles
+    # some of the cluster's shards did not answer (search.engines.xapian): the answer is from
+    # the others; missing_shards names those that did not
+    partial: bool = False
+    missing_shards: tuple[str, ...] = ()
 
     @property
     def pages(self) -> int:

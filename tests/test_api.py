@@ -34,7 +34,9 @@ def test_search_shape(client):
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     body = resp.get_json()
     assert set(body) == {"query", "total", "stories", "page", "per_page", "pages", "took_ms",
-                         "hits", "facets", "undated", "suggestion", "timed_out"}
+                         "hits", "facets", "undated", "suggestion", "timed_out", "partial",
+                         "missing_shards"}
+    assert body["partial"] is False and body["missing_shards"] == []
     assert body["query"]["q"] == "ferry" and body["query"]["sort"] == "relevance"
     assert body["per_page"] == 3 and len(body["hits"]) == 3
     assert body["pages"] == -(-body["stories"] // 3)

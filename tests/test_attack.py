@@ -89,16 +89,16 @@ def test_searches_in_threads_share_the_facet_arrays_safely(demo_index, monkeypat
     (ReaderClosed, or garbled reads, until the index changed)."""
     import threading
 
-    import search.service as service
+    import search.engines.whoosh.engine as service
     from search.models import SearchRequest
 
     monkeypatch.setattr(service, "POOL_SIZE", 1)  # searchers closed as soon as two overlap
-    expected_archive = service.Archive(demo_index)
+    expected_archive = service.WhooshEngine(demo_index)
     words = _words(expected_archive)
     expected = {w: expected_archive.search(SearchRequest(q=f"{w} OR quay*")).total for w in words}
     expected_archive.close()
     for _ in range(12):
-        archive = service.Archive(demo_index)  # a cold cache each round
+        archive = service.WhooshEngine(demo_index)  # a cold cache each round
         got: dict[str, int] = {}
         errors: list[str] = []
 

@@ -376,7 +376,7 @@ def _seed_style_archive(directory):
 
 
 def test_related_articles_are_about_the_article_s_people(tmp_path, monkeypatch):
-    import search.service as service
+    import search.engines.whoosh.engine as service
 
     _seed_style_archive(tmp_path / "seed")
     archive = Archive(tmp_path / "seed")

@@ -111,7 +111,7 @@ def test_highlight_marks_only_whole_analysed_words():
 def test_related_articles_equal_whooshs_more_like(demo_index, monkeypatch):
     """The key-term part of related articles is Whoosh's ``more_like``: with the shared
     names' weight at 0, the lists are Whoosh's (then articles sharing only names, at 0)."""
-    import search.service as service
+    import search.engines.whoosh.engine as service
 
     monkeypatch.setattr(service, "NAMES_WEIGHT", 0.0)
     archive = Archive(demo_index)

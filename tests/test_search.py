@@ -278,12 +278,12 @@ def test_highlights_escape_hostile_text(hostile_archive):
 def test_warm_builds_the_facet_arrays_before_any_search(demo_index, tmp_path):
     arch = Archive(demo_index)
     try:
-        assert arch._facets._data is None
+        assert arch.engine._facets._data is None
         arch.warm()  # what a web worker does before it takes requests
-        built = arch._facets._data
+        built = arch.engine._facets._data
         assert built is not None and built.maxdoc > 0
         arch.search(SearchRequest())
-        assert arch._facets._data is built  # the first search used them
+        assert arch.engine._facets._data is built  # the first search used them
     finally:
         arch.close()
     Archive(tmp_path / "nothing-here").warm()  # no index yet: nothing to warm, no error
@@ -295,8 +295,8 @@ def test_warm_builds_what_first_searches_would(demo_index):
     arch = Archive(demo_index)
     try:
         arch.warm()
-        with arch._searching() as opened:
-            facets = arch._facets.get(opened.key, opened.searcher)
+        with arch.engine._searching() as opened:
+            facets = arch.engine._facets.get(opened.key, opened.searcher)
         assert facets._words is not None and facets.people._keys is not None
         assert arch.search(parse_search_params({"q": ["lighthuose"]})).suggestion is not None
     finally:
@@ -308,7 +308,7 @@ def test_plain_words_make_the_parsers_query(archive):
     make must be exactly what the parser makes of them."""
     from search.query import _plain_words, make_parser
 
-    with archive._searching() as opened:
+    with archive.engine._searching() as opened:
         schema = opened.searcher.schema
         words = sorted(t for t in opened.searcher.reader().field_terms("body")
                        if t.isalpha())[::7][:300]

@@ -150,8 +150,8 @@ def test_the_limit_is_checked_while_matching_not_after(reuters, monkeypatch):
 
     monkeypatch.setattr(sq, "past", counting_past)
     text = PHRASES[:240] + " OR " + TWO_LETTER_PREFIXES[:250]
-    with archive._searching() as opened:
-        facets = archive._facets.get(opened.key, opened.searcher)
+    with archive.engine._searching() as opened:
+        facets = archive.engine._facets.get(opened.key, opened.searcher)
         parsed = sq.parse_query(sq.clean_query_text(text, []), opened.searcher.schema,
                                 opened.searcher.reader(), [])
         sq.matched_mask(parsed, opened.searcher, facets, deadline=10**9)

@@ -1,7 +1,9 @@
 """The Flask app: ``create_app(config=None)``.
 
-The index directory comes from ``config["NEWS_INDEX"]``, else the ``NEWS_INDEX`` environment
-variable, else ``./index``. ``PUBLIC_URL`` (else ``$NEWS_PUBLIC_URL``, else
+The engine is ``config["NEWS_ENGINE"]``, else ``$NEWS_ENGINE``, else ``whoosh``
+(``search.engines``). Whoosh's index directory comes from ``config["NEWS_INDEX"]``, else the
+``NEWS_INDEX`` environment variable, else ``./index``; Xapian's shards from
+``config["NEWS_SHARDS"]``, else ``$NEWS_SHARDS``. ``PUBLIC_URL`` (else ``$NEWS_PUBLIC_URL``, else
 ``http://127.0.0.1:8000``) is the address absolute links in feeds and exports start with. ``SEARCH_TIME_LIMIT`` (seconds, default 5) bounds each search;
 ``EXPORT_CAP`` (default 10,000) is the most rows one export streams. Settings
 can also come from ``FLASK_*`` environment variables (``FLASK_SEARCH_TIME_LIMIT=2``).
@@ -24,6 +26,8 @@ def create_app(config: dict | None = None) -> Flask:
     # router as "/", which would otherwise be merged with the path's own slash and redirected
     app.url_map.merge_slashes = False
     app.config.from_mapping(NEWS_INDEX=os.environ.get("NEWS_INDEX") or "index",
+                            NEWS_ENGINE=os.environ.get("NEWS_ENGINE") or "whoosh",
+                            NEWS_SHARDS=os.environ.get("NEWS_SHARDS") or "",
                             SEARCH_TIME_LIMIT=DEFAULT_TIME_LIMIT, EXPORT_CAP=EXPORT_CAP,
                             PUBLIC_URL=os.environ.get("NEWS_PUBLIC_URL")
                             or "http://127.0.0.1:8000")
@@ -33,7 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.extensions["archive"] = Archive(app.config["NEWS_INDEX"],
-                                        time_limit=float(app.config["SEARCH_TIME_LIMIT"]))
+                                        time_limit=float(app.config["SEARCH_TIME_LIMIT"]),
+                                        engine=app.config["NEWS_ENGINE"],
+                                        shards=app.config["NEWS_SHARDS"] or None)
 
     from web import api, more, research, views
 

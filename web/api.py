@@ -58,6 +58,8 @@ def result_to_json(result: SearchResult) -> dict:
         "suggestion": ({"q": result.suggestion.q, "html": result.suggestion.html}
                        if result.suggestion else None),
         "timed_out": result.timed_out,
+        "partial": result.partial,
+        "missing_shards": list(result.missing_shards),
     }
 
 

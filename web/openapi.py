@@ -312,6 +312,13 @@ def spec() -> dict:
                 "undated": {"type": "integer"},
                 "timed_out": {"type": "boolean",
                               "description": "ranking hit the time limit: hits are ordered by the query words scored before it"},
+                "partial": {"type": "boolean",
+                            "description": "the xapian engine only: some shards of the "
+                                           "cluster did not answer, and the answer (total, "
+                                           "facets, hits) is from the others"},
+                "missing_shards": {"type": "array", "items": {"type": "string"},
+                                   "description": "the shards that did not answer "
+                                                  "(host:port), when partial"},
                 "suggestion": {"type": ["object", "null"], "properties": {
                     "q": {"type": "string"}, "html": {"type": "string"}}}}},
         }},

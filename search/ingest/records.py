@@ -203,3 +203,37 @@ def load_articles(files: Iterable[SourceFile], *, mode: str = ExtractMode.AUTO,
             if prepared.warning and on_warning:
                 on_warning(f"{item.origin}:{item.location}: {prepared.warning}")
             yield prepared
+
+
+def complete_articles(batch: list[Prepared], extractor, on_progress=None) -> list[Article]:
+    """The articles of ``batch``, with the people, organisations and places extracted for
+    those that ask for them (``Prepared.extract``), added to their own. ``extractor()`` gives
+    the ``search.people.Extractor`` (made on first need: it starts processes)."""
+    todo = [p for p in batch if p.extract]
+    if not todo:
+        return [p.article for p in batch]
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_progress:
+            on_progress(f"names extracted from {done:,} of {len(todo):,} articles of this batch")
+
+    kinds = [k for k in ENTITY_KINDS if any(k in p.extract for p in todo)]
+    found = extractor()([(p.article.headline, p.article.body) for p in todo], progress,
+                        kinds=kinds)
+    extracted = {id(p): names for p, names in zip(todo, found)}
+    out = []
+    for p in batch:
+        names = extracted.get(id(p))
+        if names is None:
+            out.append(p.article)
+            continue
+        merged = {}
+        for kind in p.extract:
+            own = list(getattr(p.article, kind))
+            seen = {n.casefold() for n in own}
+            merged[kind] = tuple(own + [n for n in names[kind] if n.casefold() not in seen])
+        out.append(replace(p.article, **merged))
+    return out

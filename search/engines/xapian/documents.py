@@ -1,0 +1,150 @@
+"""An ``Article`` as a Xapian document, and back.
+
+The terms are the Whoosh engine's own: headline and body go through the same analysis
+(``search.schema.ArticleText``: folded, stop words out, Snowball stems, the same positions), names
+and sections through the same exact keys. So a query parsed once by the shared parser finds the
+same articles on both engines, and highlighting (shared, from stored text) marks the same words.
+
+Terms (Xapian's convention: an upper-case prefix, then the term):
+
+- ``XH`` headline and ``XB`` body words, with positions (headline words weigh twice:
+  ``search.schema.HEADLINE_BOOST`` as within-document frequency);
+- ``XP`` people, ``XO`` organisations, ``XL`` places, ``XS`` section: whole names, exact keys;
+- ``EH``, ``EB``: each word of the headline and body as written, lower-cased (``exact:``);
+- ``XY`` year; ``Q`` the article's id (its unique term: upserts replace by it).
+
+Values (slots): the date as ``YYYYMMDD`` (empty when undated), the year and the month, the
+section and each kind of names as written (names joined by ``NAME_JOIN``, counted by one
+match spy per kind: ``search.engines.xapian.facets``), an "oldest first" key (undated last),
+and the story (each article its own story: stories are not kept by this engine yet).
+
+The document's data is the stored article as JSON, with its fingerprint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from functools import lru_cache
+
+import xapian
+
+from search.analysis import exact_key
+from search.operators import _TOKEN
+from search.models import ENTITY_KINDS, Article
+from search.schema import HEADLINE_BOOST, build_schema
+
+TEXT_PREFIX = {"headline": "XH", "body": "XB"}
+NAME_PREFIX = {"people": "XP", "organizations": "XO", "places": "XL", "section": "XS"}
+FIELD_PREFIX = {**TEXT_PREFIX, **NAME_PREFIX}
+# each word as written, lower-cased, not folded nor stemmed (``exact:``; boolean terms)
+EXACT_PREFIX = {"headline": "EH", "body": "EB"}
+YEAR_PREFIX = "XY"
+ID_PREFIX = "Q"
+
+SLOT_DAY, SLOT_YEAR, SLOT_MONTH, SLOT_SECTION = 0, 1, 2, 3
+SLOT_NAMES = {"people": 4, "organizations": 5, "places": 6}
+SLOT_OLDEST = 7
+UNDATED_LAST = "99999999"
+NAME_JOIN = "\x1f"  # never in a name (control characters are dropped at ingest)
+MAX_TERM_BYTES = 240  # Xapian refuses terms over 245 bytes
+
+
+def term(prefix: str, text: str) -> str:
+    """``prefix + text``, or for a text too long to be a Xapian term, ``prefix`` and a hash
+    of it (the same on every call, so filters and facets still find it)."""
+    whole = prefix + text
+    if len(whole.encode("utf-8")) <= MAX_TERM_BYTES:
+        return whole
+    return prefix + "#" + hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def id_term(article_id: str) -> str:
+    return term(ID_PREFIX, article_id)
+
+
+@lru_cache(maxsize=1)
+def _schema():
+    return build_schema()
+
+
+def text_postings(field: str, text: str):
+    """(term, positions) of ``text`` in ``field`` ("headline" or "body"), as the Whoosh
+    engine indexes them."""
+    fieldtype = _schema()[field]
+    decode = fieldtype.format.decode_positions
+    for raw, _freq, _weight, value in fieldtype.index(text):
+        yield (raw.decode("utf-8") if isinstance(raw, bytes) else raw), decode(value)
+
+
+def name_keys(kind: str, values) -> list[str]:
+    """The exact keys of ``values`` (names, or a section), as the Whoosh engine's analyzers
+    make them."""
+    analyzer = _schema()[kind].analyzer
+    keys = []
+    for value in values:
+        for token in analyzer(value):
+            if token.text and token.text not in keys:
+                keys.append(token.text)
+    return keys
+
+
+def article_document(article: Article, fingerprint: str) -> xapian.Document:
+    doc = xapian.Document()
+    for field in ("headline", "body"):
+        prefix = TEXT_PREFIX[field]
+        wdf = int(HEADLINE_BOOST) if field == "headline" else 1
+        for word, positions in text_postings(field, getattr(article, field)):
+            t = term(prefix, word)
+            for pos in positions:
+                doc.add_posting(t, pos + 1, wdf)  # Xapian positions start at 1
+        # the words ``exact:`` looks for, found as ``search.operators.exact_docs`` does
+        for word in set(_TOKEN.findall(getattr(article, field).lower())):
+            doc.add_boolean_term(term(EXACT_PREFIX[field], word))
+    for kind in ENTITY_KINDS:
+        names = getattr(article, kind)
+        for key in name_keys(kind, names):
+            doc.add_boolean_term(term(NAME_PREFIX[kind], key))
+        doc.add_value(SLOT_NAMES[kind], NAME_JOIN.join(names))
+    if article.section:
+        for key in name_keys("section", [article.section]):
+            doc.add_boolean_term(term(NAME_PREFIX["section"], key))
+        doc.add_value(SLOT_SECTION, article.section)
+    if article.date is not None:
+        day = article.date.strftime("%Y%m%d")
+        doc.add_value(SLOT_DAY, day)
+        doc.add_value(SLOT_YEAR, f"{article.date.year:04d}")
+        doc.add_value(SLOT_MONTH, f"{article.date.year:04d}-{article.date.month:02d}")
+        doc.add_value(SLOT_OLDEST, day)
+        doc.add_boolean_term(f"{YEAR_PREFIX}{article.date.year}")
+    else:
+        doc.add_value(SLOT_OLDEST, UNDATED_LAST)
+    doc.add_boolean_term(id_term(article.id))
+    doc.set_data(json.dumps({
+        "id": article.id, "fingerprint": fingerprint, "headline": article.headline,
+        "body": article.body, **{kind: list(getattr(article, kind)) for kind in ENTITY_KINDS},
+        "date": article.date.isoformat() if article.date else None, "section": article.section,
+        "url": article.url, "byline": article.byline, "source": article.source,
+    }, ensure_ascii=False))
+    return doc
+
+
+def stored(doc: xapian.Document) -> dict:
+    return json.loads(doc.get_data())
+
+
+def document_article(doc: xapian.Document) -> Article:
+    data = stored(doc)
+    return Article(
+        id=data["id"], headline=data["headline"], body=data["body"],
+        people=tuple(data["people"]), organizations=tuple(data["organizations"]),
+        places=tuple(data["places"]),
+        date=dt.date.fromisoformat(data["date"]) if data["date"] else None,
+        section=data["section"], url=data["url"], byline=data["byline"],
+        source=data["source"])
+
+
+def value_key(kind: str, value: str) -> str:
+    """The key a facet value of ``kind`` is counted under (names as ``exact_key`` makes it)."""
+    return exact_key(value)

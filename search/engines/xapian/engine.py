@@ -1,0 +1,333 @@
+"""The Xapian engine: the archive on a cluster of ``xapian-tcpsrv`` shards.
+
+What it shares with the Whoosh engine: the request and result types (``search.models``), the
+query syntax and its checks (``search.query.parse_query``: the parser's query tree is compiled
+by ``search.engines.xapian.compiler``), the analysis (the same terms: ``documents``), the
+highlighter and the facet rules (multi-select: each facet counted without its own filter;
+selected values always listed; counts exact over every matching article).
+
+What it does its own way: matching and ranking (Xapian's BM25 over the shards, with global
+statistics), facet counts (match spies on value slots, merged across shards by Xapian,
+``get_mset`` asked to check every document so that counts are exact), paging and sorting.
+
+A shard that does not answer is left out: the answer comes from the others with ``partial``
+and the missing shards named (``search.engines.xapian.shards``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator
+from functools import lru_cache
+
+import xapian
+
+from search.analysis import exact_key
+from search.engines.base import Features
+from search.engines.xapian.compiler import Lexicon, Unsupported, compile_query
+from search.engines.xapian.documents import (NAME_JOIN, NAME_PREFIX, SLOT_DAY, SLOT_MONTH,
+                                             SLOT_NAMES, SLOT_OLDEST, SLOT_SECTION, SLOT_YEAR,
+                                             YEAR_PREFIX, document_article, id_term, name_keys,
+                                             stored, term)
+from search.engines.xapian.shards import ShardSet, retrying
+from search.errors import ArticleNotFound, EntityNotFound, PersonNotFound
+from search.facets import _with_selected
+from search.highlight import highlight_whole, snippet
+from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, Hit,
+                           RelatedArticle, SearchRequest, SearchResult, StoryRef)
+from search.query import (DEFAULT_TIME_LIMIT, clean_query_text, parse_query, positive_terms,
+                          safe_source_url)
+from search.schema import build_schema
+
+log = logging.getLogger(__name__)
+
+FILTER_KINDS = {"person": "people", "organization": "organizations", "place": "places"}
+
+
+@lru_cache(maxsize=1)
+def _schema():
+    return build_schema()
+
+
+def _or_terms(terms: list[str]) -> xapian.Query:
+    if not terms:
+        return xapian.Query.MatchNothing
+    return xapian.Query(xapian.Query.OP_OR, [xapian.Query(t) for t in terms])
+
+
+def _name_filter(kind: str, values, match_all: bool = False) -> xapian.Query:
+    prefix = NAME_PREFIX[kind]
+    keys = [term(prefix, exact_key(v)) for v in values]
+    if match_all:
+        return xapian.Query(xapian.Query.OP_AND, [xapian.Query(t) for t in keys])
+    return _or_terms(keys)
+
+
+class _Request:
+    """A request's parsed query and filters, each kept apart (multi-select facets)."""
+
+    def __init__(self, req: SearchRequest, lexicon: Lexicon):
+        self.req = req
+        self.notes: list[str] = []
+        self.text = clean_query_text(req.q, self.notes)
+        if req.date_from and req.date_to and req.date_from > req.date_to:
+            self.notes.append(f"'to' ({req.date_to.isoformat()}) is before 'from' "
+                              f"({req.date_from.isoformat()}): no date is in that range")
+        self.q = parse_query(self.text, lexicon.schema, lexicon, self.notes, lexicon.words)
+        try:
+            self.query = compile_query(self.q, lexicon)
+        except Unsupported as exc:
+            self.notes.append(f"{exc}; showing the whole archive")
+            self.q, self.query = None, xapian.Query.MatchAll
+        self.filters: dict[str, xapian.Query | None] = {
+            "person": _name_filter("people", req.person, req.person_match == "all")
+            if req.person else None,
+            "organization": _name_filter("organizations", req.organization)
+            if req.organization else None,
+            "place": _name_filter("places", req.place) if req.place else None,
+            "section": _or_terms([term(NAME_PREFIX["section"], k)
+                                  for k in name_keys("section", req.section)])
+            if req.section else None,
+            "year": _or_terms([f"{YEAR_PREFIX}{y}" for y in req.year]) if req.year else None,
+            "dates": xapian.Query(xapian.Query.OP_VALUE_RANGE, SLOT_DAY,
+                                  req.date_from.strftime("%Y%m%d") if req.date_from
+                                  else "00000000",
+                                  req.date_to.strftime("%Y%m%d") if req.date_to else "99991231")
+            if (req.date_from or req.date_to) else None,
+        }
+
+    def context(self, *skip: str) -> xapian.Query:
+        filters = [f for name, f in self.filters.items() if f is not None and name not in skip]
+        if not filters:
+            return self.query
+        return xapian.Query(xapian.Query.OP_FILTER, self.query,
+                            xapian.Query(xapian.Query.OP_AND, filters))
+
+
+def _only_exclusions(query: xapian.Query, q) -> bool:
+    from search.query import _only_exclusions as whoosh_only
+
+    return q is not None and whoosh_only(q)
+
+
+class _Counts:
+    """Facet counts of one query: match spies on the value slots, exact over every match."""
+
+    def __init__(self, db: xapian.Database, query: xapian.Query, slots: list[int]):
+        enquire = xapian.Enquire(db)
+        enquire.set_query(query)
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        self.spies = {slot: xapian.ValueCountMatchSpy(slot) for slot in slots}
+        for spy in self.spies.values():
+            enquire.add_matchspy(spy)
+        mset = enquire.get_mset(0, 0, db.get_doccount())
+        self.total = mset.get_matches_estimated()
+
+    def values(self, slot: int) -> dict[str, int]:
+        return {_text(item.term): item.termfreq for item in self.spies[slot].values()}
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _names(counts: dict[str, int]) -> tuple[dict[str, int], dict[str, str]]:
+    """Counts per name key from a names slot's counts (each value a list of names) and the
+    way each key is written (its most frequent spelling, then the first in order)."""
+    per_key: dict[str, int] = {}
+    spellings: dict[str, dict[str, int]] = {}
+    for joined, n in counts.items():
+        seen = set()
+        for name in joined.split(NAME_JOIN):
+            if not name:
+                continue
+            key = exact_key(name)
+            if key in seen:
+                continue
+            seen.add(key)
+            per_key[key] = per_key.get(key, 0) + n
+            forms = spellings.setdefault(key, {})
+            forms[name] = forms.get(name, 0) + n
+    display = {k: min(forms, key=lambda f: (-forms[f], f)) for k, forms in spellings.items()}
+    return per_key, display
+
+
+def _top(per_key: dict[str, int], display: dict[str, str], selected, size: int | None):
+    chosen = {exact_key(s) for s in selected}
+    order = sorted(per_key, key=lambda k: (-per_key[k], display[k]))
+    if size is not None:
+        order = order[:size]
+    values = [FacetValue(display[k], per_key[k], k in chosen) for k in order]
+
+    def count_of(value: str) -> tuple[str, int]:
+        k = exact_key(value)
+        return (display[k], per_key[k]) if k in per_key else (value, 0)
+
+    return _with_selected(values, selected, count_of)
+
+
+class XapianEngine:
+    """The archive's searches on a Xapian cluster (``NEWS_SHARDS``)."""
+
+    name = "xapian"
+    features = Features(
+        exact_facets=True, multi_select_facets=True, phrases=True, prefixes=True,
+        fuzzy=True, proximity=True, exact_words=True, date_operator=True,
+        stories=False, spelling=False, related=True, entities=True, trends=True,
+        kwic=False, significant=False, aliases=False, partial_answers=True)
+
+    def __init__(self, shards: ShardSet | str, time_limit: float = DEFAULT_TIME_LIMIT):
+        self.shards = shards if isinstance(shards, ShardSet) else ShardSet(shards)
+        self.time_limit = time_limit
+        self.directory = self.shards.describe()
+        self._lexicons: dict = {}
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _lexicon(self, opened) -> Lexicon:
+        # the word lists, kept while the shards' contents stay the same
+        key = (tuple(opened.servers), opened.db.get_doccount(), opened.db.get_lastdocid())
+        cache = self._lexicons.get(key)
+        if cache is None:
+            self._lexicons.clear()
+            cache = self._lexicons[key] = {}
+        return Lexicon(opened.db, _schema(), cache)
+
+    def warm(self) -> None:
+        retrying(self.shards, lambda opened: opened.db.get_doccount())
+
+    def close(self) -> None:
+        self.shards.close()
+
+    def count(self) -> int:
+        return retrying(self.shards, lambda opened: opened.db.get_doccount())
+
+    # -- searching -----------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        return retrying(self.shards, lambda opened: self._search(opened, request))
+
+    def _search(self, opened, req: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        db = opened.db
+        lexicon = self._lexicon(opened)
+        sel = _Request(req, lexicon)
+        final = sel.context()
+        # the main query: the page, its total, and the facets whose own filter is not set
+        enquire = xapian.Enquire(db)
+        enquire.set_query(final)
+        sort = req.effective_sort
+        if sort == "relevance" and _only_exclusions(sel.query, sel.q):
+            sort = "newest"
+        if sort == "newest" or (sort == "relevance" and sel.q is None):
+            enquire.set_sort_by_value_then_relevance(SLOT_DAY, True)
+            sort = "newest"
+        elif sort == "oldest":
+            enquire.set_sort_by_value_then_relevance(SLOT_OLDEST, False)
+        # the facets whose own filter is not set are counted over the final match set: by
+        # spies on the page's own match when it is ranked by relevance; with a sort by value
+        # the spies of remote shards count some documents twice (seen with Xapian 1.4.22
+        # servers), so they are counted apart
+        own = {"person": "people", "organization": "organizations", "place": "places"}
+        slots = {kind: SLOT_NAMES[kind] for param, kind in own.items()
+                 if not getattr(req, param) or (param == "person" and req.person_match == "all")}
+        if not req.section:
+            slots["section"] = SLOT_SECTION
+        if not req.year:
+            slots["year"] = SLOT_YEAR
+        spies = {kind: xapian.ValueCountMatchSpy(slot) for kind, slot in slots.items()}
+        if sort == "relevance":
+            for spy in spies.values():
+                enquire.add_matchspy(spy)
+        start = (req.page - 1) * req.per_page
+        mset = enquire.get_mset(start, req.per_page, db.get_doccount())
+        total = mset.get_matches_estimated()
+        apart = _Counts(db, final, list(slots.values())) if sort != "relevance" and slots \
+            else None
+
+        def counted(kind: str, param: str, slot: int) -> dict[str, int]:
+            if apart is not None and kind in slots:
+                return apart.values(slot)
+            if kind in spies:
+                return {_text(i.term): i.termfreq for i in spies[kind].values()}
+            return _Counts(db, sel.context(param), [slot]).values(slot)
+
+        facets: dict[str, tuple[FacetValue, ...]] = {}
+        for param, kind in own.items():
+            per_key, display = _names(counted(kind, param, SLOT_NAMES[kind]))
+            facets[kind] = _top(per_key, display, getattr(req, param), req.facet_size)
+        sections, display = _names(counted("section", "section", SLOT_SECTION))
+        facets["section"] = _top(sections, display, req.section, None)
+        if "year" in spies:
+            years, year_total = counted("year", "year", SLOT_YEAR), total
+        else:
+            ctx = _Counts(db, sel.context("year"), [SLOT_YEAR])
+            years, year_total = ctx.values(SLOT_YEAR), ctx.total
+        found = {int(y): n for y, n in years.items() if y}
+        undated = year_total - sum(found.values())
+        for y in req.year:
+            found.setdefault(y, 0)
+        facets["year"] = tuple(FacetValue(y, found[y], y in req.year) for y in sorted(found))
+        facets["month"] = self._months(db, sel, req) if len(req.year) == 1 else ()
+        last_page = max(1, -(-total // req.per_page))
+        if req.page > last_page:
+            sel.notes.append(f"there is no page {req.page}: this search has {last_page} "
+                             f"page{'s' if last_page != 1 else ''}")
+        terms = positive_terms(sel.q, lexicon)
+        analyzers = _schema()
+        hits = []
+        for item in mset:
+            article = document_article(item.document)
+            hits.append(Hit(
+                id=article.id, headline=article.headline,
+                headline_html=highlight_whole(article.headline,
+                                              terms.get("headline", frozenset()),
+                                              analyzers["headline"].analyzer),
+                snippet_html=snippet(article.body, terms.get("body", frozenset()),
+                                     analyzers["body"].analyzer),
+                date=article.date, people=article.people,
+                organizations=article.organizations, places=article.places,
+                section=article.section, source_url=safe_source_url(article.url),
+                score=round(item.weight, 4) if sort == "relevance" else None,
+                story=StoryRef(article.id, 1)))
+        if opened.missing:
+            sel.notes.append(_partial_note(opened.missing))
+        took = (time.perf_counter() - started) * 1000
+        return SearchResult(request=req, total=total, hits=tuple(hits), facets=facets,
+                            undated=undated, suggestion=None,
+                            notes=tuple(dict.fromkeys(sel.notes)), took_ms=round(took, 2),
+                            query_text=str(sel.q) if sel.q is not None else "",
+                            timed_out=False, stories=total, partial=opened.partial,
+                            missing_shards=tuple(opened.missing))
+
+    def _months(self, db, sel: _Request, req: SearchRequest) -> tuple[FacetValue, ...]:
+        year = req.year[0]
+        counts = _Counts(db, sel.context("dates"), [SLOT_MONTH]).values(SLOT_MONTH)
+        chosen = None
+        date_from, date_to = req.date_from, req.date_to
+        if date_from and date_to and date_from.day == 1 and date_from.year == year \
+                and (date_from.year, date_from.month) == (date_to.year, date_to.month) \
+                and (date_to + dt.timedelta(days=1)).month != date_to.month:
+            chosen = date_from.month
+        return tuple(FacetValue(f"{year:04d}-{m:02d}", counts.get(f"{year:04d}-{m:02d}", 0),
+                                m == chosen) for m in range(1, 13))
+
+    # -- articles ------------------------------------------------------------------------------
+
+    def _document(self, opened, article_id: str) -> xapian.Document:
+        for posting in opened.db.postlist(id_term(article_id)):
+            doc = opened.db.get_document(posting.docid)
+            if stored(doc)["id"] == article_id:
+                return doc
+        raise ArticleNotFound(article_id)
+
+    def article(self, article_id: str) -> Article:
+        return retrying(self.shards,
+                        lambda opened: document_article(self._document(opened, article_id)))
+
+
+def _partial_note(missing: list[str]) -> str:
+    return (f"partial answer: {len(missing)} shard{'s' if len(missing) != 1 else ''} of the "
+            f"cluster did not answer ({', '.join(missing)}); articles held there are missing")

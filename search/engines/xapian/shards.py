@@ -1,0 +1,142 @@
+"""Opening a cluster's shards as one Xapian database, with failover and partial answers.
+
+Each shard is served by ``xapian-tcpsrv`` (``search.cluster`` starts a local cluster); a
+``NEWS_SHARDS`` value names each shard's read server and its replicas
+(``search.cluster.parse_shards``). ``ShardSet.open`` connects to every shard: to its read
+server, or when that does not answer, to its replicas in turn. A shard none of whose servers
+answers is left out: the database holds the others and ``missing`` names it, and every answer
+made from it says ``partial``. Xapian itself would fail the whole query on one dead shard.
+
+Every remote operation has a time limit (``NEWS_SHARD_TIMEOUT``, seconds, default 2): a shard
+that is slow is treated as down for that request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import xapian
+
+from search.cluster import Shard, parse_shards
+from search.errors import SearchError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 2.0
+POOL_SIZE = 8
+
+
+class ShardsUnavailable(SearchError):
+    """No shard of the cluster answered."""
+
+
+def shard_timeout() -> float:
+    try:
+        return float(os.environ.get("NEWS_SHARD_TIMEOUT", DEFAULT_TIMEOUT))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def server_name(server: tuple[str, int]) -> str:
+    return f"{server[0]}:{server[1]}"
+
+
+@dataclass
+class Opened:
+    """One connection to every shard that answered, as one database."""
+
+    db: xapian.Database
+    servers: list[tuple[str, int]]  # the server each answering shard is read from
+    missing: list[str]  # the shards (their read servers) that did not answer
+    replicas: list[str] = field(default_factory=list)  # shards read from a replica
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing)
+
+
+class ShardSet:
+    def __init__(self, shards: list[Shard] | str, timeout: float | None = None):
+        self.shards = parse_shards(shards) if isinstance(shards, str) else list(shards)
+        self.timeout = shard_timeout() if timeout is None else timeout
+        self._pool: list[Opened] = []
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return ",".join(s.spec() for s in self.shards)
+
+    def _connect(self, server: tuple[str, int]) -> xapian.Database:
+        ms = max(1, int(self.timeout * 1000))
+        db = xapian.remote_open(server[0], server[1], ms, ms)
+        db.get_doccount()  # answers, not just accepts the connection
+        return db
+
+    def open(self) -> Opened:
+        db = xapian.Database()
+        servers, missing, replicas = [], [], []
+        for shard in self.shards:
+            for i, server in enumerate((shard.read, *shard.replicas)):
+                try:
+                    sub = self._connect(server)
+                except xapian.Error as exc:
+                    log.warning("shard %s: %s", server_name(server), exc)
+                    continue
+                db.add_database(sub)
+                servers.append(server)
+                if i:
+                    replicas.append(server_name(shard.read))
+                break
+            else:
+                missing.append(server_name(shard.read))
+        if not servers:
+            raise ShardsUnavailable(
+                f"no shard of the cluster answered ({', '.join(missing)}): start the cluster "
+                "(python -m search.cluster start DIR) or check NEWS_SHARDS")
+        return Opened(db, servers, missing, replicas)
+
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[Opened]:
+        """A database on the shards, up to date (``reopen``), used by one thread at a time;
+        one that was partial, or whose shard fails meanwhile, is opened again."""
+        with self._lock:
+            got = self._pool.pop() if self._pool else None
+        if got is not None:
+            try:
+                if got.partial or got.replicas:
+                    raise xapian.NetworkError("try the shards that were missing again")
+                got.db.reopen()
+            except xapian.Error:
+                got = None
+        if got is None:
+            got = self.open()
+        ok = False
+        try:
+            yield got
+            ok = True
+        finally:
+            if ok:
+                with self._lock:
+                    if len(self._pool) < POOL_SIZE:
+                        self._pool.append(got)
+
+    def close(self) -> None:
+        with self._lock:
+            self._pool.clear()
+
+
+def retrying(shards: ShardSet, work):
+    """``work(opened)``, once more on freshly opened shards if a shard fails meanwhile (the
+    failed one is then left out or replaced by a replica)."""
+    for attempt in (1, 2):
+        try:
+            with shards.opened() as opened:
+                return work(opened)
+        except (xapian.NetworkError, xapian.DatabaseModifiedError) as exc:
+            if attempt == 2:
+                raise ShardsUnavailable(f"the cluster failed while answering: {exc}") from None
+            log.warning("a shard failed (%s); opening the shards again", exc)

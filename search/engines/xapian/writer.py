@@ -1,0 +1,222 @@
+"""Ingest into a Xapian cluster: each article to the shard a stable hash of its id names.
+
+``XapianIndexer`` is used as ``search.indexer.Indexer`` is (``ingest.py`` picks one by
+``NEWS_ENGINE``): ``upsert`` counts new, changed and unchanged articles by their fingerprint
+(kept in the stored document), extracts names for those that ask, and writes each batch to
+every shard it touches, one writer connection per shard (``xapian-tcpsrv --writable``, at the
+shard's read port + 1), committing every shard at the end of the batch.
+
+What is atomic: one shard's part of a batch (a Xapian commit). What is not: a batch across
+shards: an ingest stopped between two shards' commits leaves the batch on some shards only.
+Running the same ingest again completes it: articles already written are unchanged, the rest
+are added. A shard whose writer does not answer stops the ingest before anything of the batch
+is written to any shard (every writer is checked first), with a message naming it; batches
+committed before stay.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+import xapian
+
+from search.aliases import Aliases
+from search.cluster import Shard, parse_shards
+from search.engines.xapian.documents import article_document, id_term, stored
+from search.engines.xapian.shards import shard_timeout
+from search.errors import IndexWriteError, NotSupported
+from search.ingest.records import Prepared, complete_articles
+from search.models import Article, IngestStats
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 1_000
+
+
+def shard_of(article_id: str, shards: int) -> int:
+    """The shard an article lives on: CRC-32 of its id, modulo the number of shards (stable
+    across runs, processes and machines)."""
+    return zlib.crc32(article_id.encode("utf-8")) % shards
+
+
+class XapianIndexer:
+    def __init__(self, shards: list[Shard] | str, *, batch_size: int = DEFAULT_BATCH_SIZE,
+                 rebuild: bool = False, dry_run: bool = False, processes: int = 2,
+                 on_progress: Callable[[str], None] | None = None,
+                 aliases: Aliases | None = None, **_ignored):
+        self.shards = parse_shards(shards) if isinstance(shards, str) else list(shards)
+        if rebuild:
+            raise NotSupported("--rebuild (start a new cluster and ingest into it)", "xapian")
+        if aliases is not None:
+            raise NotSupported("--aliases", "xapian")
+        self.batch_size = max(1, batch_size)
+        self.dry_run = dry_run
+        self.processes = processes
+        self.stats = IngestStats()
+        self._on_progress = on_progress
+        self._extractor = None
+        self._writers: list[xapian.WritableDatabase | None] = []
+        self._started = 0.0
+
+    def __enter__(self) -> XapianIndexer:
+        self._started = time.perf_counter()
+        self._writers = [self._connect(shard) for shard in self.shards]
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        for db in self._writers:
+            if db is not None:
+                try:
+                    db.close()
+                except xapian.Error:
+                    pass
+        self._writers = []
+        self.stats.seconds = time.perf_counter() - self._started
+
+    def _connect(self, shard: Shard) -> xapian.WritableDatabase:
+        host, port = shard.write
+        ms = max(1, int(shard_timeout() * 1000))
+        try:
+            return xapian.remote_open_writable(host, port, ms, ms)
+        except xapian.Error as exc:
+            raise IndexWriteError(
+                f"the writer of shard {shard.read[0]}:{shard.read[1]} ({host}:{port}) does not "
+                f"answer ({exc.get_msg() if hasattr(exc, 'get_msg') else exc}); nothing more "
+                "was written, batches committed before are kept") from None
+
+    def apply_aliases(self) -> int:
+        raise NotSupported("--aliases", "xapian")
+
+    def count(self) -> int:
+        return sum(db.get_doccount() for db in self._writers)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def upsert(self, articles: Iterable[Article | Prepared]) -> IngestStats:
+        pending: dict[str, Prepared] = {}
+        for item in articles:
+            if isinstance(item, Article):
+                item = Prepared(item)
+            earlier = pending.get(item.article.id)
+            if earlier is not None:  # the last copy of an id in a batch wins
+                if earlier.fingerprint == item.fingerprint:
+                    self.stats.unchanged += 1
+                else:
+                    self.stats.updated += 1
+                    pending[item.article.id] = item
+                continue
+            pending[item.article.id] = item
+            if len(pending) >= self.batch_size:
+                self._flush(pending)
+                pending = {}
+        if pending:
+            self._flush(pending)
+        return self.stats
+
+    def _stored_print(self, db: xapian.WritableDatabase, article_id: str) -> str | None:
+        for posting in db.postlist(id_term(article_id)):
+            data = stored(db.get_document(posting.docid))
+            if data["id"] == article_id:
+                return data["fingerprint"]
+        return None
+
+    def _check_writers(self) -> None:
+        for shard, db in zip(self.shards, self._writers):
+            try:
+                db.reopen()
+                db.get_doccount()
+            except xapian.Error as exc:
+                raise IndexWriteError(
+                    f"the writer of shard {shard.read[0]}:{shard.read[1]} stopped answering "
+                    f"({exc}); this batch was not written, batches committed before are kept"
+                ) from None
+
+    def _flush(self, pending: dict[str, Prepared]) -> None:
+        self._check_writers()
+        n = len(self.shards)
+        by_shard: list[list[Prepared]] = [[] for _ in range(n)]
+        for p in pending.values():
+            by_shard[shard_of(p.article.id, n)].append(p)
+        # new, changed and unchanged, shard by shard (one look-up each, in parallel)
+        plans = list(self._pool().map(self._plan, range(n), by_shard))
+        to_write = [p for adds, updates, _ in plans for p in adds + updates]
+        self.stats.added += sum(len(a) for a, _, _ in plans)
+        self.stats.updated += sum(len(u) for _, u, _ in plans)
+        self.stats.unchanged += sum(len(s) for _, _, s in plans)
+        if not self.dry_run and to_write:
+            articles = complete_articles(to_write, self._get_extractor, self._on_progress)
+            docs: list[list] = [[] for _ in range(n)]
+            for p, a in zip(to_write, articles):
+                docs[shard_of(a.id, n)].append((a.id, article_document(a, p.fingerprint)))
+            list(self._pool().map(self._write, range(n), docs))
+        if self._on_progress:
+            done = self.stats.added + self.stats.updated + self.stats.unchanged
+            self._on_progress(f"{done:,} articles {'checked' if self.dry_run else 'committed'}")
+
+    def _plan(self, i: int, items: list[Prepared]):
+        adds, updates, same = [], [], []
+        db = self._writers[i]
+        try:
+            for p in items:
+                was = self._stored_print(db, p.article.id)
+                (adds if was is None else same if was == p.fingerprint else updates).append(p)
+        except xapian.Error as exc:
+            raise self._failed(i, exc, "checking") from None
+        return adds, updates, same
+
+    def _write(self, i: int, docs: list) -> None:
+        if not docs:
+            return
+        db = self._writers[i]
+        try:
+            for article_id, doc in docs:
+                db.replace_document(id_term(article_id), doc)
+            db.commit()
+        except xapian.Error as exc:
+            raise self._failed(i, exc, "writing") from None
+
+    def _failed(self, i: int, exc: Exception, doing: str) -> IndexWriteError:
+        shard = self.shards[i]
+        return IndexWriteError(
+            f"{doing} shard {shard.read[0]}:{shard.read[1]} failed ({exc}); its part of this "
+            "batch was not committed (other shards' parts may be: run the ingest again to "
+            "complete it), batches committed before are kept")
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if not hasattr(self, "_threads"):
+            self._threads = ThreadPoolExecutor(max_workers=len(self.shards))
+        return self._threads
+
+    def _get_extractor(self):
+        if self._extractor is None:
+            from search.people import Extractor
+
+            self._extractor = Extractor(self.processes)
+        return self._extractor
+
+    def delete(self, ids: Iterable[str]) -> list[str]:
+        missing: list[str] = []
+        n = len(self.shards)
+        for article_id in dict.fromkeys(ids):
+            i = shard_of(article_id, n)
+            db = self._writers[i]
+            try:
+                if self._stored_print(db, article_id) is None:
+                    missing.append(article_id)
+                    continue
+                self.stats.deleted += 1
+                if not self.dry_run:
+                    db.delete_document(id_term(article_id))
+            except xapian.Error as exc:
+                raise self._failed(i, exc, "deleting from") from None
+        if not self.dry_run:
+            for i, db in enumerate(self._writers):
+                try:
+                    db.commit()
+                except xapian.Error as exc:
+                    raise self._failed(i, exc, "deleting from") from None
+        return missing
