@@ -85,3 +85,7 @@ class NotSupported(SearchError):
         super().__init__(f"the {engine} engine does not support {feature} yet")
         self.feature = feature
         self.engine = engine
+
+
+class ShardsUnavailable(SearchError):
+    """No shard of the cluster answered (``search.engines.xapian.shards``)."""

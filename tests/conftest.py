@@ -85,3 +85,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# -- the two engines ---------------------------------------------------------------------------
+
+ENGINES = ("whoosh", "xapian")
+
+
+@pytest.fixture(scope="session")
+def xapian_demo(tmp_path_factory):
+    """The demo archive on a real local Xapian cluster (3 shards, a replica each), ingested
+    through ``ingest.py --engine xapian``; yields the ``Cluster`` (``value``: NEWS_SHARDS)."""
+    from .clusters import Cluster
+
+    cluster = Cluster(tmp_path_factory.mktemp("xapian") / "cluster")
+    try:
+        result = run_ingest("--engine", "xapian", "--shards", cluster.value, "--json", DEMO)
+        assert result.returncode == 0, result.stderr
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def engine_config(request, demo_index) -> dict:
+    """The app settings of the demo archive on the engine ``request.param``."""
+    if request.param == "xapian":
+        cluster = request.getfixturevalue("xapian_demo")
+        return {"NEWS_ENGINE": "xapian", "NEWS_SHARDS": cluster.value}
+    return {"NEWS_INDEX": str(demo_index)}

@@ -5,8 +5,6 @@ process."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,50 +15,13 @@ import pytest
 
 from search.cluster import ClusterError, Layout, parse_shards, shards_value
 
+from .clusters import free_base, listening, require_xapian
 from .conftest import ROOT
-
-
-def _require_xapian():
-    missing = [t for t in ("xapian-tcpsrv", "xapian-replicate", "xapian-replicate-server")
-               if shutil.which(t) is None]
-    try:
-        import xapian  # noqa: F401
-    except ImportError:
-        missing.append("the xapian Python bindings (pip install '.[xapian]')")
-    if missing:
-        message = "not installed: " + ", ".join(missing) + " (apt-get install xapian-tools)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def free_base(count: int) -> int:
-    """A port from which ``count`` ports in a row are free on 127.0.0.1."""
-    for base in range(41000 + os.getpid() % 1000 * 13, 65000 - count, count + 7):
-        ok = True
-        for port in range(base, base + count):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free ports")
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    _require_xapian()
+    require_xapian()
     layout = Layout(tmp_path / "cluster", 3, 1, free_base(12))
     proc = subprocess.Popen([sys.executable, "-m", "search.cluster", "start", str(layout.root),
                              "--shards", "3", "--replicas", "1", "--port", str(layout.port)],
@@ -115,7 +76,7 @@ def test_shards_take_writes_answer_reads_and_replicas_catch_up(cluster):
 
 
 def test_a_port_in_use_is_refused_with_a_message(tmp_path):
-    _require_xapian()
+    require_xapian()
     base = free_base(6)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", base + 4))

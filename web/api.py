@@ -8,8 +8,8 @@ from urllib.parse import quote
 from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from search.errors import (ArticleNotFound, IndexNotFound, ParamError, SearchTimeout,
-                           StoryNotFound)
+from search.errors import (ArticleNotFound, IndexNotFound, NotSupported, ParamError,
+                           SearchTimeout, ShardsUnavailable, StoryNotFound)
 from search.models import SearchResult
 from search.params import parse_search_params
 from search.query import safe_source_url
@@ -138,6 +138,18 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return jsonify(ApiError(503, "timeout", str(exc), "q").to_dict()), 503
         return html_error(503, "That search took too long", str(exc))
+
+    @app.errorhandler(NotSupported)
+    def not_supported(exc: NotSupported):
+        if wants_json():
+            return jsonify(ApiError(501, "not_supported", str(exc)).to_dict()), 501
+        return html_error(501, "Not available on this engine", str(exc))
+
+    @app.errorhandler(ShardsUnavailable)
+    def no_shards(exc: ShardsUnavailable):
+        if wants_json():
+            return jsonify(ApiError(503, "no_shards", str(exc)).to_dict()), 503
+        return html_error(503, "The archive's cluster does not answer", str(exc))
 
     @app.errorhandler(IndexNotFound)
     def no_index(exc: IndexNotFound):

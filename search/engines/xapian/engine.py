@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import lru_cache
 
 import xapian
@@ -28,15 +29,21 @@ from search.analysis import exact_key
 from search.engines.base import Features
 from search.engines.xapian.compiler import Lexicon, Unsupported, compile_query
 from search.engines.xapian.documents import (NAME_JOIN, NAME_PREFIX, SLOT_DAY, SLOT_MONTH,
+                                             TEXT_PREFIX,
                                              SLOT_NAMES, SLOT_OLDEST, SLOT_SECTION, SLOT_YEAR,
                                              YEAR_PREFIX, document_article, id_term, name_keys,
                                              stored, term)
 from search.engines.xapian.shards import ShardSet, retrying
-from search.errors import ArticleNotFound, EntityNotFound, PersonNotFound
-from search.facets import _with_selected
-from search.highlight import highlight_whole, snippet
+from search.aliases import Aliases
+from search.diffs import Changes, changes
+from search.errors import (ArticleNotFound, EntityNotFound, PersonNotFound, StoryNotFound)
+from search.facets import _with_selected, fold
+from search.highlight import article_parts, highlight_whole, snippet, split_paragraphs
 from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, Hit,
-                           RelatedArticle, SearchRequest, SearchResult, StoryRef)
+                           RelatedArticle, SearchRequest, SearchResult, Story, StoryRef,
+                           StoryVersion)
+from search.trends import (INTERVALS, MAX_BUCKETS, Point, Series, Trends, bucket_bounds,
+                           bucket_of_date)
 from search.query import (DEFAULT_TIME_LIMIT, clean_query_text, parse_query, positive_terms,
                           safe_source_url)
 from search.schema import build_schema
@@ -327,6 +334,299 @@ class XapianEngine:
         return retrying(self.shards,
                         lambda opened: document_article(self._document(opened, article_id)))
 
+
+    def export(self, request: SearchRequest, cap: int) -> "_Export":
+        """Every article ``request`` selects, in its order, up to ``cap`` (each its own story)."""
+        opened = self.shards.open()  # its own connections, held while the export streams
+        lexicon = self._lexicon(opened)
+        sel = _Request(replace(request, group="none"), lexicon)
+        enquire = self._ordered(opened.db, sel, request)
+        mset = enquire.get_mset(0, cap, opened.db.get_doccount())
+        return _Export(mset.get_matches_estimated(), [item.docid for item in mset], opened)
+
+    def _ordered(self, db, sel: _Request, req: SearchRequest) -> xapian.Enquire:
+        enquire = xapian.Enquire(db)
+        enquire.set_query(sel.context())
+        sort = req.effective_sort
+        if sort == "relevance" and (_only_exclusions(sel.query, sel.q) or sel.q is None):
+            sort = "newest"
+        if sort == "newest":
+            enquire.set_sort_by_value_then_relevance(SLOT_DAY, True)
+        elif sort == "oldest":
+            enquire.set_sort_by_value_then_relevance(SLOT_OLDEST, False)
+        return enquire
+
+    # -- names -------------------------------------------------------------------------------
+
+    def _all_names(self, opened, kind: str) -> tuple[dict[str, int], dict[str, str]]:
+        """Every name of ``kind`` in the archive: (articles per key, key -> as written), kept
+        while the shards' contents stay the same."""
+        cache = self._lexicon(opened)._cache
+        key = ("names", kind)
+        if key not in cache:
+            slot = SLOT_SECTION if kind == "section" else SLOT_NAMES[kind]
+            cache[key] = _names(_Counts(opened.db, xapian.Query.MatchAll, [slot]).values(slot))
+        return cache[key]
+
+    def people_lookup(self, prefix: str, limit: int) -> list[FacetValue]:
+        return self.names_lookup("people", prefix, limit)
+
+    def names_lookup(self, kind: str, prefix: str, limit: int) -> list[FacetValue]:
+        """As ``search.facets._TermTable.lookup``: names whose folded form starts with
+        ``prefix``, then names in which every word of it starts a word; most articles first."""
+        per_key, display = retrying(self.shards, lambda opened: self._all_names(opened, kind))
+        key = fold(prefix)
+        if not key:
+            return []
+        words = key.split()
+        found = []
+        for k, shown in display.items():
+            full = fold(shown)
+            if full.startswith(key):
+                rank = 0
+            elif all(any(p.startswith(w) for p in full.split()) for w in words):
+                rank = 1
+            else:
+                continue
+            found.append((rank, -per_key[k], shown))
+        found.sort()
+        return [FacetValue(shown, -negative, False) for _, negative, shown in found[:limit]]
+
+    def cooccurrence(self, name: str, request: SearchRequest | None, size: int) \
+            -> tuple[str, int, tuple[FacetValue, ...]]:
+        def work(opened):
+            per_key, display = self._all_names(opened, "people")
+            k = exact_key(name)
+            if k not in per_key:
+                raise PersonNotFound(name)
+            query = xapian.Query(term(NAME_PREFIX["people"], k))
+            if request is not None:
+                sel = _Request(request, self._lexicon(opened))
+                query = xapian.Query(xapian.Query.OP_FILTER, sel.context(), query)
+            counts = _Counts(opened.db, query, [SLOT_NAMES["people"]])
+            keys, shown = _names(counts.values(SLOT_NAMES["people"]))
+            keys.pop(k, None)
+            return display[k], counts.total, _top(keys, shown, (), size)
+        return retrying(self.shards, work)
+
+    def entity(self, kind: str, name: str, size: int = 10, latest: int = 10) -> EntityProfile:
+        def work(opened):
+            per_key, display = self._all_names(opened, kind)
+            k = exact_key(name)
+            if k not in per_key:
+                raise EntityNotFound(name)
+            shown = display[k]
+            query = xapian.Query(term(NAME_PREFIX[kind], k))
+            slots = [SLOT_DAY, SLOT_YEAR, SLOT_SECTION, *SLOT_NAMES.values()]
+            counts = _Counts(opened.db, query, slots)
+            days = sorted(d for d in counts.values(SLOT_DAY) if d)
+            years = {int(y): n for y, n in counts.values(SLOT_YEAR).items() if y}
+            named = {}
+            for other in ENTITY_KINDS:
+                keys, spelled = _names(counts.values(SLOT_NAMES[other]))
+                if other == kind:
+                    keys.pop(k, None)
+                named[other] = _top(keys, spelled, (), size)
+            sections, spelled = _names(counts.values(SLOT_SECTION))
+            enquire = xapian.Enquire(opened.db)
+            enquire.set_query(query)
+            enquire.set_sort_by_value_then_relevance(SLOT_DAY, True)  # undated last
+            newest = []
+            for item in enquire.get_mset(0, latest):
+                a = document_article(item.document)
+                newest.append(RelatedArticle(a.id, a.headline, a.date))
+            day = lambda d: dt.date(int(d[:4]), int(d[4:6]), int(d[6:]))  # noqa: E731
+            return EntityProfile(
+                kind=kind, name=shown, aliases=(), articles=counts.total,
+                first_date=day(days[0]) if days else None,
+                last_date=day(days[-1]) if days else None,
+                years=tuple(FacetValue(y, years[y], False) for y in sorted(years)),
+                undated=counts.total - sum(years.values()),
+                **named, sections=_top(sections, spelled, (), None)[:size],
+                latest=tuple(newest))
+        return retrying(self.shards, work)
+
+    def aliases(self) -> Aliases:
+        return Aliases()  # (features.aliases: this engine applies none)
+
+    # -- trends --------------------------------------------------------------------------------
+
+    def trends(self, queries: list[str], request: SearchRequest, interval: str) -> Trends:
+        """As the Whoosh engine's: counts per bucket from a match spy on the day of each
+        article (one value per distinct day), bucketed here."""
+        def work(opened):
+            lexicon = self._lexicon(opened)
+            base = _Request(replace(request, q=""), lexicon)
+            totals_by_day = _Counts(opened.db, base.context(), [SLOT_DAY])
+            all_days = _days(totals_by_day.values(SLOT_DAY))
+            asked, chosen = interval, interval
+            notes = []
+            while True:
+                buckets = {d: bucket_of_date(chosen, d) for d in all_days}
+                lo = bucket_of_date(chosen, request.date_from) if request.date_from else \
+                    (min(buckets.values()) if buckets else None)
+                hi = bucket_of_date(chosen, request.date_to) if request.date_to else \
+                    (max(buckets.values()) if buckets else None)
+                if lo is None or hi is None or lo > hi:
+                    lo, hi = 0, -1
+                if hi - lo + 1 <= MAX_BUCKETS or chosen == "year":
+                    break
+                chosen = INTERVALS[INTERVALS.index(chosen) - 1]
+            if chosen != asked:
+                notes.append(f"by {asked}, the range would have more than {MAX_BUCKETS:,} "
+                             f"buckets: counted by {chosen} instead (narrow 'from' and 'to' "
+                             f"to count by {asked})")
+
+            def per_bucket(by_day: dict[dt.date, int]) -> list[int]:
+                out = [0] * max(0, hi - lo + 1)
+                for d, n in by_day.items():
+                    b = bucket_of_date(chosen, d)
+                    if lo <= b <= hi:
+                        out[b - lo] += n
+                return out
+
+            totals = per_bucket(all_days)
+            first_day, last_day = request.date_from, request.date_to
+            bounds = [(label, max(first, first_day) if first_day else first,
+                       min(last, last_day) if last_day else last)
+                      for label, first, last in (bucket_bounds(chosen, b)
+                                                 for b in range(lo, hi + 1))]
+            series = []
+            for q in queries or [""]:
+                sel = _Request(replace(request, q=q), lexicon)
+                counted = _Counts(opened.db, sel.context(), [SLOT_DAY])
+                by_day = _days(counted.values(SLOT_DAY))
+                points = tuple(Point(label, first, last, c, t) for (label, first, last), c, t
+                               in zip(bounds, per_bucket(by_day), totals))
+                series.append(Series(q, points, counted.total - sum(by_day.values()),
+                                     tuple(sel.notes)))
+            return Trends(chosen, tuple(series),
+                          totals_by_day.total - sum(all_days.values()), tuple(notes))
+        return retrying(self.shards, work)
+
+    # -- one article ---------------------------------------------------------------------------
+
+    def story(self, article_id: str) -> Story:
+        """Each article is a story of its own on this engine (``features.stories``)."""
+        article = self.article(article_id)
+        return Story(article.id, article.id, (StoryVersion(article.id, article.headline,
+                                                            article.date, article.source,
+                                                            1.0, 1.0),))
+
+    def story_versions(self, story_id: str) -> tuple[Story, dict[str, Article]]:
+        try:
+            article = self.article(story_id)
+        except ArticleNotFound:
+            raise StoryNotFound(story_id) from None
+        return self.story(story_id), {article.id: article}
+
+    def story_changes(self, story_id: str) -> tuple[Story, dict[str, Changes]]:
+        story, articles = self.story_versions(story_id)
+        lead = articles[story.lead]
+        return story, {v.id: changes(lead.headline, lead.body, articles[v.id].headline,
+                                     articles[v.id].body) for v in story.versions}
+
+    def related(self, article_id: str, count: int = 5) -> list[RelatedArticle]:
+        """Articles most like this one: Xapian's more-like-this (the article's key body and
+        headline words, from an expand set) OR the names it holds."""
+        def work(opened):
+            doc = self._document(opened, article_id)
+            rset = xapian.RSet()
+            rset.add_document(doc.get_docid())
+            enquire = xapian.Enquire(opened.db)
+            enquire.set_query(xapian.Query(id_term(article_id)))
+            words = TEXT_PREFIX["body"], TEXT_PREFIX["headline"]
+
+            class Words(xapian.ExpandDecider):
+                def __call__(self, t):
+                    return t.decode("utf-8", "replace").startswith(words)
+
+            eset = enquire.get_eset(12, rset, Words())
+            parts = [xapian.Query(item.term) for item in eset]
+            for t in doc.termlist():
+                text = t.term.decode("utf-8", "replace")
+                if text.startswith(("XP", "XO", "XL")):
+                    parts.append(xapian.Query(text))
+            if not parts:
+                return []
+            query = xapian.Query(xapian.Query.OP_AND_NOT,
+                                 xapian.Query(xapian.Query.OP_OR, parts),
+                                 xapian.Query(id_term(article_id)))
+            enquire.set_query(query)
+            out = []
+            for item in enquire.get_mset(0, count):
+                a = document_article(item.document)
+                out.append(RelatedArticle(a.id, a.headline, a.date))
+            return out
+        return retrying(self.shards, work)
+
+    def highlight_article(self, article: Article, q: str, part: int = 1) \
+            -> tuple[str, list[str], int]:
+        terms: dict = {}
+        if q.strip():
+            def work(opened):
+                lexicon = self._lexicon(opened)
+                query = parse_query(clean_query_text(q, []), lexicon.schema, lexicon, [],
+                                    lexicon.words)
+                return positive_terms(query, lexicon)
+            terms = retrying(self.shards, work)
+        analyzers = _schema()
+        headline = highlight_whole(article.headline, terms.get("headline", frozenset()),
+                                   analyzers["headline"].analyzer)
+        parts = article_parts(split_paragraphs(article.body))
+        shown = parts[min(max(part, 1), len(parts)) - 1]
+        paragraphs = [highlight_whole(p, terms.get("body", frozenset()),
+                                      analyzers["body"].analyzer) for p in shown]
+        return headline, paragraphs, len(parts)
+
+    def stats(self) -> dict:
+        def work(opened):
+            counts = _Counts(opened.db, xapian.Query.MatchAll, [SLOT_DAY])
+            days = sorted(d for d in counts.values(SLOT_DAY) if d)
+            dated = sum(counts.values(SLOT_DAY).values())
+            iso = lambda d: f"{d[:4]}-{d[4:6]}-{d[6:]}"  # noqa: E731
+            out = {"articles": counts.total, "dated": dated, "undated": counts.total - dated,
+                   "first_date": iso(days[0]) if days else None,
+                   "last_date": iso(days[-1]) if days else None}
+            for kind in ("people", "organizations", "places"):
+                out[kind] = len(self._all_names(opened, kind)[0])
+            out["sections"] = len(self._all_names(opened, "section")[0])
+            # the last write of the first shard (a combined database reads its metadata)
+            out.update(last_ingest=_metadata(opened.db, "last_ingest") or None,
+                       index_format=None, engine="xapian",
+                       shards=len(self.shards.shards), missing_shards=list(opened.missing))
+            return out
+        return retrying(self.shards, work)
+
+
+def _metadata(db, key: str) -> str:
+    value = db.get_metadata(key)
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _days(counts: dict[str, int]) -> dict[dt.date, int]:
+    return {dt.date(int(d[:4]), int(d[4:6]), int(d[6:])): n for d, n in counts.items() if d}
+
+
+class _Export:
+    """The articles of an export, read one by one (each its own story's lead)."""
+
+    def __init__(self, total: int, docids: list[int], opened):
+        self.total = total
+        self.docs = docids
+        self.truncated = total > len(docids)
+        self._opened = opened
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __iter__(self) -> Iterator[tuple[Article, str]]:
+        for docid in self.docs:
+            article = document_article(self._opened.db.get_document(docid))
+            yield article, article.id
+
+    def close(self) -> None:
+        self._opened.db.close()
 
 def _partial_note(missing: list[str]) -> str:
     return (f"partial answer: {len(missing)} shard{'s' if len(missing) != 1 else ''} of the "

@@ -23,16 +23,12 @@ from dataclasses import dataclass, field
 import xapian
 
 from search.cluster import Shard, parse_shards
-from search.errors import SearchError
+from search.errors import ShardsUnavailable
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 2.0
 POOL_SIZE = 8
-
-
-class ShardsUnavailable(SearchError):
-    """No shard of the cluster answered."""
 
 
 def shard_timeout() -> float:

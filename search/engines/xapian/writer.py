@@ -16,6 +16,7 @@ committed before stay.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import zlib
@@ -35,6 +36,10 @@ from search.models import Article, IngestStats
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1_000
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def shard_of(article_id: str, shards: int) -> int:
@@ -169,12 +174,12 @@ class XapianIndexer:
         return adds, updates, same
 
     def _write(self, i: int, docs: list) -> None:
-        if not docs:
-            return
+        # every shard records the batch's time, even one the batch has nothing for
         db = self._writers[i]
         try:
             for article_id, doc in docs:
                 db.replace_document(id_term(article_id), doc)
+            db.set_metadata("last_ingest", _now())
             db.commit()
         except xapian.Error as exc:
             raise self._failed(i, exc, "writing") from None
@@ -211,6 +216,7 @@ class XapianIndexer:
                 self.stats.deleted += 1
                 if not self.dry_run:
                     db.delete_document(id_term(article_id))
+                    db.set_metadata("last_ingest", _now())
             except xapian.Error as exc:
                 raise self._failed(i, exc, "deleting from") from None
         if not self.dry_run:
