@@ -15,7 +15,9 @@ starts, on 127.0.0.1, for each shard ``i`` of ``DIR``:
 Its first line on standard output is the ``NEWS_SHARDS`` value that names the cluster:
 shards separated by commas, each its read server ``host:port``, then ``+host:port`` for each
 replica (``127.0.0.1:33340+127.0.0.1:33349,127.0.0.1:33343+...``); a shard's writer listens
-at its read port + 1. It runs until SIGTERM or Ctrl-C, then stops every process it started.
+at its read port + 1. It runs until SIGTERM or Ctrl-C, then stops every process it started. A
+server that stops meanwhile (killed, to try a failover) is reported on standard error and the
+others keep running; when every server has stopped, so does the command (exit 1).
 
 ``xapian-tcpsrv`` has neither authentication nor encryption, and a writable port lets anyone
 who reaches it change the shard: this command binds to 127.0.0.1 only, and a deployment must
@@ -280,13 +282,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cluster: {args.shards} shard(s), {args.replicas} replica(s) each, in {layout.root} "
           f"on {HOST}; writers at each shard's read port + 1. Stop with Ctrl-C or SIGTERM.",
           file=sys.stderr, flush=True)
+    reported: set[int] = set()
     try:
         while not stopping:
-            gone = cluster.dead()
-            if gone:
-                print(f"cluster: a server stopped (exit {gone[0].returncode}); stopping the "
-                      "rest", file=sys.stderr, flush=True)
-                cluster.stop()
+            # a server that stops is reported and the others keep serving, as in a real
+            # cluster: the archive answers from the other shards, or from a replica
+            for proc in cluster.dead():
+                if proc.pid not in reported:
+                    reported.add(proc.pid)
+                    print(f"cluster: {' '.join(map(str, proc.args))} stopped (exit "
+                          f"{proc.returncode}); the other servers keep running",
+                          file=sys.stderr, flush=True)
+            if len(reported) == len(cluster.procs):
+                print("cluster: every server has stopped", file=sys.stderr, flush=True)
                 return 1
             time.sleep(0.2)
     finally:

@@ -78,9 +78,11 @@ class Cluster:
                 raise RuntimeError(f"the cluster did not start: {err}")
         raise RuntimeError("the cluster did not start: ports kept being taken")
 
-    def shard_pids(self) -> dict[int, int]:
-        """{read port: pid} of the read-only servers (from ``ss``-free /proc: the pid files
-        ``search.cluster`` does not write, so the command lines are read)."""
+    def server_pids(self) -> dict[int, list[int]]:
+        """{port: pids} of this cluster's ``xapian-tcpsrv`` processes (read-only and
+        writable; a server forks a child per connection, which keeps its listening socket),
+        found by their command lines."""
+        ports = set(self.layout.all_ports())
         found = {}
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
@@ -89,9 +91,10 @@ class Cluster:
                 cmd = (Path("/proc") / pid / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if cmd and cmd[0].endswith(b"xapian-tcpsrv") and b"--writable" not in cmd:
-                if b"--port" in cmd:
-                    found[int(cmd[cmd.index(b"--port") + 1])] = int(pid)
+            if cmd and cmd[0].endswith(b"xapian-tcpsrv") and b"--port" in cmd:
+                port = int(cmd[cmd.index(b"--port") + 1])
+                if port in ports:
+                    found.setdefault(port, []).append(int(pid))
         return found
 
     def stop(self) -> None:

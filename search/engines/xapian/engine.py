@@ -299,8 +299,6 @@ class XapianEngine:
                 section=article.section, source_url=safe_source_url(article.url),
                 score=round(item.weight, 4) if sort == "relevance" else None,
                 story=StoryRef(article.id, 1)))
-        if opened.missing:
-            sel.notes.append(_partial_note(opened.missing))
         took = (time.perf_counter() - started) * 1000
         return SearchResult(request=req, total=total, hits=tuple(hits), facets=facets,
                             undated=undated, suggestion=None,
@@ -598,6 +596,35 @@ class XapianEngine:
             return out
         return retrying(self.shards, work)
 
+
+def _metadata(db, key: str) -> str:
+    value = db.get_metadata(key)
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _days(counts: dict[str, int]) -> dict[dt.date, int]:
+    return {dt.date(int(d[:4]), int(d[4:6]), int(d[6:])): n for d, n in counts.items() if d}
+
+
+class _Export:
+    """The articles of an export, read one by one (each its own story's lead)."""
+
+    def __init__(self, total: int, docids: list[int], opened):
+        self.total = total
+        self.docs = docids
+        self.truncated = total > len(docids)
+        self._opened = opened
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __iter__(self) -> Iterator[tuple[Article, str]]:
+        for docid in self.docs:
+            article = document_article(self._opened.db.get_document(docid))
+            yield article, article.id
+
+    def close(self) -> None:
+        self._opened.db.close()
 
 def _metadata(db, key: str) -> str:
     value = db.get_metadata(key)
