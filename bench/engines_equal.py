@@ -3,7 +3,13 @@ the Xapian cluster holding the same articles; reports every difference in ``tota
 facet counts, and the top-10 overlap of relevance rankings (which may differ: the engines'
 BM25 differ).
 
-    python -m bench.engines_equal --index IX --shards HOST:PORT,... --queries FILE [--json OUT]
+    python -m bench.engines_equal --index IX --queries FILE [--shards HOST:PORT,...] [--json OUT]
+
+Without ``--shards``, a local cluster of ``--shard-count`` shards (3) is started in a temporary
+folder and loaded with the Whoosh archive's own articles, names included (written out as JSON
+Lines and ingested with ``ingest.py --engine xapian --people never``): the same archive on both
+engines. (Ingesting the sources again would not do: the Whoosh engine resolves lone surnames
+against the index it writes to, which the Xapian engine does not do yet.)
 
 The workload: each query of ``FILE`` (``bench.peers``' query files: the shared generator's
 common words, rare words, phrases and person-and-dates filters), asked as it is, sorted by
@@ -19,10 +25,14 @@ put it in the list.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -120,20 +130,101 @@ def compare(whoosh: Archive, xapian: Archive, specs: list[dict]) -> dict:
             "ms_p50": {k: statistics.median(v) for k, v in times.items() if v}}
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_queries(archive: Archive, out: Path, n: int = 300) -> None:
+    """``n`` queries drawn from ``archive``'s dated articles by the shared query generator
+    (``../shared/bench/make_queries.py``, run at benchmark time in a process of its own, as
+    ``bench.peers`` runs it)."""
+    from bench.peers import _shared_bench
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus.jsonl"
+        with corpus.open("w", encoding="utf-8") as fh:
+            for article, _ in archive.export(SearchRequest(sort="oldest", group="none"), 10**9):
+                if article.date is not None:
+                    fh.write(json.dumps({"headline": article.headline, "body": article.body,
+                                         "people": list(article.people),
+                                         "date": article.date.isoformat() + "T00:00:00"})
+                             + "\n")
+        subprocess.run([sys.executable, "-c",
+                        "import sys, runpy; m = runpy.run_path(sys.argv[1]); "
+                        "m['main'](sys.argv[2], sys.argv[3], int(sys.argv[4]))",
+                        str(_shared_bench() / "make_queries.py"), str(corpus), str(out), str(n)],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+def write_archive(archive: Archive, path: Path) -> int:
+    """Every article of ``archive`` as JSON Lines that ``ingest.py`` reads back unchanged."""
+    export = archive.export(SearchRequest(sort="oldest", group="none"), 10**9)
+    n = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for article, _story in export:
+            fh.write(json.dumps({
+                "id": article.id, "headline": article.headline, "body": article.body,
+                "people": list(article.people), "organizations": list(article.organizations),
+                "places": list(article.places),
+                "date": article.date.isoformat() if article.date else None,
+                "section": article.section, "url": article.url, "byline": article.byline,
+                "source": article.source}, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+@contextlib.contextmanager
+def loaded_cluster(archive: Archive, shards: int, port: int, workdir: Path):
+    """A local cluster holding ``archive``'s articles; yields its NEWS_SHARDS value."""
+    source = workdir / "archive.jsonl"
+    count = write_archive(archive, source)
+    proc = subprocess.Popen([sys.executable, "-m", "search.cluster", "start",
+                             str(workdir / "cluster"), "--shards", str(shards), "--port",
+                             str(port)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        value = proc.stdout.readline().strip()
+        if not value:
+            raise SystemExit("the cluster did not start (a port in use? give --port)")
+        started = time.perf_counter()
+        subprocess.run([sys.executable, str(ROOT / "ingest.py"), "--engine", "xapian",
+                        "--shards", value, "--people", "never", "-q", str(source)], cwd=ROOT,
+                       check=True)
+        seconds = time.perf_counter() - started
+        print(f"loaded {count:,} articles into {shards} shards in {seconds:.1f} s "
+              f"({count / seconds:,.0f} articles/s)", flush=True)
+        yield value
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.engines_equal",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--index", required=True, help="the Whoosh index")
-    ap.add_argument("--shards", required=True, help="the Xapian cluster (NEWS_SHARDS)")
-    ap.add_argument("--queries", required=True, help="a bench.peers query file (JSON)")
+    ap.add_argument("--shards", help="the Xapian cluster (NEWS_SHARDS); default: a local one "
+                                     "started and loaded with the index's articles")
+    ap.add_argument("--shard-count", type=int, default=3)
+    ap.add_argument("--port", type=int, default=33400, help="the local cluster's first port")
+    ap.add_argument("--queries", required=True,
+                    help="a bench.peers query file (JSON); made from the index's articles by "
+                         "the shared generator when it does not exist")
     ap.add_argument("--limit", type=int, default=None, help="only the first N queries")
     ap.add_argument("--json", help="write the report here too")
     args = ap.parse_args(argv)
-    specs = json.loads(Path(args.queries).read_text())[:args.limit]
     whoosh = Archive(args.index, engine="whoosh")
-    xapian = Archive(engine="xapian", shards=args.shards)
     whoosh.warm()
-    report = compare(whoosh, xapian, specs)
+    if not Path(args.queries).exists():
+        make_queries(whoosh, Path(args.queries))
+    specs = json.loads(Path(args.queries).read_text())[:args.limit]
+    with contextlib.ExitStack() as stack:
+        shards = args.shards
+        if not shards:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            shards = stack.enter_context(loaded_cluster(whoosh, args.shard_count, args.port,
+                                                        workdir))
+        xapian = Archive(engine="xapian", shards=shards)
+        report = compare(whoosh, xapian, specs)
+        xapian.close()
     print(f"{report['requests']} requests, {len(specs)} queries: "
           f"{len(report['differences'])} with a difference")
     for d in report["differences"][:50]:

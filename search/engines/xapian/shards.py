@@ -7,8 +7,9 @@ server, or when that does not answer, to its replicas in turn. A shard none of w
 answers is left out: the database holds the others and ``missing`` names it, and every answer
 made from it says ``partial``. Xapian itself would fail the whole query on one dead shard.
 
-Every remote operation has a time limit (``NEWS_SHARD_TIMEOUT``, seconds, default 2): a shard
-that is slow is treated as down for that request.
+Every remote read has a time limit (``NEWS_SHARD_TIMEOUT``, seconds, default 2): a shard that
+is slow is treated as down for that request. Writes (``ingest.py``) have their own
+(``NEWS_SHARD_WRITE_TIMEOUT``, default 120: a batch's commit on a large shard takes seconds).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from search.errors import ShardsUnavailable
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 2.0
+# writes are not waited for by a reader: a batch's commit on a large shard takes seconds
+DEFAULT_WRITE_TIMEOUT = 120.0
 POOL_SIZE = 8
 
 
@@ -36,6 +39,13 @@ def shard_timeout() -> float:
         return float(os.environ.get("NEWS_SHARD_TIMEOUT", DEFAULT_TIMEOUT))
     except ValueError:
         return DEFAULT_TIMEOUT
+
+
+def write_timeout() -> float:
+    try:
+        return float(os.environ.get("NEWS_SHARD_WRITE_TIMEOUT", DEFAULT_WRITE_TIMEOUT))
+    except ValueError:
+        return DEFAULT_WRITE_TIMEOUT
 
 
 def server_name(server: tuple[str, int]) -> str:

@@ -28,7 +28,7 @@ import xapian
 from search.aliases import Aliases
 from search.cluster import Shard, parse_shards
 from search.engines.xapian.documents import article_document, id_term, stored
-from search.engines.xapian.shards import shard_timeout
+from search.engines.xapian.shards import write_timeout
 from search.errors import IndexWriteError, NotSupported
 from search.ingest.records import Prepared, complete_articles
 from search.models import Article, IngestStats
@@ -84,7 +84,7 @@ class XapianIndexer:
 
     def _connect(self, shard: Shard) -> xapian.WritableDatabase:
         host, port = shard.write
-        ms = max(1, int(shard_timeout() * 1000))
+        ms = max(1, int(write_timeout() * 1000))
         try:
             return xapian.remote_open_writable(host, port, ms, ms)
         except xapian.Error as exc:
