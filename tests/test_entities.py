@@ -23,7 +23,7 @@ from search.models import ENTITY_KINDS, Article
 from search.service import Archive
 from web import create_app
 
-from .conftest import run_ingest, summary_of, write_jsonl
+from .conftest import ENGINES, run_ingest, summary_of, write_jsonl
 from .plain import all_articles
 
 ORGS = ["Harbour Board", "Kettleby & Sons", "OPEC", "Marlow Rowing Club", "Tidewater Bank"]
@@ -54,10 +54,26 @@ def archive_dir(tmp_path_factory):
     return directory
 
 
-@pytest.fixture(scope="module")
-def client(archive_dir):
-    app = create_app({"NEWS_INDEX": str(archive_dir), "TESTING": True})
+@pytest.fixture(scope="module", params=ENGINES)
+def client(request, archive_dir, tmp_path_factory):
+    """The app on the made-up archive, on each engine (the Xapian one loaded with the same
+    articles into a real local cluster of its own)."""
+    config = {"NEWS_INDEX": str(archive_dir)}
+    cluster = None
+    if request.param == "xapian":
+        from search.engines.xapian.writer import XapianIndexer
+
+        from .clusters import Cluster
+
+        cluster = Cluster(tmp_path_factory.mktemp("entities-cluster"), shards=3, replicas=0)
+        with XapianIndexer(cluster.value) as ix:
+            ix.upsert(all_articles(archive_dir))
+        config = {"NEWS_ENGINE": "xapian", "NEWS_SHARDS": cluster.value}
+    app = create_app({**config, "TESTING": True})
     yield app.test_client()
+    app.extensions["archive"].close()
+    if cluster is not None:
+        cluster.stop()
 
 
 def test_tag_ids_become_the_names_people_recognise():

@@ -15,16 +15,33 @@ from search.analysis import fold, snowball_stem
 from web import create_app
 
 from . import research_archive
+from .conftest import ENGINES
 from .plain import all_articles
 
 
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
+@pytest.fixture(scope="module", params=ENGINES)
+def small(request, tmp_path_factory):
+    """The hand-counted archive, on each engine (the Xapian one loaded into a real local
+    cluster of its own)."""
     directory = tmp_path_factory.mktemp("kwic") / "ix"
     research_archive.build(directory)
-    app = create_app({"NEWS_INDEX": str(directory), "TESTING": True})
-    yield app.test_client(), {a.id: a for a in all_articles(directory)}
+    articles = {a.id: a for a in all_articles(directory)}
+    config = {"NEWS_INDEX": str(directory)}
+    cluster = None
+    if request.param == "xapian":
+        from search.engines.xapian.writer import XapianIndexer
+
+        from .clusters import Cluster
+
+        cluster = Cluster(tmp_path_factory.mktemp("kwic-cluster"), shards=3, replicas=0)
+        with XapianIndexer(cluster.value) as ix:
+            ix.upsert(list(articles.values()))
+        config = {"NEWS_ENGINE": "xapian", "NEWS_SHARDS": cluster.value}
+    app = create_app({**config, "TESTING": True})
+    yield app.test_client(), articles
     app.extensions["archive"].close()
+    if cluster is not None:
+        cluster.stop()
 
 
 def kwic(client, **params):

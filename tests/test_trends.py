@@ -10,12 +10,14 @@ import pytest
 
 from web import create_app
 
+from .conftest import ENGINES, engine_config
 from .plain import all_articles
 
 
-@pytest.fixture(scope="module")
-def client(demo_index):
-    app = create_app({"NEWS_INDEX": str(demo_index), "TESTING": True})
+@pytest.fixture(scope="module", params=ENGINES)
+def client(request, demo_index):
+    """The app on the demo archive, on each engine (the Xapian one a real local cluster)."""
+    app = create_app({**engine_config(request, demo_index), "TESTING": True})
     yield app.test_client()
     app.extensions["archive"].close()
 

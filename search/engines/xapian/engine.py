@@ -34,6 +34,7 @@ from search.engines.xapian.documents import (NAME_JOIN, NAME_PREFIX, SLOT_DAY, S
                                              YEAR_PREFIX, document_article, id_term, name_keys,
                                              stored, term)
 from search.engines.xapian.shards import ShardSet, retrying
+from search import kwic
 from search.aliases import Aliases
 from search.diffs import Changes, changes
 from search.errors import (ArticleNotFound, EntityNotFound, PersonNotFound, StoryNotFound)
@@ -183,7 +184,7 @@ class XapianEngine:
         exact_facets=True, multi_select_facets=True, phrases=True, prefixes=True,
         fuzzy=True, proximity=True, exact_words=True, date_operator=True,
         stories=False, spelling=False, related=True, entities=True, trends=True,
-        kwic=False, significant=False, aliases=False, partial_answers=True)
+        kwic=True, significant=False, aliases=False, partial_answers=True, time_limit=False)
 
     def __init__(self, shards: ShardSet | str, time_limit: float = DEFAULT_TIME_LIMIT):
         self.shards = shards if isinstance(shards, ShardSet) else ShardSet(shards)
@@ -500,6 +501,52 @@ class XapianEngine:
                                      tuple(sel.notes)))
             return Trends(chosen, tuple(series),
                           totals_by_day.total - sum(all_days.values()), tuple(notes))
+        return retrying(self.shards, work)
+
+    # -- keyword in context --------------------------------------------------------------------
+
+    def kwic(self, request: SearchRequest, sort: str = "order",
+             limit: int = kwic.DEFAULT_LINES) -> kwic.Kwic:
+        """As ``search.kwic.run_kwic``: the shared line rules over the articles in the
+        search's order, read from the shards until ``limit`` lines are found."""
+        def work(opened):
+            lexicon = self._lexicon(opened)
+            req = replace(request, group="none")
+            sel = _Request(req, lexicon)
+            notes = list(dict.fromkeys(sel.notes))
+            want = kwic.wanted(sel.q, lexicon)
+            if sel.q is not None and not want:
+                notes.append("the query has no words to show in context (only names, dates "
+                             "or words left out)")
+            analyzers = {f: _schema()[f].analyzer for f in kwic.FIELDS}
+            enquire = self._ordered(opened.db, sel, req)
+            lines: list = []
+            read, more, chunk = 0, False, max(limit, 20)
+            total = enquire.get_mset(0, 0, opened.db.get_doccount()).get_matches_estimated()
+            while want and read < total and not more:
+                for item in enquire.get_mset(read, chunk):
+                    read += 1
+                    article = document_article(item.document)
+                    for field in kwic.FIELDS:
+                        if field not in want:
+                            continue
+                        text = " ".join(getattr(article, field).split())
+                        for start, end in kwic.occurrences(text, want[field],
+                                                           analyzers[field]):
+                            if len(lines) == limit:
+                                more = True
+                                break
+                            left, match, right = kwic.line_parts(text, start, end)
+                            lines.append(kwic.Line(article.id, article.date.isoformat()
+                                                   if article.date else None,
+                                                   article.headline, field, left, match,
+                                                   right))
+                    if more:
+                        break
+                chunk *= 2
+            if sort in ("left", "right"):
+                lines.sort(key=lambda line: kwic.sort_key(line, sort))
+            return kwic.Kwic(total, read, tuple(lines), more, tuple(notes))
         return retrying(self.shards, work)
 
     # -- one article ---------------------------------------------------------------------------
