@@ -41,6 +41,7 @@ from pathlib import Path
 
 DEFAULT_PORT = 33340
 REPLICATE_SECONDS = 2
+WRITER_TIMEOUT_MS = 600_000
 HOST = "127.0.0.1"
 TOOLS = ("xapian-tcpsrv", "xapian-replicate", "xapian-replicate-server")
 
@@ -194,8 +195,12 @@ class Cluster:
                 read, write, master = layout.ports(i)
                 # changesets kept for the replicas to catch up with
                 env = {"XAPIAN_MAX_CHANGESETS": "100"} if layout.replicas else {}
-                proc = self._spawn(["xapian-tcpsrv", "--quiet", "--writable", "--interface",
-                                    HOST, "--port", str(write), str(primary)], env)
+                # the writer waits WRITER_TIMEOUT_MS for the next message of an ingest that
+                # is busy reading and analysing its next batch (the default, 15 s between the
+                # messages of a running write, cut off ingests on a busy machine)
+                proc = self._spawn(["xapian-tcpsrv", "--quiet", "--writable", "--timeout",
+                                    str(WRITER_TIMEOUT_MS), "--interface", HOST, "--port",
+                                    str(write), str(primary)], env)
                 _wait_listening(write, proc, f"shard {i}'s writer")
                 proc = self._spawn(["xapian-tcpsrv", "--quiet", "--interface", HOST, "--port",
                                     str(read), str(primary)])

@@ -73,6 +73,8 @@ class XapianIndexer:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if hasattr(self, "_threads"):
+            self._threads.shutdown(wait=True)
         for db in self._writers:
             if db is not None:
                 try:
@@ -154,10 +156,18 @@ class XapianIndexer:
         self.stats.unchanged += sum(len(s) for _, _, s in plans)
         if not self.dry_run and to_write:
             articles = complete_articles(to_write, self._get_extractor, self._on_progress)
-            docs: list[list] = [[] for _ in range(n)]
+            by_shard_articles: list[list] = [[] for _ in range(n)]
             for p, a in zip(to_write, articles):
-                docs[shard_of(a.id, n)].append((a.id, article_document(a, p.fingerprint)))
-            list(self._pool().map(self._write, range(n), docs))
+                by_shard_articles[shard_of(a.id, n)].append((p, a))
+            # each shard's documents are made here and written by a thread of its own, so
+            # that one shard's writes overlap the making of the next shard's documents
+            writes = []
+            for i in range(n):
+                docs = [(a.id, article_document(a, p.fingerprint))
+                        for p, a in by_shard_articles[i]]
+                writes.append(self._pool().submit(self._write, i, docs))
+            for write in writes:
+                write.result()
         if self._on_progress:
             done = self.stats.added + self.stats.updated + self.stats.unchanged
             self._on_progress(f"{done:,} articles {'checked' if self.dry_run else 'committed'}")
@@ -174,15 +184,29 @@ class XapianIndexer:
         return adds, updates, same
 
     def _write(self, i: int, docs: list) -> None:
-        # every shard records the batch's time, even one the batch has nothing for
-        db = self._writers[i]
-        try:
-            for article_id, doc in docs:
-                db.replace_document(id_term(article_id), doc)
-            db.set_metadata("last_ingest", _now())
-            db.commit()
-        except xapian.Error as exc:
-            raise self._failed(i, exc, "writing") from None
+        for attempt in (1, 2):
+            db = self._writers[i]
+            try:
+                for article_id, doc in docs:
+                    db.replace_document(id_term(article_id), doc)
+                # every shard records the batch's time, even one the batch has nothing for
+                db.set_metadata("last_ingest", _now())
+                db.commit()
+                return
+            except xapian.NetworkError as exc:
+                # the connection was dropped (a server's time limit): the shard's part of the
+                # batch was not committed; on a new connection it is written again (by id:
+                # nothing twice)
+                if attempt == 2:
+                    raise self._failed(i, exc, "writing") from None
+                log.warning("shard %s: %s; writing its part of the batch again",
+                            self.shards[i].read, exc)
+                try:
+                    self._writers[i] = self._connect(self.shards[i])
+                except IndexWriteError:
+                    raise self._failed(i, exc, "writing") from None
+            except xapian.Error as exc:
+                raise self._failed(i, exc, "writing") from None
 
     def _failed(self, i: int, exc: Exception, doing: str) -> IndexWriteError:
         shard = self.shards[i]
