@@ -4,6 +4,7 @@
     python -m bench.perf --size 200000         # or 1000000; --reuters for Reuters-21578
     python -m bench.perf --size 200000 --skip-documented --ingest-rounds 2 --ingest-only
     options: --workdir bench/out  --rounds 3  --json FILE  --skip-documented
+    python -m bench.perf --cluster 1,2,4 --size N   # the Xapian engine (bench.cluster_bench)
 
 One run measures, on the same corpus:
 - ingest: this project's ``ingest.py`` (people given, so no extraction), with stories and
@@ -446,7 +447,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="requests of each research tool (bench.research_bench)")
     ap.add_argument("--pages-only", action="store_true",
                     help="measure the pages of the index a previous run left in --workdir")
+    ap.add_argument("--cluster", metavar="SHARDS",
+                    help="instead: the Xapian engine on local clusters of these shard counts "
+                         "(e.g. 1,2,4) beside the Whoosh engine, on bench.peers' corpus of "
+                         "--size articles (bench.cluster_bench)")
     args = ap.parse_args(argv)
+    if args.cluster:
+        from bench import cluster_bench
+
+        return cluster_bench.main(["--size", str(args.size), "--shards", args.cluster]
+                                  + (["--json", str(args.json)] if args.json else []))
     if not args.data.exists():
         print(f"not found: {args.data}", file=sys.stderr)
         return 2
