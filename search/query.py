@@ -799,10 +799,46 @@ _WORD = re.compile(r"(?<![\w:*])([^\W\d_][\w'’-]*)(?![\w:*])")
 _OPERATORS = {"and", "or", "not", "to"}
 
 
+class _WhooshWords:
+    """What ``suggest`` reads of a Whoosh index."""
+
+    def __init__(self, searcher, facets: FacetData, deadline: float):
+        self.searcher, self.facets, self.deadline = searcher, facets, deadline
+        self.reader = searcher.reader()
+
+    def frequency(self, stem: str) -> int:
+        return sum(self.reader.doc_frequency(field, stem) for field in FacetData.WORD_FIELDS)
+
+    def words(self, first: str) -> list[str]:
+        return self.facets.words(first)
+
+    def texts_with(self, stem: str, articles: int):
+        """(field, text) of the first few articles holding ``stem``, field by field."""
+        for field in FacetData.WORD_FIELDS:
+            for docnum in self.facets.term_docs(field, stem)[:articles].tolist():
+                yield field, self.searcher.stored_fields(docnum).get(field) or ""
+
+    def count(self, text: str) -> int | None:
+        """Articles the query ``text`` finds (None: nothing searchable)."""
+        query = parse_query(text, self.searcher.schema, self.reader, [], self.facets.lexicon)
+        if query is None:
+            return None
+        return int(np.count_nonzero(matched_mask(query, self.searcher, self.facets,
+                                                 self.deadline) & self.facets.live))
+
+
 def _suggest(searcher, facets: FacetData, text: str, total: int,
              unknown_only: bool = False, deadline: float = _NO_DEADLINE) -> Suggestion | None:
+    return suggest(_WhooshWords(searcher, facets, deadline), searcher.schema["body"].analyzer,
+                   text, total, unknown_only, deadline)
+
+
+def suggest(source, analyzer, text: str, total: int, unknown_only: bool = False,
+            deadline: float = _NO_DEADLINE) -> Suggestion | None:
     """A better-spelled query from the archive's own words, when it finds more; with
-    ``unknown_only``, only words the archive does not have at all are replaced.
+    ``unknown_only``, only words the archive does not have at all are replaced. ``source``
+    is what an engine gives of its words (``frequency``, ``words``, ``texts_with``, ``count``:
+    ``_WhooshWords`` for Whoosh).
 
     A word of the query whose stem the archive uses rarely or never is replaced by a word whose
     stem is close (at most two edits) and used far more often. Candidates are the indexed stems
@@ -811,16 +847,13 @@ def _suggest(searcher, facets: FacetData, text: str, total: int,
     edits away, the word shown is the archive's written form closest to what was typed, then
     the most frequent ("runing" -> "running" rather than "runs").
     """
-    reader = searcher.reader()
-    analyzer = searcher.schema["body"].analyzer
 
     def stem_of(word: str) -> str | None:
         stems = [t.text for t in analyzer(word)]
         return stems[0] if stems else None
 
     def frequency(stem: str | None) -> int:
-        return sum(reader.doc_frequency(field, stem) for field in FacetData.WORD_FIELDS) \
-            if stem else 0
+        return source.frequency(stem) if stem else 0
 
     replacements: dict[str, str] = {}
     for match in _WORD.finditer(text):
@@ -835,7 +868,7 @@ def _suggest(searcher, facets: FacetData, text: str, total: int,
         if unknown_only and own:
             continue
         # the 20 closest stems with the same first letter, at most 2 edits away
-        close = process.extract(stem, facets.words(stem[0]), scorer=Levenshtein.distance,
+        close = process.extract(stem, source.words(stem[0]), scorer=Levenshtein.distance,
                                 score_cutoff=2, limit=20)
         # a rare spelling next to a common one ("volker" beside "volcker"): of the common
         # stems fewest edits away, the one written closest to the typed word
@@ -845,20 +878,14 @@ def _suggest(searcher, facets: FacetData, text: str, total: int,
         best = [(-negative, c) for distance, negative, c in common
                 if distance == common[0][0]][:5] if common else []
         forms = [(Levenshtein.distance(form, word), -freq, form) for freq, c in best
-                 if (form := _written_form(searcher, facets, analyzer, c, word)) and form != word]
+                 if (form := written_form(source, analyzer, c, word)) and form != word]
         if forms:
             replacements[word] = min(forms)[2]
     if not replacements:
         return None
     corrected = _WORD.sub(lambda m: replacements.get(m.group(1).lower(), m.group(1)), text)
-    notes: list[str] = []
-    better_query = parse_query(corrected, searcher.schema, reader, notes, facets.lexicon)
-    if better_query is None:
-        return None
-    # counted from the cached per-term document arrays, as the search itself is
-    better = int(np.count_nonzero(matched_mask(better_query, searcher, facets, deadline)
-                                  & facets.live))
-    if better <= total:
+    better = source.count(corrected)
+    if better is None or better <= total:
         return None
     html_parts = []
     last = 0
@@ -872,20 +899,19 @@ def _suggest(searcher, facets: FacetData, text: str, total: int,
     return Suggestion(q=corrected, html="".join(html_parts))
 
 
-def _written_form(searcher, facets: FacetData, analyzer, stem: str, typed: str,
-                  articles: int = 3) -> str | None:
+def written_form(source, analyzer, stem: str, typed: str, articles: int = 3) -> str | None:
     """How the archive writes ``stem``: of the words with that stem in the first few articles
-    holding it, the one closest to ``typed``, then the most frequent (lower-cased)."""
+    holding it (the headline's, else the body's), the one closest to ``typed``, then the most
+    frequent (lower-cased)."""
     counts: dict[str, int] = {}
-    for field in FacetData.WORD_FIELDS:
-        for docnum in facets.term_docs(field, stem)[:articles].tolist():
-            value = searcher.stored_fields(docnum).get(field) or ""
-            for start, end in match_spans(value, frozenset([stem]), analyzer):
-                form = value[start:end].lower()
-                counts[form] = counts.get(form, 0) + 1
-        if counts:
+    field_seen = None
+    for field, value in source.texts_with(stem, articles):
+        if counts and field != field_seen:
             break
+        field_seen = field
+        for start, end in match_spans(value, frozenset([stem]), analyzer):
+            form = value[start:end].lower()
+            counts[form] = counts.get(form, 0) + 1
     if not counts:
         return None
     return min(counts, key=lambda f: (Levenshtein.distance(f, typed), -counts[f], f))
-

@@ -314,3 +314,15 @@ def test_xapian_keeps_each_article_a_story_of_its_own(demo_index, xapian_demo):
     story = client.get("/api/articles/wire-008").get_json()["story"]
     assert story["id"] == story["lead"] == "wire-008" and len(story["versions"]) == 1
     app.extensions["archive"].close()
+
+
+@pytest.mark.parametrize("typed, meant", [("brannok", "brannock"), ("lighthuose", "lighthouse"),
+                                          ("harbur council", "harbour council")])
+def test_did_you_mean_on_each_engine(client, typed, meant):
+    """A misspelt word gets the archive's own spelling, when that finds more; a word the
+    archive has gets none."""
+    body = client.get(f"/api/search?q={typed}").get_json()
+    assert body["suggestion"] is not None, body["query"]
+    assert body["suggestion"]["q"] == meant
+    found = client.get(f"/api/search?q={meant}").get_json()
+    assert found["total"] > body["total"] and found["suggestion"] is None

@@ -45,8 +45,8 @@ from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, Hit
                            StoryVersion)
 from search.trends import (INTERVALS, MAX_BUCKETS, Point, Series, Trends, bucket_bounds,
                            bucket_of_date)
-from search.query import (DEFAULT_TIME_LIMIT, clean_query_text, parse_query, positive_terms,
-                          safe_source_url)
+from search.query import (DEFAULT_TIME_LIMIT, SUGGEST_BELOW, clean_query_text, parse_query,
+                          positive_terms, safe_source_url, suggest)
 from search.schema import build_schema
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ class XapianEngine:
     features = Features(
         exact_facets=True, multi_select_facets=True, phrases=True, prefixes=True,
         fuzzy=True, proximity=True, exact_words=True, date_operator=True,
-        stories=False, spelling=False, related=True, entities=True, trends=True,
+        stories=False, spelling=True, related=True, entities=True, trends=True,
         kwic=True, significant=False, aliases=False, partial_answers=True, time_limit=False)
 
     def __init__(self, shards: ShardSet | str, time_limit: float = DEFAULT_TIME_LIMIT):
@@ -300,9 +300,13 @@ class XapianEngine:
                 section=article.section, source_url=safe_source_url(article.url),
                 score=round(item.weight, 4) if sort == "relevance" else None,
                 story=StoryRef(article.id, 1)))
+        suggestion = None
+        if sel.q is not None and total < SUGGEST_BELOW:
+            suggestion = suggest(_XapianWords(db, lexicon), analyzers["body"].analyzer,
+                                 sel.text, total, unknown_only=total > 0)
         took = (time.perf_counter() - started) * 1000
         return SearchResult(request=req, total=total, hits=tuple(hits), facets=facets,
-                            undated=undated, suggestion=None,
+                            undated=undated, suggestion=suggestion,
                             notes=tuple(dict.fromkeys(sel.notes)), took_ms=round(took, 2),
                             query_text=str(sel.q) if sel.q is not None else "",
                             timed_out=False, stories=total, partial=opened.partial,
@@ -644,6 +648,46 @@ class XapianEngine:
         return retrying(self.shards, work)
 
 
+class _XapianWords:
+    """What ``search.query.suggest`` reads of the shards: the headline and body words, kept
+    by first letter while the shards' contents stay the same."""
+
+    FIELDS = ("headline", "body")
+
+    def __init__(self, db, lexicon: Lexicon):
+        self.db, self.lexicon = db, lexicon
+
+    def frequency(self, stem: str) -> int:
+        return sum(self.lexicon.frequency(field, stem) for field in self.FIELDS)
+
+    def words(self, first: str) -> list[str]:
+        cache = self.lexicon._cache
+        if "by_letter" not in cache:
+            by_letter: dict[str, list[str]] = {}
+            for word in sorted({w for f in self.FIELDS for w in self.lexicon.words(f)}):
+                if word and word[0].isalpha():
+                    by_letter.setdefault(word[0], []).append(word)
+            cache["by_letter"] = by_letter
+        return cache["by_letter"].get(first, [])
+
+    def texts_with(self, stem: str, articles: int):
+        for field in self.FIELDS:
+            prefix = TEXT_PREFIX[field]
+            for i, posting in enumerate(self.db.postlist(term(prefix, stem))):
+                if i == articles:
+                    break
+                yield field, getattr(document_article(self.db.get_document(posting.docid)),
+                                     field)
+
+    def count(self, text: str) -> int | None:
+        q = parse_query(text, self.lexicon.schema, self.lexicon, [], self.lexicon.words)
+        if q is None:
+            return None
+        enquire = xapian.Enquire(self.db)
+        enquire.set_query(compile_query(q, self.lexicon))
+        return enquire.get_mset(0, 0, self.db.get_doccount()).get_matches_estimated()
+
+
 def _metadata(db, key: str) -> str:
     value = db.get_metadata(key)
     return value.decode("utf-8") if isinstance(value, bytes) else value
@@ -672,6 +716,46 @@ class _Export:
 
     def close(self) -> None:
         self._opened.db.close()
+
+class _XapianWords:
+    """What ``search.query.suggest`` reads of the shards: the headline and body words, kept
+    by first letter while the shards' contents stay the same."""
+
+    FIELDS = ("headline", "body")
+
+    def __init__(self, db, lexicon: Lexicon):
+        self.db, self.lexicon = db, lexicon
+
+    def frequency(self, stem: str) -> int:
+        return sum(self.lexicon.frequency(field, stem) for field in self.FIELDS)
+
+    def words(self, first: str) -> list[str]:
+        cache = self.lexicon._cache
+        if "by_letter" not in cache:
+            by_letter: dict[str, list[str]] = {}
+            for word in sorted({w for f in self.FIELDS for w in self.lexicon.words(f)}):
+                if word and word[0].isalpha():
+                    by_letter.setdefault(word[0], []).append(word)
+            cache["by_letter"] = by_letter
+        return cache["by_letter"].get(first, [])
+
+    def texts_with(self, stem: str, articles: int):
+        for field in self.FIELDS:
+            prefix = TEXT_PREFIX[field]
+            for i, posting in enumerate(self.db.postlist(term(prefix, stem))):
+                if i == articles:
+                    break
+                yield field, getattr(document_article(self.db.get_document(posting.docid)),
+                                     field)
+
+    def count(self, text: str) -> int | None:
+        q = parse_query(text, self.lexicon.schema, self.lexicon, [], self.lexicon.words)
+        if q is None:
+            return None
+        enquire = xapian.Enquire(self.db)
+        enquire.set_query(compile_query(q, self.lexicon))
+        return enquire.get_mset(0, 0, self.db.get_doccount()).get_matches_estimated()
+
 
 def _metadata(db, key: str) -> str:
     value = db.get_metadata(key)
