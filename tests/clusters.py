@@ -103,3 +103,17 @@ class Cluster:
             self.proc.wait(timeout=30)
         for stream in (self.proc.stdout, self.proc.stderr):
             stream.close()
+
+
+def loaded(articles, root: Path) -> Cluster:
+    """A 3-shard cluster holding ``articles`` (written through ``XapianIndexer``)."""
+    from search.engines.xapian.writer import XapianIndexer
+
+    cluster = Cluster(root, shards=3, replicas=0)
+    try:
+        with XapianIndexer(cluster.value) as ix:
+            ix.upsert(list(articles))
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster

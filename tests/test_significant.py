@@ -15,16 +15,28 @@ from search.significant import jlh
 from web import create_app
 
 from . import research_archive
+from .conftest import ENGINES
 from .plain import all_articles
 
 
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
+@pytest.fixture(scope="module", params=ENGINES)
+def small(request, tmp_path_factory):
+    """The research archive, on each engine (the Xapian one loaded into a real local cluster
+    of its own)."""
     directory = tmp_path_factory.mktemp("significant") / "ix"
     research_archive.build(directory)
-    app = create_app({"NEWS_INDEX": str(directory), "TESTING": True})
-    yield app.test_client(), all_articles(directory)
+    articles = all_articles(directory)
+    config, cluster = {"NEWS_INDEX": str(directory)}, None
+    if request.param == "xapian":
+        from .clusters import loaded
+
+        cluster = loaded(articles, tmp_path_factory.mktemp("significant-cluster"))
+        config = {"NEWS_ENGINE": "xapian", "NEWS_SHARDS": cluster.value}
+    app = create_app({**config, "TESTING": True})
+    yield app.test_client(), articles
     app.extensions["archive"].close()
+    if cluster is not None:
+        cluster.stop()
 
 
 def significant(client, **params):

@@ -19,10 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
 
+import numpy as np
 import xapian
 
 from search.analysis import exact_key
@@ -34,7 +36,7 @@ from search.engines.xapian.documents import (NAME_JOIN, NAME_PREFIX, SLOT_DAY, S
                                              YEAR_PREFIX, document_article, id_term, name_keys,
                                              stored, term)
 from search.engines.xapian.shards import ShardSet, retrying
-from search import kwic
+from search import kwic, significant as sig
 from search.aliases import Aliases
 from search.diffs import Changes, changes
 from search.errors import (ArticleNotFound, EntityNotFound, PersonNotFound, StoryNotFound)
@@ -184,7 +186,7 @@ class XapianEngine:
         exact_facets=True, multi_select_facets=True, phrases=True, prefixes=True,
         fuzzy=True, proximity=True, exact_words=True, date_operator=True,
         stories=False, spelling=True, related=True, entities=True, trends=True,
-        kwic=True, significant=False, aliases=False, partial_answers=True, time_limit=False)
+        kwic=True, significant=True, aliases=False, partial_answers=True, time_limit=False)
 
     def __init__(self, shards: ShardSet | str, time_limit: float = DEFAULT_TIME_LIMIT):
         self.shards = shards if isinstance(shards, ShardSet) else ShardSet(shards)
@@ -552,6 +554,115 @@ class XapianEngine:
                 lines.sort(key=lambda line: kwic.sort_key(line, sort))
             return kwic.Kwic(total, read, tuple(lines), more, tuple(notes))
         return retrying(self.shards, work)
+
+    # -- what stands out -----------------------------------------------------------------------
+
+    def significant(self, request: SearchRequest, size: int = sig.DEFAULT_SIZE) \
+            -> sig.Significant:
+        """As ``search.significant.run_significant``: names counted exactly over every
+        matching article (match spies against the archive's counts); words estimated from up
+        to ``SAMPLE`` matching articles against a ``BACKGROUND`` sample of the archive, the
+        best counted exactly (a count of matches per word)."""
+        def work(opened):
+            db = opened.db
+            lexicon = self._lexicon(opened)
+            sel = _Request(replace(request, group="none"), lexicon)
+            final = sel.context()
+            counts = _Counts(db, final, list(SLOT_NAMES.values()))
+            fg_total, bg_total = counts.total, db.get_doccount()
+            notes = list(dict.fromkeys(sel.notes))
+            min_count = 2 if fg_total < 20 else 3
+            kinds: dict = {kind: () for kind in sig.KINDS}
+            if fg_total == 0 or fg_total == bg_total:
+                if fg_total:
+                    notes.append("the search matches every article: nothing stands out "
+                                 "against the archive; add a query or a filter")
+                return sig.Significant(fg_total, bg_total, kinds, 0, tuple(notes))
+            chosen = {"people": request.person, "organizations": request.organization,
+                      "places": request.place}
+            for kind in ("people", "organizations", "places"):
+                fg, shown = _names(counts.values(SLOT_NAMES[kind]))
+                for value in chosen[kind]:  # a filter's own names are in every article
+                    fg.pop(exact_key(value), None)
+                keys = [k for k, n in fg.items() if n >= min_count]
+                bg_counts = self._all_names(opened, kind)[0]
+                scores = sig.jlh(np.array([fg[k] for k in keys], dtype=float), fg_total,
+                                 np.array([bg_counts.get(k, 1) for k in keys], dtype=float),
+                                 bg_total) if keys else np.zeros(0)
+                order = sorted(range(len(keys)), key=lambda i: (-scores[i], shown[keys[i]]))
+                kinds[kind] = tuple(sig.Term(shown[keys[i]], fg[keys[i]],
+                                             bg_counts.get(keys[i], 0), float(scores[i]))
+                                    for i in order[:size] if scores[i] > 0)
+            words, sampled = self._significant_words(opened, lexicon, sel, final, fg_total,
+                                                     bg_total, size, min_count)
+            kinds["words"] = words
+            return sig.Significant(fg_total, bg_total, kinds, sampled, tuple(notes))
+        return retrying(self.shards, work)
+
+    def _significant_words(self, opened, lexicon, sel, final, fg_total, bg_total, size,
+                           min_count):
+        db = opened.db
+        form, findall = sig.word_former(_schema()["body"].analyzer), sig.plain_pattern(
+            sig.word_pattern(_schema()["body"].analyzer).pattern).findall
+
+        def read(docids) -> Counter:
+            found: Counter = Counter()
+            for docid in docids:
+                a = document_article(db.get_document(docid))
+                found.update(sig._article_words({"headline": a.headline, "body": a.body},
+                                                findall))
+            return found
+
+        def spread(query, n: int) -> list[int]:
+            enquire = xapian.Enquire(db)
+            enquire.set_query(query)
+            enquire.set_weighting_scheme(xapian.BoolWeight())
+            enquire.set_docid_order(xapian.Enquire.ASCENDING)
+            docids = [item.docid for item in enquire.get_mset(0, db.get_doccount())]
+            if len(docids) > n:
+                docids = [docids[int(i)] for i in np.linspace(0, len(docids) - 1, n)]
+            return docids
+
+        sample = spread(final, sig.SAMPLE)
+        own = frozenset().union(*positive_terms(sel.q, lexicon).values()) \
+            if sel.q is not None else frozenset()
+        floor = min_count if len(sample) == fg_total else max(2, -(-len(sample) * 2 // 100))
+        in_sample, written = sig._by_term(read(sample), form, own, least=floor)
+        candidates = list(in_sample)
+        if not candidates:
+            return (), len(sample)
+        cache = lexicon._cache
+        if "significant-background" not in cache:
+            picked = spread(xapian.Query.MatchAll, sig.BACKGROUND)
+            cache["significant-background"] = (len(picked),
+                                               sig._by_term(read(picked), form)[0])
+        bg_n, bg_counts = cache["significant-background"]
+        est_fg = np.array([in_sample[t] for t in candidates], dtype=np.float64)
+        est_bg = np.array([bg_counts.get(t, 1) for t in candidates], dtype=np.float64)
+        estimate = sig.jlh(est_fg / len(sample), 1, est_bg / max(bg_n, 1), 1)
+        order = np.argsort(-estimate, kind="stable")[:size + sig.CANDIDATES]
+
+        def count(query) -> int:
+            enquire = xapian.Enquire(db)
+            enquire.set_query(query)
+            enquire.set_weighting_scheme(xapian.BoolWeight())
+            return enquire.get_mset(0, 0, db.get_doccount()).get_matches_estimated()
+
+        found = []
+        for at in order.tolist():
+            word = candidates[at]
+            holding = xapian.Query(xapian.Query.OP_OR,
+                                   [xapian.Query(term(TEXT_PREFIX[f], word))
+                                    for f in ("headline", "body")])
+            fg = count(xapian.Query(xapian.Query.OP_FILTER, final, holding))
+            if fg < min_count:
+                continue
+            bg = count(holding)
+            score = float(sig.jlh(np.array([fg]), fg_total, np.array([bg]), bg_total)[0])
+            if score > 0:
+                found.append(sig.Term(written[word], fg, bg, score))
+        found.sort(key=lambda t: (-t.score, t.term))
+        return tuple(found[:size]), len(sample)
 
     # -- one article ---------------------------------------------------------------------------
 
