@@ -110,7 +110,9 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
               "whoosh_open_s": round(time.perf_counter() - started, 1), "clusters": {}}
     for n in shard_counts:
         root = workdir / f"cluster-{corpus.stem}-{n}"
-        proc, value = start_cluster(root, n, port)
+        # ports of their own for each cluster: a server's children may hold the last one's
+        # listening sockets for a moment after it stops
+        proc, value = start_cluster(root, n, port + 100 * n)
         try:
             print(f"{n} shard(s): ingesting {articles:,} articles ...", file=sys.stderr,
                   flush=True)
