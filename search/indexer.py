@@ -33,7 +33,7 @@ from search.aliases import Aliases
 from search.analysis import INDEX_FORMAT, MIN_WRITABLE_FORMAT, index_format
 from search.errors import IndexLocked, IndexOutdated, IndexWriteError
 from search.models import ENTITY_KINDS, Article, IngestStats
-from search.ingest.records import Prepared, complete_articles
+from search.ingest.records import Prepared, batched, complete_articles
 from search.postings import RankingCodec
 from search.proc import die_with_parent, forking
 from search.resolution import LoneNames
@@ -308,26 +308,12 @@ class Indexer:
 
         ``Prepared`` articles that ask for it get their people extracted, when new or changed.
         """
-        pending: dict[str, Prepared] = {}
-        for item in articles:
-            if isinstance(item, Article):
-                item = Prepared(item)
-            earlier = pending.get(item.article.id)
-            if earlier is not None:
-                # Whoosh would keep both copies of one id written in one batch: keep the last.
-                if earlier.fingerprint == item.fingerprint:
-                    self.stats.unchanged += 1
-                else:
-                    self.stats.updated += 1
-                    pending[item.article.id] = item
-                continue
-            pending[item.article.id] = item
+        def ahead(item: Prepared) -> None:
             if self._stories is not None and self._likely_written(item):
                 self._stories.ahead(item.article)
-            if len(pending) >= self.batch_size:
-                self._flush(pending)
-                pending = {}
-        if pending:
+
+        # (Whoosh would keep both copies of one id written in one batch: the last is kept)
+        for pending in batched(articles, self.batch_size, self.stats, ahead):
             self._flush(pending)
         return self.stats
 

@@ -598,6 +598,16 @@ def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
     return scores, stopped
 
 
+def request_text(req: SearchRequest, notes: list[str]) -> str:
+    """The request's query text, cleaned (``clean_query_text``), with a note for a date range
+    that ends before it begins (every engine's searches start here)."""
+    text = clean_query_text(req.q, notes)
+    if req.date_from and req.date_to and req.date_from > req.date_to:
+        notes.append(f"'to' ({req.date_to.isoformat()}) is before 'from' "
+                     f"({req.date_from.isoformat()}): no date is in that range")
+    return text
+
+
 def date_to_day(value: dt.date) -> int:
     """Days since 0001-01-01, the unit of ``FacetData.day``."""
     return value.toordinal() - _DAY0
@@ -614,10 +624,7 @@ class Selection:
                  time_limit: float):
         self.req = req
         self.notes: list[str] = []
-        self.text = clean_query_text(req.q, self.notes)
-        if req.date_from and req.date_to and req.date_from > req.date_to:
-            self.notes.append(f"'to' ({req.date_to.isoformat()}) is before 'from' "
-                              f"({req.date_from.isoformat()}): no date is in that range")
+        self.text = request_text(req, self.notes)
         self.q = parse_query(self.text, searcher.schema, searcher.reader(), self.notes,
                              facets.lexicon)
         try:

@@ -91,3 +91,18 @@ def bucket_bounds(interval: str, bucket: int) -> tuple[str, dt.date, dt.date]:
         return first.isoformat(), first, min(first + dt.timedelta(days=6), dt.date.max)
     day = dt.date.fromordinal(bucket + 1)
     return day.isoformat(), day, day
+
+
+def clipped_bounds(interval: str, lo: int, hi: int, date_from: dt.date | None,
+                   date_to: dt.date | None) -> list[tuple[str, dt.date, dt.date]]:
+    """(label, first day, last day) of buckets ``lo`` to ``hi``, within ``date_from`` and
+    ``date_to`` (a range's first week or month may begin before 'from': its count is of the
+    days inside, and so its bounds)."""
+    return [(label, max(first, date_from) if date_from else first,
+             min(last, date_to) if date_to else last)
+            for label, first, last in (bucket_bounds(interval, b) for b in range(lo, hi + 1))]
+
+
+def longer_interval_note(asked: str, counted: str) -> str:
+    return (f"by {asked}, the range would have more than {MAX_BUCKETS:,} buckets: counted by "
+            f"{counted} instead (narrow 'from' and 'to' to count by {asked})")

@@ -237,3 +237,31 @@ def complete_articles(batch: list[Prepared], extractor, on_progress=None) -> lis
             merged[kind] = tuple(own + [n for n in names[kind] if n.casefold() not in seen])
         out.append(replace(p.article, **merged))
     return out
+
+
+def batched(items: Iterable[Article | Prepared], batch_size: int, stats,
+            on_first: Callable[[Prepared], None] | None = None) -> Iterator[dict[str, Prepared]]:
+    """``items`` in batches of up to ``batch_size`` distinct ids, as the indexers write them:
+    the last copy of an id within a batch wins, an earlier copy counted in ``stats`` (an
+    ``IngestStats``) as unchanged (the same input) or updated; ``on_first`` sees each id's
+    first copy in a batch."""
+    pending: dict[str, Prepared] = {}
+    for item in items:
+        if isinstance(item, Article):
+            item = Prepared(item)
+        earlier = pending.get(item.article.id)
+        if earlier is not None:
+            if earlier.fingerprint == item.fingerprint:
+                stats.unchanged += 1
+            else:
+                stats.updated += 1
+                pending[item.article.id] = item
+            continue
+        pending[item.article.id] = item
+        if on_first is not None:
+            on_first(item)
+        if len(pending) >= batch_size:
+            yield pending
+            pending = {}
+    if pending:
+        yield pending

@@ -41,7 +41,8 @@ from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, first
                           run_search)
 from search.schema import build_schema, doc_to_article
 from search.stats import stats_of
-from search.trends import (INTERVALS, MAX_BUCKETS, Point, Series, Trends, bucket_bounds,
+from search.trends import (INTERVALS, MAX_BUCKETS, Point, Series, Trends, clipped_bounds,
+                           longer_interval_note,
                            bucket_of_date, buckets_of)
 
 log = logging.getLogger(__name__)
@@ -257,9 +258,7 @@ class WhooshEngine:
                 # too many buckets for one answer: the next longer interval, said in a note
                 interval = INTERVALS[INTERVALS.index(interval) - 1]
             if interval != asked:
-                notes.append(f"by {asked}, the range would have more than {MAX_BUCKETS:,} "
-                             f"buckets: counted by {interval} instead (narrow 'from' and 'to' "
-                             f"to count by {asked})")
+                notes.append(longer_interval_note(asked, interval))
 
             def per_bucket(mask: np.ndarray) -> np.ndarray:
                 picked = buckets[mask]
@@ -267,13 +266,7 @@ class WhooshEngine:
                 return np.bincount(picked, minlength=n) if n > 0 else np.zeros(0, np.int64)
 
             totals = per_bucket(in_total)
-            # each bucket's days, within 'from' and 'to' (a range's first week or month may
-            # begin before 'from': its count is of the days inside, and so its bounds)
-            first_day, last_day = request.date_from, request.date_to
-            bounds = [(label, max(first, first_day) if first_day else first,
-                       min(last, last_day) if last_day else last)
-                      for label, first, last in (bucket_bounds(interval, b)
-                                                 for b in range(lo, hi + 1))]
+            bounds = clipped_bounds(interval, lo, hi, request.date_from, request.date_to)
             series = []
             for q in queries or [""]:
                 sel = Selection(searcher, facets, replace(request, q=q), deadline,

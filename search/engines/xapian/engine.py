@@ -45,10 +45,10 @@ from search.highlight import article_parts, highlight_whole, snippet, split_para
 from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, Hit,
                            RelatedArticle, SearchRequest, SearchResult, Story, StoryRef,
                            StoryVersion)
-from search.trends import (INTERVALS, MAX_BUCKETS, Point, Series, Trends, bucket_bounds,
-                           bucket_of_date)
+from search.trends import (INTERVALS, MAX_BUCKETS, Point, Series, Trends, bucket_of_date,
+                           clipped_bounds, longer_interval_note)
 from search.query import (DEFAULT_TIME_LIMIT, SUGGEST_BELOW, clean_query_text, parse_query,
-                          positive_terms, safe_source_url, suggest)
+                          positive_terms, request_text, safe_source_url, suggest)
 from search.schema import build_schema
 
 log = logging.getLogger(__name__)
@@ -81,10 +81,7 @@ class _Request:
     def __init__(self, req: SearchRequest, lexicon: Lexicon):
         self.req = req
         self.notes: list[str] = []
-        self.text = clean_query_text(req.q, self.notes)
-        if req.date_from and req.date_to and req.date_from > req.date_to:
-            self.notes.append(f"'to' ({req.date_to.isoformat()}) is before 'from' "
-                              f"({req.date_from.isoformat()}): no date is in that range")
+        self.text = request_text(req, self.notes)
         self.q = parse_query(self.text, lexicon.schema, lexicon, self.notes, lexicon.words)
         try:
             self.query = compile_query(self.q, lexicon)
@@ -478,9 +475,7 @@ class XapianEngine:
                     break
                 chosen = INTERVALS[INTERVALS.index(chosen) - 1]
             if chosen != asked:
-                notes.append(f"by {asked}, the range would have more than {MAX_BUCKETS:,} "
-                             f"buckets: counted by {chosen} instead (narrow 'from' and 'to' "
-                             f"to count by {asked})")
+                notes.append(longer_interval_note(asked, chosen))
 
             def per_bucket(by_day: dict[dt.date, int]) -> list[int]:
                 out = [0] * max(0, hi - lo + 1)
@@ -491,11 +486,7 @@ class XapianEngine:
                 return out
 
             totals = per_bucket(all_days)
-            first_day, last_day = request.date_from, request.date_to
-            bounds = [(label, max(first, first_day) if first_day else first,
-                       min(last, last_day) if last_day else last)
-                      for label, first, last in (bucket_bounds(chosen, b)
-                                                 for b in range(lo, hi + 1))]
+            bounds = clipped_bounds(chosen, lo, hi, request.date_from, request.date_to)
             series = []
             for q in queries or [""]:
                 sel = _Request(replace(request, q=q), lexicon)
@@ -827,76 +818,3 @@ class _Export:
 
     def close(self) -> None:
         self._opened.db.close()
-
-class _XapianWords:
-    """What ``search.query.suggest`` reads of the shards: the headline and body words, kept
-    by first letter while the shards' contents stay the same."""
-
-    FIELDS = ("headline", "body")
-
-    def __init__(self, db, lexicon: Lexicon):
-        self.db, self.lexicon = db, lexicon
-
-    def frequency(self, stem: str) -> int:
-        return sum(self.lexicon.frequency(field, stem) for field in self.FIELDS)
-
-    def words(self, first: str) -> list[str]:
-        cache = self.lexicon._cache
-        if "by_letter" not in cache:
-            by_letter: dict[str, list[str]] = {}
-            for word in sorted({w for f in self.FIELDS for w in self.lexicon.words(f)}):
-                if word and word[0].isalpha():
-                    by_letter.setdefault(word[0], []).append(word)
-            cache["by_letter"] = by_letter
-        return cache["by_letter"].get(first, [])
-
-    def texts_with(self, stem: str, articles: int):
-        for field in self.FIELDS:
-            prefix = TEXT_PREFIX[field]
-            for i, posting in enumerate(self.db.postlist(term(prefix, stem))):
-                if i == articles:
-                    break
-                yield field, getattr(document_article(self.db.get_document(posting.docid)),
-                                     field)
-
-    def count(self, text: str) -> int | None:
-        q = parse_query(text, self.lexicon.schema, self.lexicon, [], self.lexicon.words)
-        if q is None:
-            return None
-        enquire = xapian.Enquire(self.db)
-        enquire.set_query(compile_query(q, self.lexicon))
-        return enquire.get_mset(0, 0, self.db.get_doccount()).get_matches_estimated()
-
-
-def _metadata(db, key: str) -> str:
-    value = db.get_metadata(key)
-    return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-def _days(counts: dict[str, int]) -> dict[dt.date, int]:
-    return {dt.date(int(d[:4]), int(d[4:6]), int(d[6:])): n for d, n in counts.items() if d}
-
-
-class _Export:
-    """The articles of an export, read one by one (each its own story's lead)."""
-
-    def __init__(self, total: int, docids: list[int], opened):
-        self.total = total
-        self.docs = docids
-        self.truncated = total > len(docids)
-        self._opened = opened
-
-    def __len__(self) -> int:
-        return len(self.docs)
-
-    def __iter__(self) -> Iterator[tuple[Article, str]]:
-        for docid in self.docs:
-            article = document_article(self._opened.db.get_document(docid))
-            yield article, article.id
-
-    def close(self) -> None:
-        self._opened.db.close()
-
-def _partial_note(missing: list[str]) -> str:
-    return (f"partial answer: {len(missing)} shard{'s' if len(missing) != 1 else ''} of the "
-            f"cluster did not answer ({', '.join(missing)}); articles held there are missing")

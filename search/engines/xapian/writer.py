@@ -30,7 +30,7 @@ from search.cluster import Shard, parse_shards
 from search.engines.xapian.documents import article_document, id_term, stored
 from search.engines.xapian.shards import write_timeout
 from search.errors import IndexWriteError, NotSupported
-from search.ingest.records import Prepared, complete_articles
+from search.ingest.records import Prepared, batched, complete_articles
 from search.models import Article, IngestStats
 
 log = logging.getLogger(__name__)
@@ -104,23 +104,7 @@ class XapianIndexer:
     # -- writing -------------------------------------------------------------------------------
 
     def upsert(self, articles: Iterable[Article | Prepared]) -> IngestStats:
-        pending: dict[str, Prepared] = {}
-        for item in articles:
-            if isinstance(item, Article):
-                item = Prepared(item)
-            earlier = pending.get(item.article.id)
-            if earlier is not None:  # the last copy of an id in a batch wins
-                if earlier.fingerprint == item.fingerprint:
-                    self.stats.unchanged += 1
-                else:
-                    self.stats.updated += 1
-                    pending[item.article.id] = item
-                continue
-            pending[item.article.id] = item
-            if len(pending) >= self.batch_size:
-                self._flush(pending)
-                pending = {}
-        if pending:
+        for pending in batched(articles, self.batch_size, self.stats):
             self._flush(pending)
         return self.stats
 
