@@ -667,7 +667,7 @@ def ordered(sel: Selection, searcher, facets: FacetData, start: int, count: int,
     # grouped: the first version of each story in this order, its best-ranked match
     first = partial(first_distinct, groups=facets.story[docs]) if sel.req.grouped \
         else first_of
-    if sort == "relevance" and _only_exclusions(sel.q):
+    if sort == "relevance" and only_exclusions(sel.q):
         sort = "newest"  # "-oil": nothing to rank by; every article without it, newest first
     if sel.q is not None and sort == "relevance":
         scores, timed_out = rank_scores(sel.q, searcher, facets, docs, deadline)
@@ -710,7 +710,8 @@ def first_of(key: np.ndarray, k: int) -> np.ndarray:
     return candidates[np.argsort(key[candidates], kind="stable")][:k]
 
 
-def _only_exclusions(q: wq.Query | None) -> bool:
+def only_exclusions(q: wq.Query | None) -> bool:
+    """Whether ``q`` only leaves words out ("-oil"): nothing to rank by."""
     if isinstance(q, wq.Not):
         return True
     return isinstance(q, wq.And) and all(isinstance(sub, wq.Not) for sub in q.subqueries)

@@ -48,7 +48,8 @@ from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, Hit
 from search.trends import (INTERVALS, MAX_BUCKETS, Point, Series, Trends, bucket_of_date,
                            clipped_bounds, longer_interval_note)
 from search.query import (DEFAULT_TIME_LIMIT, SUGGEST_BELOW, clean_query_text, parse_query,
-                          positive_terms, request_text, safe_source_url, suggest)
+                          only_exclusions, positive_terms, request_text, safe_source_url,
+                          suggest)
 from search.schema import build_schema
 
 log = logging.getLogger(__name__)
@@ -111,12 +112,6 @@ class _Request:
             return self.query
         return xapian.Query(xapian.Query.OP_FILTER, self.query,
                             xapian.Query(xapian.Query.OP_AND, filters))
-
-
-def _only_exclusions(query: xapian.Query, q) -> bool:
-    from search.query import _only_exclusions as whoosh_only
-
-    return q is not None and whoosh_only(q)
 
 
 class _Counts:
@@ -226,7 +221,7 @@ class XapianEngine:
         enquire = xapian.Enquire(db)
         enquire.set_query(final)
         sort = req.effective_sort
-        if sort == "relevance" and _only_exclusions(sel.query, sel.q):
+        if sort == "relevance" and sel.q is not None and only_exclusions(sel.q):
             sort = "newest"
         if sort == "newest" or (sort == "relevance" and sel.q is None):
             enquire.set_sort_by_value_then_relevance(SLOT_DAY, True)
@@ -350,7 +345,7 @@ class XapianEngine:
         enquire = xapian.Enquire(db)
         enquire.set_query(sel.context())
         sort = req.effective_sort
-        if sort == "relevance" and (_only_exclusions(sel.query, sel.q) or sel.q is None):
+        if sort == "relevance" and (sel.q is None or only_exclusions(sel.q)):
             sort = "newest"
         if sort == "newest":
             enquire.set_sort_by_value_then_relevance(SLOT_DAY, True)
