@@ -25,7 +25,15 @@ class Archive:
                  engine: str | None = None, shards: str | None = None):
         self.engine = open_engine(engine, directory=directory, shards=shards,
                                   time_limit=time_limit)
-        self.time_limit = time_limit
+
+    @property
+    def time_limit(self) -> float:
+        """Seconds a search may take (the engine's; settable)."""
+        return self.engine.time_limit
+
+    @time_limit.setter
+    def time_limit(self, seconds: float) -> None:
+        self.engine.time_limit = seconds
 
     @property
     def directory(self):

@@ -12,7 +12,7 @@ from web import create_app
 from web.openapi import spec
 
 SHAPE = {"query", "total", "stories", "page", "per_page", "pages", "took_ms", "hits", "facets",
-         "undated", "suggestion", "timed_out"}
+         "undated", "suggestion", "timed_out", "partial", "missing_shards"}
 HIT = {"id", "headline", "headline_html", "snippet_html", "date", "people", "organizations",
        "places", "section", "url", "source_url", "score", "story"}
 
