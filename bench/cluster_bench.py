@@ -24,13 +24,12 @@ import os
 import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.peers import KINDS, Project, _pct, prepare
+from bench.peers import Project, by_kind, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,19 +74,8 @@ def pages(engines: dict, queries: list[dict]) -> dict:
 
 
 def summarise(times: dict, queries: list[dict]) -> dict:
-    out = {}
-    for kind in (*KINDS, "all"):
-        picked = [i for i, q in enumerate(queries) if kind == "all" or q["kind"] == kind]
-        if not picked:
-            continue
-        row = {}
-        for name, t in times.items():
-            for phase in ("first", "repeat"):
-                values = [t[phase][i] for i in picked]
-                row[f"{name}.{phase}.p50"] = round(statistics.median(values), 2)
-                row[f"{name}.{phase}.p95"] = round(_pct(values, 0.95), 2)
-        out[kind] = row
-    return out
+    return {kind: {k: round(v, 2) for k, v in row.items()}
+            for kind, _, row in by_kind(times, queries)}
 
 
 def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit: int | None,

@@ -292,9 +292,9 @@ def measure(engines: dict[str, str], queries: list[dict]) -> dict:
     return {"times": times, "first_request_ms": first_request, "open_ms": opened}
 
 
-def summarise(result: dict, queries: list[dict], base: str = "project") -> dict:
-    times = result["times"]
-    out = {}
+def by_kind(times: dict, queries: list[dict]):
+    """For each query kind and "all": (the positions of its queries, {"<engine>.<phase>.p50"
+    and ".p95": ms}) over ``times`` ({engine: {"first": [ms], "repeat": [ms]}})."""
     for kind in (*KINDS, "all"):
         picked = [i for i, q in enumerate(queries) if kind == "all" or q["kind"] == kind]
         if not picked:
@@ -305,6 +305,14 @@ def summarise(result: dict, queries: list[dict], base: str = "project") -> dict:
                 values = [t[phase][i] for i in picked]
                 row[f"{name}.{phase}.p50"] = statistics.median(values)
                 row[f"{name}.{phase}.p95"] = _pct(values, 0.95)
+        yield kind, picked, row
+
+
+def summarise(result: dict, queries: list[dict], base: str = "project") -> dict:
+    times = result["times"]
+    out = {}
+    for kind, picked, row in by_kind(times, queries):
+        for name, t in times.items():
             # first sight right after FTS5's answer, and the others (see the docstring)
             for label, after in (("after_fts5", True), ("not_after_fts5", False)):
                 values = [t["first"][i] for i in picked

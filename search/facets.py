@@ -152,25 +152,38 @@ class _TermTable:
         return np.bincount(self.terms_by_doc[at], minlength=len(self.terms))
 
     def lookup(self, text: str, limit: int) -> list[tuple[str, int]]:
-        """Values whose folded form starts with folded ``text``, then values in which every
-        word of ``text`` starts a word ("wren" finds "Tobias Wren"); most articles first."""
-        if self._keys is None:  # built on first use: (folded value, its folded words)
-            self._keys = [(k, tuple(k.split())) for k in (fold(d) for d in self.display)]
-        key = fold(text)
-        if not key:
-            return []
-        words = key.split()
-        found = []
-        for tid, (full, parts) in enumerate(self._keys):
-            if full.startswith(key):
-                rank = 0
-            elif all(any(p.startswith(w) for p in parts) for w in words):
-                rank = 1
-            else:
-                continue
-            found.append((rank, -int(self.doc_counts[tid]), self.display[tid], tid))
-        found.sort()
-        return [(display, -negative) for _, negative, display, _ in found[:limit]]
+        """``lookup_names`` over this table's values."""
+        if self._keys is None:  # built on first use
+            self._keys = lookup_entries(zip(self.display, self.doc_counts.tolist()))
+        return lookup_names(self._keys, text, limit)
+
+
+def lookup_entries(values) -> list[tuple[str, tuple[str, ...], int, str]]:
+    """What ``lookup_names`` reads of (value as written, articles) pairs: each value folded,
+    its folded words, its articles, the value."""
+    return [(key, tuple(key.split()), count, shown)
+            for shown, count in values for key in (fold(shown),)]
+
+
+def lookup_names(entries, text: str, limit: int) -> list[tuple[str, int]]:
+    """The values of ``entries`` (``lookup_entries``) whose folded form starts with folded
+    ``text``, then those in which every word of ``text`` starts a word ("wren" finds "Tobias
+    Wren"); most articles first: (value, articles) pairs."""
+    key = fold(text)
+    if not key:
+        return []
+    words = key.split()
+    found = []
+    for full, parts, count, shown in entries:
+        if full.startswith(key):
+            rank = 0
+        elif all(any(p.startswith(w) for p in parts) for w in words):
+            rank = 1
+        else:
+            continue
+        found.append((rank, -count, shown))
+    found.sort()
+    return [(shown, -negative) for _, negative, shown in found[:limit]]
 
 
 def display_name(stored: str | None, term: str, multi: bool) -> str:

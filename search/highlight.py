@@ -316,3 +316,16 @@ def split_paragraphs(text: str) -> list[str]:
         # wire copy often breaks paragraphs with a single newline and an indent
         paragraphs = [" ".join(p.split()) for p in re.split(r"\n(?=\s)", text) if p.strip()]
     return paragraphs
+
+
+def highlighted_article(headline: str, body: str, terms: dict, analyzers: dict,
+                        part: int = 1) -> tuple[str, list[str], int]:
+    """The headline and the paragraphs of one part of ``body`` (``article_parts``) as escaped
+    HTML, with ``terms`` ({field: words}) in ``<mark>`` (``analyzers``: {field: analyzer}); and
+    how many parts there are. ``part`` past the last is the last."""
+    marked = highlight_whole(headline, terms.get("headline", frozenset()), analyzers["headline"])
+    parts = article_parts(split_paragraphs(body))
+    shown = parts[min(max(part, 1), len(parts)) - 1]
+    paragraphs = [highlight_whole(p, terms.get("body", frozenset()), analyzers["body"])
+                  for p in shown]
+    return marked, paragraphs, len(parts)

@@ -33,6 +33,7 @@ from search.aliases import Aliases
 from search.analysis import INDEX_FORMAT, MIN_WRITABLE_FORMAT, index_format
 from search.errors import IndexLocked, IndexOutdated, IndexWriteError
 from search.models import ENTITY_KINDS, Article, IngestStats
+from search.people import Extractor
 from search.ingest.records import Prepared, batched, complete_articles
 from search.postings import RankingCodec
 from search.proc import die_with_parent, forking
@@ -87,7 +88,7 @@ class Indexer:
         self._known: tuple[set[int], set[int]] | None = None
         self._started = 0.0
         self._on_progress = on_progress
-        self._extractor = None
+        self._extractor = Extractor(self.processes)  # (its processes start on first use)
         # a rebuild: the live index's {id: fingerprint}, and {id: fingerprint} of this run's
         self._previous: dict[str, str] | None = None
         self._seen: dict[str, str] = {}
@@ -262,8 +263,7 @@ class Indexer:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if self._extractor is not None:
-                self._extractor.close()
+            self._extractor.close()
             if exc_type is None and self._previous is not None:
                 self.stats.deleted += len(self._previous.keys() - self._seen)
             if self.dry_run:
@@ -452,14 +452,7 @@ class Indexer:
             self._on_progress(f"{done:,} articles {'checked' if self.dry_run else 'committed'}")
 
     def _complete(self, batch: list[Prepared]) -> list[Article]:
-        return complete_articles(batch, self._get_extractor, self._on_progress)
-
-    def _get_extractor(self):
-        if self._extractor is None:
-            from search.people import Extractor
-
-            self._extractor = Extractor(self.processes)
-        return self._extractor
+        return complete_articles(batch, self._extractor, self._on_progress)
 
     def _consolidate(self) -> None:
         """Merge the index's small segments (under ``SMALL_SEGMENT`` articles, or half the batch

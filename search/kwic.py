@@ -165,36 +165,55 @@ def run_kwic(searcher, facets, request, sort: str, limit: int, deadline: float,
         notes.append("the query has no words to show in context (only names, dates or words "
                      "left out)")
     analyzers = {f: searcher.schema[f].analyzer for f in FIELDS}
+    total = len(sel.docs)
+
+    def articles(start: int, count: int):
+        page, _ = ordered(sel, searcher, facets, start, count, deadline)
+        for docnum, _ in page:
+            past(deadline)
+            stored = searcher.stored_fields(docnum)
+            yield (stored.get("id", ""), _iso(stored.get("date")), stored.get("headline") or "",
+                   stored)
+
+    lines, read, more = collect_lines(articles, total, want, analyzers, limit)
+    return Kwic(total, read, tuple(sort_lines(lines, sort)), more, tuple(notes))
+
+
+def collect_lines(articles, total: int, want: dict[str, Wanted], analyzers: dict,
+                  limit: int) -> tuple[list[Line], int, bool]:
+    """The lines of the articles a search matches, read in its order until ``limit`` lines
+    are found: (lines, articles read, whether lines past the cap were left out).
+    ``articles(start, count)`` yields the search's articles ``start`` to ``start + count`` as
+    (id, date as ISO or None, headline, {field: text}), whatever the engine."""
     lines: list[Line] = []
     read = 0
     more = False
     chunk = max(limit, 20)
-    total = len(sel.docs)
     while want and read < total and not more:
-        page, _ = ordered(sel, searcher, facets, read, chunk, deadline)
-        for docnum, _ in page:
-            past(deadline)
+        for article_id, date, headline, texts in articles(read, chunk):
             read += 1
-            stored = searcher.stored_fields(docnum)
-            date = stored.get("date")
-            headline = stored.get("headline") or ""
             for field in FIELDS:
                 if field not in want:
                     continue
-                text = " ".join((stored.get(field) or "").split())
+                text = " ".join((texts.get(field) or "").split())
                 for s, e in occurrences(text, want[field], analyzers[field]):
                     if len(lines) == limit:
                         more = True
                         break
                     left, match, right = line_parts(text, s, e)
-                    lines.append(Line(stored.get("id", ""), _iso(date), headline, field,
-                                      left, match, right))
+                    lines.append(Line(article_id, date, headline, field, left, match, right))
             if more:
                 break
         chunk *= 2
+    return lines, read, more
+
+
+def sort_lines(lines: list[Line], sort: str) -> list[Line]:
+    """``lines`` sorted by the word before or after (``sort`` "left" or "right"), else as
+    they are (the search's order)."""
     if sort in ("left", "right"):
         lines.sort(key=lambda line: sort_key(line, sort))
-    return Kwic(total, read, tuple(lines), more, tuple(notes))
+    return lines
 
 
 def _iso(value) -> str | None:

@@ -7,9 +7,11 @@ naming the feature (``engine.features`` says beforehand).
 
 from __future__ import annotations
 
+from search.diffs import Changes, changes
 from search.engines import open_engine
 from search.errors import NotSupported
 from search.highlight import ARTICLE_PART_CHARS, article_parts, split_paragraphs  # noqa: F401
+from search.models import Story
 from search.query import DEFAULT_TIME_LIMIT
 
 __all__ = ["Archive", "ARTICLE_PART_CHARS"]
@@ -17,7 +19,7 @@ __all__ = ["Archive", "ARTICLE_PART_CHARS"]
 # what the fronts call; each goes to the engine as it is
 _CALLS = ("warm", "search", "export", "people_lookup", "names_lookup", "cooccurrence", "entity",
           "trends", "kwic", "significant", "aliases", "article", "story", "story_versions",
-          "story_changes", "related", "highlight_article", "stats")
+          "related", "highlight_article", "stats")
 
 
 class Archive:
@@ -46,6 +48,14 @@ class Archive:
 
     def close(self) -> None:
         self.engine.close()
+
+    def story_changes(self, story_id: str) -> tuple[Story, dict[str, Changes]]:
+        """The story ``story_id`` and what each version changed against the lead (from the
+        engine's ``story_versions``)."""
+        story, articles = self.engine.story_versions(story_id)
+        lead = articles[story.lead]
+        return story, {v.id: changes(lead.headline, lead.body, articles[v.id].headline,
+                                     articles[v.id].body) for v in story.versions}
 
     def __getattr__(self, name: str):
         # only the calls of an archive; an engine's own attributes stay its own

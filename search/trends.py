@@ -103,6 +103,25 @@ def clipped_bounds(interval: str, lo: int, hi: int, date_from: dt.date | None,
             for label, first, last in (bucket_bounds(interval, b) for b in range(lo, hi + 1))]
 
 
-def longer_interval_note(asked: str, counted: str) -> str:
-    return (f"by {asked}, the range would have more than {MAX_BUCKETS:,} buckets: counted by "
-            f"{counted} instead (narrow 'from' and 'to' to count by {asked})")
+def bucket_range(interval: str, date_from: dt.date | None, date_to: dt.date | None,
+                 extent) -> tuple[str, int, int, list[str]]:
+    """(the interval counted by, the first bucket, the last, notes) of a trends request: the
+    range is ``date_from``-``date_to`` where given, else ``extent(interval)`` (the first and
+    last bucket of the dated articles the filters select, or None when there are none); no
+    bucket is (0, -1). When the range holds more than ``MAX_BUCKETS`` buckets, the next longer
+    interval is used, and a note says so."""
+    asked = interval
+    while True:
+        found = extent(interval) if not (date_from and date_to) else None
+        lo = bucket_of_date(interval, date_from) if date_from else (found[0] if found else None)
+        hi = bucket_of_date(interval, date_to) if date_to else (found[1] if found else None)
+        if lo is None or hi is None or lo > hi:
+            lo, hi = 0, -1  # no bucket
+        if hi - lo + 1 <= MAX_BUCKETS or interval == "year":  # (years 1000-2999 always fit)
+            break
+        # too many buckets for one answer: the next longer interval, said in a note
+        interval = INTERVALS[INTERVALS.index(interval) - 1]
+    notes = [] if interval == asked else [
+        f"by {asked}, the range would have more than {MAX_BUCKETS:,} buckets: counted by "
+        f"{interval} instead (narrow 'from' and 'to' to count by {asked})"]
+    return interval, lo, hi, notes

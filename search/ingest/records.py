@@ -207,8 +207,8 @@ def load_articles(files: Iterable[SourceFile], *, mode: str = ExtractMode.AUTO,
 
 def complete_articles(batch: list[Prepared], extractor, on_progress=None) -> list[Article]:
     """The articles of ``batch``, with the people, organisations and places extracted for
-    those that ask for them (``Prepared.extract``), added to their own. ``extractor()`` gives
-    the ``search.people.Extractor`` (made on first need: it starts processes)."""
+    those that ask for them (``Prepared.extract``) by ``extractor`` (a
+    ``search.people.Extractor``: its processes start on first use), added to their own."""
     todo = [p for p in batch if p.extract]
     if not todo:
         return [p.article for p in batch]
@@ -221,7 +221,7 @@ def complete_articles(batch: list[Prepared], extractor, on_progress=None) -> lis
             on_progress(f"names extracted from {done:,} of {len(todo):,} articles of this batch")
 
     kinds = [k for k in ENTITY_KINDS if any(k in p.extract for p in todo)]
-    found = extractor()([(p.article.headline, p.article.body) for p in todo], progress,
+    found = extractor([(p.article.headline, p.article.body) for p in todo], progress,
                         kinds=kinds)
     extracted = {id(p): names for p, names in zip(todo, found)}
     out = []

@@ -29,21 +29,19 @@ from search import kwic, significant, store
 from search.engines.base import Features
 from search.aliases import ALIASES_FILE, Aliases, AliasesError
 from search.analysis import uneven_fold
-from search.diffs import Changes, changes
 from search.errors import (ArticleNotFound, EntityNotFound, IndexNotFound, PersonNotFound,
                            SearchTimeout, StoryNotFound)
 from search.facets import FacetCache
 from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, RelatedArticle,
                            SearchRequest, SearchResult, Story, StoryVersion)
-from search.highlight import article_parts, highlight_whole, split_paragraphs
+from search.highlight import highlighted_article
 from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, first_of,
                           matched_mask, ordered, parse_query, positive_terms, rank_scores,
                           run_search)
 from search.schema import build_schema, doc_to_article
 from search.stats import stats_of
-from search.trends import (INTERVALS, MAX_BUCKETS, Point, Series, Trends, clipped_bounds,
-                           longer_interval_note,
-                           bucket_of_date, buckets_of)
+from search.trends import (Point, Series, Trends, bucket_range, clipped_bounds,
+                           buckets_of)
 
 log = logging.getLogger(__name__)
 
@@ -241,24 +239,22 @@ class WhooshEngine:
                              self.time_limit)
             dated = facets.dated
             in_total = base.final & dated
-            notes = []
-            asked = interval
-            while True:
-                buckets = buckets_of(interval, facets.day, facets.year, facets.month)
-                found = buckets[in_total]
-                lo = bucket_of_date(interval, request.date_from) if request.date_from else \
-                    (int(found.min()) if found.size else None)
-                hi = bucket_of_date(interval, request.date_to) if request.date_to else \
-                    (int(found.max()) if found.size else None)
-                if lo is None or hi is None or lo > hi:
-                    lo, hi = 0, -1  # no bucket
-                n = hi - lo + 1
-                if n <= MAX_BUCKETS or interval == "year":  # (years 1000-2999 always fit)
-                    break
-                # too many buckets for one answer: the next longer interval, said in a note
-                interval = INTERVALS[INTERVALS.index(interval) - 1]
-            if interval != asked:
-                notes.append(longer_interval_note(asked, interval))
+
+            made: dict[str, np.ndarray] = {}  # each interval's bucket of every document
+
+            def bucket_array(chosen: str) -> np.ndarray:
+                if chosen not in made:
+                    made[chosen] = buckets_of(chosen, facets.day, facets.year, facets.month)
+                return made[chosen]
+
+            def extent(chosen: str) -> tuple[int, int] | None:
+                found = bucket_array(chosen)[in_total]
+                return (int(found.min()), int(found.max())) if found.size else None
+
+            interval, lo, hi, notes = bucket_range(interval, request.date_from,
+                                                   request.date_to, extent)
+            buckets = bucket_array(interval)
+            n = hi - lo + 1
 
             def per_bucket(mask: np.ndarray) -> np.ndarray:
                 picked = buckets[mask]
@@ -349,13 +345,6 @@ class WhooshEngine:
                 members = [stored]
         return _story(story_id, members), {f["id"]: doc_to_article(f) for f in members}
 
-    def story_changes(self, story_id: str) -> tuple[Story, dict[str, Changes]]:
-        """The story ``story_id`` and what each version changed against the lead."""
-        story, articles = self.story_versions(story_id)
-        lead = articles[story.lead]
-        return story, {v.id: changes(lead.headline, lead.body, articles[v.id].headline,
-                                     articles[v.id].body) for v in story.versions}
-
     def related(self, article_id: str, count: int = RELATED_COUNT) -> list[RelatedArticle]:
         """Articles most like this one: by the key terms of its headline and body, and by the
         people, organisations and places it shares with them (see ``related_scores``)."""
@@ -427,13 +416,7 @@ class WhooshEngine:
                 # the index's own analyzers (an index of an earlier format has its own)
                 schema = {name: opened.searcher.schema[name].analyzer
                           for name in ("headline", "body")}
-        headline = highlight_whole(article.headline, terms.get("headline", frozenset()),
-                                   schema["headline"])
-        parts = article_parts(split_paragraphs(article.body))
-        shown = parts[min(max(part, 1), len(parts)) - 1]
-        paragraphs = [highlight_whole(p, terms.get("body", frozenset()), schema["body"])
-                      for p in shown]
-        return headline, paragraphs, len(parts)
+        return highlighted_article(article.headline, article.body, terms, schema, part)
 
     def stats(self) -> dict:
         with self._searching() as opened:

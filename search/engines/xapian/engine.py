@@ -38,15 +38,14 @@ from search.engines.xapian.documents import (NAME_JOIN, NAME_PREFIX, SLOT_DAY, S
 from search.engines.xapian.shards import ShardSet, retrying
 from search import kwic, significant as sig
 from search.aliases import Aliases
-from search.diffs import Changes, changes
 from search.errors import (ArticleNotFound, EntityNotFound, PersonNotFound, StoryNotFound)
-from search.facets import _with_selected, fold
-from search.highlight import article_parts, highlight_whole, snippet, split_paragraphs
+from search.facets import _with_selected, lookup_entries, lookup_names
+from search.highlight import highlight_whole, highlighted_article, snippet
 from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, Hit,
                            RelatedArticle, SearchRequest, SearchResult, Story, StoryRef,
                            StoryVersion)
-from search.trends import (INTERVALS, MAX_BUCKETS, Point, Series, Trends, bucket_of_date,
-                           clipped_bounds, longer_interval_note)
+from search.trends import (Point, Series, Trends, bucket_of_date, bucket_range,
+                           clipped_bounds)
 from search.query import (DEFAULT_TIME_LIMIT, SUGGEST_BELOW, clean_query_text, parse_query,
                           only_exclusions, positive_terms, request_text, safe_source_url,
                           suggest)
@@ -128,7 +127,16 @@ class _Counts:
         self.total = mset.get_matches_estimated()
 
     def values(self, slot: int) -> dict[str, int]:
-        return {_text(item.term): item.termfreq for item in self.spies[slot].values()}
+        return _spied(self.spies[slot])
+
+
+def _count(db: xapian.Database, query: xapian.Query) -> int:
+    """How many articles ``query`` matches, exactly."""
+    return _Counts(db, query, []).total
+
+
+def _spied(spy: xapian.ValueCountMatchSpy) -> dict[str, int]:
+    return {_text(item.term): item.termfreq for item in spy.values()}
 
 
 def _text(value) -> str:
@@ -218,22 +226,12 @@ class XapianEngine:
         sel = _Request(req, lexicon)
         final = sel.context()
         # the main query: the page, its total, and the facets whose own filter is not set
-        enquire = xapian.Enquire(db)
-        enquire.set_query(final)
-        sort = req.effective_sort
-        if sort == "relevance" and sel.q is not None and only_exclusions(sel.q):
-            sort = "newest"
-        if sort == "newest" or (sort == "relevance" and sel.q is None):
-            enquire.set_sort_by_value_then_relevance(SLOT_DAY, True)
-            sort = "newest"
-        elif sort == "oldest":
-            enquire.set_sort_by_value_then_relevance(SLOT_OLDEST, False)
+        enquire, sort = self._ordered(db, sel, req)
         # the facets whose own filter is not set are counted over the final match set: by
         # spies on the page's own match when it is ranked by relevance; with a sort by value
         # the spies of remote shards count some documents twice (seen with Xapian 1.4.22
         # servers), so they are counted apart
-        own = {"person": "people", "organization": "organizations", "place": "places"}
-        slots = {kind: SLOT_NAMES[kind] for param, kind in own.items()
+        slots = {kind: SLOT_NAMES[kind] for param, kind in FILTER_KINDS.items()
                  if not getattr(req, param) or (param == "person" and req.person_match == "all")}
         if not req.section:
             slots["section"] = SLOT_SECTION
@@ -253,11 +251,11 @@ class XapianEngine:
             if apart is not None and kind in slots:
                 return apart.values(slot)
             if kind in spies:
-                return {_text(i.term): i.termfreq for i in spies[kind].values()}
+                return _spied(spies[kind])
             return _Counts(db, sel.context(param), [slot]).values(slot)
 
         facets: dict[str, tuple[FacetValue, ...]] = {}
-        for param, kind in own.items():
+        for param, kind in FILTER_KINDS.items():
             per_key, display = _names(counted(kind, param, SLOT_NAMES[kind]))
             facets[kind] = _top(per_key, display, getattr(req, param), req.facet_size)
         sections, display = _names(counted("section", "section", SLOT_SECTION))
@@ -331,17 +329,18 @@ class XapianEngine:
         return retrying(self.shards,
                         lambda opened: document_article(self._document(opened, article_id)))
 
-
     def export(self, request: SearchRequest, cap: int) -> "_Export":
         """Every article ``request`` selects, in its order, up to ``cap`` (each its own story)."""
         opened = self.shards.open()  # its own connections, held while the export streams
         lexicon = self._lexicon(opened)
         sel = _Request(replace(request, group="none"), lexicon)
-        enquire = self._ordered(opened.db, sel, request)
+        enquire, _ = self._ordered(opened.db, sel, request)
         mset = enquire.get_mset(0, cap, opened.db.get_doccount())
         return _Export(mset.get_matches_estimated(), [item.docid for item in mset], opened)
 
-    def _ordered(self, db, sel: _Request, req: SearchRequest) -> xapian.Enquire:
+    def _ordered(self, db, sel: _Request, req: SearchRequest) -> tuple[xapian.Enquire, str]:
+        """The match of ``sel`` with every filter, in the request's order, and that order
+        ("newest" for relevance without words to rank by)."""
         enquire = xapian.Enquire(db)
         enquire.set_query(sel.context())
         sort = req.effective_sort
@@ -351,54 +350,50 @@ class XapianEngine:
             enquire.set_sort_by_value_then_relevance(SLOT_DAY, True)
         elif sort == "oldest":
             enquire.set_sort_by_value_then_relevance(SLOT_OLDEST, False)
-        return enquire
+        return enquire, sort
 
     # -- names -------------------------------------------------------------------------------
 
-    def _all_names(self, opened, kind: str) -> tuple[dict[str, int], dict[str, str]]:
+    @staticmethod
+    def _all_names(lexicon: Lexicon, kind: str) -> tuple[dict[str, int], dict[str, str]]:
         """Every name of ``kind`` in the archive: (articles per key, key -> as written), kept
-        while the shards' contents stay the same."""
-        cache = self._lexicon(opened)._cache
+        in ``lexicon``'s cache while the shards' contents stay the same."""
+        cache = lexicon._cache
         key = ("names", kind)
         if key not in cache:
             slot = SLOT_SECTION if kind == "section" else SLOT_NAMES[kind]
-            cache[key] = _names(_Counts(opened.db, xapian.Query.MatchAll, [slot]).values(slot))
+            cache[key] = _names(_Counts(lexicon.db, xapian.Query.MatchAll, [slot]).values(slot))
         return cache[key]
 
     def people_lookup(self, prefix: str, limit: int) -> list[FacetValue]:
         return self.names_lookup("people", prefix, limit)
 
     def names_lookup(self, kind: str, prefix: str, limit: int) -> list[FacetValue]:
-        """As ``search.facets._TermTable.lookup``: names whose folded form starts with
-        ``prefix``, then names in which every word of it starts a word; most articles first."""
-        per_key, display = retrying(self.shards, lambda opened: self._all_names(opened, kind))
-        key = fold(prefix)
-        if not key:
-            return []
-        words = key.split()
-        found = []
-        for k, shown in display.items():
-            full = fold(shown)
-            if full.startswith(key):
-                rank = 0
-            elif all(any(p.startswith(w) for p in full.split()) for w in words):
-                rank = 1
-            else:
-                continue
-            found.append((rank, -per_key[k], shown))
-        found.sort()
-        return [FacetValue(shown, -negative, False) for _, negative, shown in found[:limit]]
+        """As the Whoosh engine's (``search.facets.lookup_names``), over every name of
+        ``kind`` (folded once while the shards' contents stay the same)."""
+        def work(opened):
+            lexicon = self._lexicon(opened)
+            cache = lexicon._cache
+            if ("lookup", kind) not in cache:
+                per_key, display = self._all_names(lexicon, kind)
+                cache[("lookup", kind)] = lookup_entries(
+                    (display[k], per_key[k]) for k in display)
+            return cache[("lookup", kind)]
+        entries = retrying(self.shards, work)
+        return [FacetValue(name, count, False)
+                for name, count in lookup_names(entries, prefix, limit)]
 
     def cooccurrence(self, name: str, request: SearchRequest | None, size: int) \
             -> tuple[str, int, tuple[FacetValue, ...]]:
         def work(opened):
-            per_key, display = self._all_names(opened, "people")
+            lexicon = self._lexicon(opened)
+            per_key, display = self._all_names(lexicon, "people")
             k = exact_key(name)
             if k not in per_key:
                 raise PersonNotFound(name)
             query = xapian.Query(term(NAME_PREFIX["people"], k))
             if request is not None:
-                sel = _Request(request, self._lexicon(opened))
+                sel = _Request(request, lexicon)
                 query = xapian.Query(xapian.Query.OP_FILTER, sel.context(), query)
             counts = _Counts(opened.db, query, [SLOT_NAMES["people"]])
             keys, shown = _names(counts.values(SLOT_NAMES["people"]))
@@ -408,7 +403,7 @@ class XapianEngine:
 
     def entity(self, kind: str, name: str, size: int = 10, latest: int = 10) -> EntityProfile:
         def work(opened):
-            per_key, display = self._all_names(opened, kind)
+            per_key, display = self._all_names(self._lexicon(opened), kind)
             k = exact_key(name)
             if k not in per_key:
                 raise EntityNotFound(name)
@@ -432,11 +427,10 @@ class XapianEngine:
             for item in enquire.get_mset(0, latest):
                 a = document_article(item.document)
                 newest.append(RelatedArticle(a.id, a.headline, a.date))
-            day = lambda d: dt.date(int(d[:4]), int(d[4:6]), int(d[6:]))  # noqa: E731
             return EntityProfile(
                 kind=kind, name=shown, aliases=(), articles=counts.total,
-                first_date=day(days[0]) if days else None,
-                last_date=day(days[-1]) if days else None,
+                first_date=_day(days[0]) if days else None,
+                last_date=_day(days[-1]) if days else None,
                 years=tuple(FacetValue(y, years[y], False) for y in sorted(years)),
                 undated=counts.total - sum(years.values()),
                 **named, sections=_top(sections, spelled, (), None)[:size],
@@ -456,21 +450,13 @@ class XapianEngine:
             base = _Request(replace(request, q=""), lexicon)
             totals_by_day = _Counts(opened.db, base.context(), [SLOT_DAY])
             all_days = _days(totals_by_day.values(SLOT_DAY))
-            asked, chosen = interval, interval
-            notes = []
-            while True:
-                buckets = {d: bucket_of_date(chosen, d) for d in all_days}
-                lo = bucket_of_date(chosen, request.date_from) if request.date_from else \
-                    (min(buckets.values()) if buckets else None)
-                hi = bucket_of_date(chosen, request.date_to) if request.date_to else \
-                    (max(buckets.values()) if buckets else None)
-                if lo is None or hi is None or lo > hi:
-                    lo, hi = 0, -1
-                if hi - lo + 1 <= MAX_BUCKETS or chosen == "year":
-                    break
-                chosen = INTERVALS[INTERVALS.index(chosen) - 1]
-            if chosen != asked:
-                notes.append(longer_interval_note(asked, chosen))
+
+            def extent(chosen: str) -> tuple[int, int] | None:
+                found = [bucket_of_date(chosen, d) for d in all_days]
+                return (min(found), max(found)) if found else None
+
+            chosen, lo, hi, notes = bucket_range(interval, request.date_from, request.date_to,
+                                                 extent)
 
             def per_bucket(by_day: dict[dt.date, int]) -> list[int]:
                 out = [0] * max(0, hi - lo + 1)
@@ -511,34 +497,18 @@ class XapianEngine:
                 notes.append("the query has no words to show in context (only names, dates "
                              "or words left out)")
             analyzers = {f: _schema()[f].analyzer for f in kwic.FIELDS}
-            enquire = self._ordered(opened.db, sel, req)
-            lines: list = []
-            read, more, chunk = 0, False, max(limit, 20)
-            total = enquire.get_mset(0, 0, opened.db.get_doccount()).get_matches_estimated()
-            while want and read < total and not more:
-                for item in enquire.get_mset(read, chunk):
-                    read += 1
-                    article = document_article(item.document)
-                    for field in kwic.FIELDS:
-                        if field not in want:
-                            continue
-                        text = " ".join(getattr(article, field).split())
-                        for start, end in kwic.occurrences(text, want[field],
-                                                           analyzers[field]):
-                            if len(lines) == limit:
-                                more = True
-                                break
-                            left, match, right = kwic.line_parts(text, start, end)
-                            lines.append(kwic.Line(article.id, article.date.isoformat()
-                                                   if article.date else None,
-                                                   article.headline, field, left, match,
-                                                   right))
-                    if more:
-                        break
-                chunk *= 2
-            if sort in ("left", "right"):
-                lines.sort(key=lambda line: kwic.sort_key(line, sort))
-            return kwic.Kwic(total, read, tuple(lines), more, tuple(notes))
+            enquire, _ = self._ordered(opened.db, sel, req)
+            total = _count(opened.db, sel.context())
+
+            def articles(start: int, count: int):
+                for item in enquire.get_mset(start, count):
+                    a = document_article(item.document)
+                    yield (a.id, a.date.isoformat() if a.date else None, a.headline,
+                           {"headline": a.headline, "body": a.body})
+
+            lines, read, more = kwic.collect_lines(articles, total, want, analyzers, limit)
+            return kwic.Kwic(total, read, tuple(kwic.sort_lines(lines, sort)), more,
+                             tuple(notes))
         return retrying(self.shards, work)
 
     # -- what stands out -----------------------------------------------------------------------
@@ -571,7 +541,7 @@ class XapianEngine:
                 for value in chosen[kind]:  # a filter's own names are in every article
                     fg.pop(exact_key(value), None)
                 keys = [k for k, n in fg.items() if n >= min_count]
-                bg_counts = self._all_names(opened, kind)[0]
+                bg_counts = self._all_names(lexicon, kind)[0]
                 scores = sig.jlh(np.array([fg[k] for k in keys], dtype=float), fg_total,
                                  np.array([bg_counts.get(k, 1) for k in keys], dtype=float),
                                  bg_total) if keys else np.zeros(0)
@@ -628,22 +598,16 @@ class XapianEngine:
         estimate = sig.jlh(est_fg / len(sample), 1, est_bg / max(bg_n, 1), 1)
         order = np.argsort(-estimate, kind="stable")[:size + sig.CANDIDATES]
 
-        def count(query) -> int:
-            enquire = xapian.Enquire(db)
-            enquire.set_query(query)
-            enquire.set_weighting_scheme(xapian.BoolWeight())
-            return enquire.get_mset(0, 0, db.get_doccount()).get_matches_estimated()
-
         found = []
         for at in order.tolist():
             word = candidates[at]
             holding = xapian.Query(xapian.Query.OP_OR,
                                    [xapian.Query(term(TEXT_PREFIX[f], word))
                                     for f in ("headline", "body")])
-            fg = count(xapian.Query(xapian.Query.OP_FILTER, final, holding))
+            fg = _count(db, xapian.Query(xapian.Query.OP_FILTER, final, holding))
             if fg < min_count:
                 continue
-            bg = count(holding)
+            bg = _count(db, holding)
             score = float(sig.jlh(np.array([fg]), fg_total, np.array([bg]), bg_total)[0])
             if score > 0:
                 found.append(sig.Term(written[word], fg, bg, score))
@@ -665,12 +629,6 @@ class XapianEngine:
         except ArticleNotFound:
             raise StoryNotFound(story_id) from None
         return self.story(story_id), {article.id: article}
-
-    def story_changes(self, story_id: str) -> tuple[Story, dict[str, Changes]]:
-        story, articles = self.story_versions(story_id)
-        lead = articles[story.lead]
-        return story, {v.id: changes(lead.headline, lead.body, articles[v.id].headline,
-                                     articles[v.id].body) for v in story.versions}
 
     def related(self, article_id: str, count: int = 5) -> list[RelatedArticle]:
         """Articles most like this one: Xapian's more-like-this (the article's key body and
@@ -716,27 +674,22 @@ class XapianEngine:
                                     lexicon.words)
                 return positive_terms(query, lexicon)
             terms = retrying(self.shards, work)
-        analyzers = _schema()
-        headline = highlight_whole(article.headline, terms.get("headline", frozenset()),
-                                   analyzers["headline"].analyzer)
-        parts = article_parts(split_paragraphs(article.body))
-        shown = parts[min(max(part, 1), len(parts)) - 1]
-        paragraphs = [highlight_whole(p, terms.get("body", frozenset()),
-                                      analyzers["body"].analyzer) for p in shown]
-        return headline, paragraphs, len(parts)
+        return highlighted_article(article.headline, article.body, terms,
+                                   {f: _schema()[f].analyzer for f in ("headline", "body")},
+                                   part)
 
     def stats(self) -> dict:
         def work(opened):
             counts = _Counts(opened.db, xapian.Query.MatchAll, [SLOT_DAY])
-            days = sorted(d for d in counts.values(SLOT_DAY) if d)
-            dated = sum(counts.values(SLOT_DAY).values())
-            iso = lambda d: f"{d[:4]}-{d[4:6]}-{d[6:]}"  # noqa: E731
+            by_day = _days(counts.values(SLOT_DAY))
+            dated = sum(by_day.values())
             out = {"articles": counts.total, "dated": dated, "undated": counts.total - dated,
-                   "first_date": iso(days[0]) if days else None,
-                   "last_date": iso(days[-1]) if days else None}
+                   "first_date": min(by_day).isoformat() if by_day else None,
+                   "last_date": max(by_day).isoformat() if by_day else None}
+            lexicon = self._lexicon(opened)
             for kind in ("people", "organizations", "places"):
-                out[kind] = len(self._all_names(opened, kind)[0])
-            out["sections"] = len(self._all_names(opened, "section")[0])
+                out[kind] = len(self._all_names(lexicon, kind)[0])
+            out["sections"] = len(self._all_names(lexicon, "section")[0])
             # the last write of the first shard (a combined database reads its metadata)
             out.update(last_ingest=_metadata(opened.db, "last_ingest") or None,
                        index_format=None, engine="xapian",
@@ -780,9 +733,7 @@ class _XapianWords:
         q = parse_query(text, self.lexicon.schema, self.lexicon, [], self.lexicon.words)
         if q is None:
             return None
-        enquire = xapian.Enquire(self.db)
-        enquire.set_query(compile_query(q, self.lexicon))
-        return enquire.get_mset(0, 0, self.db.get_doccount()).get_matches_estimated()
+        return _count(self.db, compile_query(q, self.lexicon))
 
 
 def _metadata(db, key: str) -> str:
@@ -790,8 +741,13 @@ def _metadata(db, key: str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
+def _day(value: str) -> dt.date:
+    """A date from its value slot (``YYYYMMDD``)."""
+    return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+
+
 def _days(counts: dict[str, int]) -> dict[dt.date, int]:
-    return {dt.date(int(d[:4]), int(d[4:6]), int(d[6:])): n for d, n in counts.items() if d}
+    return {_day(d): n for d, n in counts.items() if d}
 
 
 class _Export:

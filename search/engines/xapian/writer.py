@@ -32,6 +32,7 @@ from search.engines.xapian.shards import write_timeout
 from search.errors import IndexWriteError, NotSupported
 from search.ingest.records import Prepared, batched, complete_articles
 from search.models import Article, IngestStats
+from search.people import Extractor
 
 log = logging.getLogger(__name__)
 
@@ -60,21 +61,23 @@ class XapianIndexer:
             raise NotSupported("--aliases", "xapian")
         self.batch_size = max(1, batch_size)
         self.dry_run = dry_run
-        self.processes = processes
         self.stats = IngestStats()
         self._on_progress = on_progress
-        self._extractor = None
+        self._extractor = Extractor(processes)  # (its processes start on first use)
+        self._threads: ThreadPoolExecutor | None = None
         self._writers: list[xapian.WritableDatabase | None] = []
         self._started = 0.0
 
     def __enter__(self) -> XapianIndexer:
         self._started = time.perf_counter()
         self._writers = [self._connect(shard) for shard in self.shards]
+        # a thread per shard: its look-ups and writes wait on the network, not on Python
+        self._threads = ThreadPoolExecutor(max_workers=len(self.shards))
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if hasattr(self, "_threads"):
-            self._threads.shutdown(wait=True)
+        self._threads.shutdown(wait=True)
+        self._extractor.close()
         for db in self._writers:
             if db is not None:
                 try:
@@ -133,13 +136,13 @@ class XapianIndexer:
         for p in pending.values():
             by_shard[shard_of(p.article.id, n)].append(p)
         # new, changed and unchanged, shard by shard (one look-up each, in parallel)
-        plans = list(self._pool().map(self._plan, range(n), by_shard))
+        plans = list(self._threads.map(self._plan, range(n), by_shard))
         to_write = [p for adds, updates, _ in plans for p in adds + updates]
         self.stats.added += sum(len(a) for a, _, _ in plans)
         self.stats.updated += sum(len(u) for _, u, _ in plans)
         self.stats.unchanged += sum(len(s) for _, _, s in plans)
         if not self.dry_run and to_write:
-            articles = complete_articles(to_write, self._get_extractor, self._on_progress)
+            articles = complete_articles(to_write, self._extractor, self._on_progress)
             by_shard_articles: list[list] = [[] for _ in range(n)]
             for p, a in zip(to_write, articles):
                 by_shard_articles[shard_of(a.id, n)].append((p, a))
@@ -149,7 +152,7 @@ class XapianIndexer:
             for i in range(n):
                 docs = [(a.id, article_document(a, p.fingerprint))
                         for p, a in by_shard_articles[i]]
-                writes.append(self._pool().submit(self._write, i, docs))
+                writes.append(self._threads.submit(self._write, i, docs))
             for write in writes:
                 write.result()
         if self._on_progress:
@@ -198,18 +201,6 @@ class XapianIndexer:
             f"{doing} shard {shard.read[0]}:{shard.read[1]} failed ({exc}); its part of this "
             "batch was not committed (other shards' parts may be: run the ingest again to "
             "complete it), batches committed before are kept")
-
-    def _pool(self) -> ThreadPoolExecutor:
-        if not hasattr(self, "_threads"):
-            self._threads = ThreadPoolExecutor(max_workers=len(self.shards))
-        return self._threads
-
-    def _get_extractor(self):
-        if self._extractor is None:
-            from search.people import Extractor
-
-            self._extractor = Extractor(self.processes)
-        return self._extractor
 
     def delete(self, ids: Iterable[str]) -> list[str]:
         missing: list[str] = []
