@@ -3,6 +3,7 @@ rate and results-page latency on one corpus and query set.
 
     python -m bench.cluster_bench --size 1000000 --shards 1,2,4
     options: --workdir bench/out/peers  --port 33600  --limit N  --keep  --json FILE
+             --bulk  --tail N
     (also: python -m bench.perf --cluster 1,2,4 --size N)
 
 It reuses ``bench.peers``' work folder: the synthetic corpus (``synthN.jsonl``), its 300 queries
@@ -14,6 +15,18 @@ as a user runs it (timed end to end), then sends every query to both engines in 
 interleaved, twice (first sight, repeated), each the whole page (``Archive.search``: 10 hits
 with highlights, exact multi-select facets). The cluster's files are removed afterwards
 unless ``--keep`` (a million articles take gigabytes per shard count).
+
+With ``--bulk`` (what a million articles need: through a writer on the network they take
+about an hour per shard count here), the corpus but its last ``--tail`` articles is loaded
+once, into the largest shard count's folders directly (``ingest.py --shards`` naming the
+shards' folders, ``python -m search.cluster folders``), timed; each shard is then compacted
+(``xapian-compact``), and the smaller shard counts are made by merging those shards
+(compacting shards ``j, j + n, ...`` into shard ``j`` of ``n``: an article's shard is CRC-32
+of its id modulo the count, so the merged shards are where an ingest into ``n`` shards puts
+each article), timed. Each cluster is then started on its shards and the last ``--tail``
+articles are ingested into it through its writers, as a user adds to an archive (timed:
+the network ingest rate at that size); then the pages, against the whole corpus on both
+engines. Every shard count in ``--shards`` must divide the largest.
 """
 
 from __future__ import annotations
@@ -34,8 +47,10 @@ from bench.peers import Project, by_kind, prepare
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_cluster(root: Path, shards: int, port: int) -> tuple[subprocess.Popen, str]:
-    shutil.rmtree(root, ignore_errors=True)
+def start_cluster(root: Path, shards: int, port: int, fresh: bool = True) \
+        -> tuple[subprocess.Popen, str]:
+    if fresh:
+        shutil.rmtree(root, ignore_errors=True)
     proc = subprocess.Popen([sys.executable, "-m", "search.cluster", "start", str(root),
                              "--shards", str(shards), "--port", str(port)], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
@@ -44,6 +59,58 @@ def start_cluster(root: Path, shards: int, port: int) -> tuple[subprocess.Popen,
         proc.wait(timeout=30)
         raise SystemExit(f"the cluster did not start (exit {proc.returncode}): give --port")
     return proc, value
+
+
+def split(corpus: Path, tail: int) -> tuple[Path, Path]:
+    """``corpus`` as two files beside it: all but its last ``tail`` lines, and those."""
+    head_file = corpus.with_suffix(f".head{tail}.jsonl")
+    tail_file = corpus.with_suffix(f".tail{tail}.jsonl")
+    if not (head_file.exists() and tail_file.exists()):
+        with open(corpus, "rb") as fh:
+            lines = sum(1 for _ in fh)
+        with open(corpus, "rb") as fh, open(head_file, "wb") as h, open(tail_file, "wb") as t:
+            for i, line in enumerate(fh):
+                (h if i < lines - tail else t).write(line)
+    return head_file, tail_file
+
+
+def folders(root: Path, shards: int) -> list[Path]:
+    return [root / "primary" / f"shard-{i}" for i in range(shards)]
+
+
+def bulk_build(workdir: Path, stem: str, head_file: Path, counts: list[int]) -> dict:
+    """The head of the corpus loaded into ``max(counts)`` shards' folders directly, each
+    compacted, and merged into the smaller counts: {n: cluster folder}, and the seconds."""
+    most = max(counts)
+    if any(most % n for n in counts):
+        raise SystemExit(f"--bulk: every shard count must divide {most}")
+    built = workdir / f"bulk-{stem}-{most}"
+    shutil.rmtree(built, ignore_errors=True)
+    print(f"bulk: loading {head_file.name} into {most} shards' folders ...", file=sys.stderr,
+          flush=True)
+    value = ",".join(str(f) for f in folders(built, most))
+    seconds = ingest(head_file, value)
+    timings = {"bulk_load_seconds": round(seconds, 1), "bulk_size_gb": _gb(built)}
+    roots = {}
+    for n in sorted(counts, reverse=True):
+        root = workdir / f"cluster-{stem}-{n}"
+        shutil.rmtree(root, ignore_errors=True)
+        started = time.perf_counter()
+        for j, target in enumerate(folders(root, n)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            sources = [str(f) for f in folders(built, most)[j::n]]
+            subprocess.run(["xapian-compact", "--no-renumber" if n == most else "--multipass",
+                            *sources, str(target)], check=True, stdout=subprocess.DEVNULL)
+        timings[f"compact_{n}_seconds"] = round(time.perf_counter() - started, 1)
+        roots[n] = root
+        print(f"bulk: {n} shard(s) made in {timings[f'compact_{n}_seconds']} s", file=sys.stderr,
+              flush=True)
+    shutil.rmtree(built, ignore_errors=True)
+    return {"roots": roots, **timings}
+
+
+def _gb(root: Path) -> float:
+    return round(sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) / 1e9, 2)
 
 
 def ingest(corpus: Path, shards: str) -> float:
@@ -79,7 +146,7 @@ def summarise(times: dict, queries: list[dict]) -> dict:
 
 
 def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit: int | None,
-            keep: bool) -> dict:
+            keep: bool, bulk: bool = False, tail: int = 20_000) -> dict:
     from search.service import Archive
 
     corpus, query_file = prepare(workdir, size, False, 300)
@@ -96,27 +163,37 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                          f"{platform.python_version()}",
               "whoosh_open_s": round(time.perf_counter() - started, 1), "clusters": {}}
+    loaded, source = articles, corpus
+    if bulk:
+        tail = min(tail, articles - 1)
+        head_file, source = split(corpus, tail)
+        built = bulk_build(workdir, corpus.stem, head_file, shard_counts)
+        roots = built.pop("roots")
+        report["bulk"] = {"articles": articles - tail, **built,
+                          "bulk_per_second": round((articles - tail)
+                                                   / built["bulk_load_seconds"])}
+        loaded = tail
     for n in shard_counts:
-        root = workdir / f"cluster-{corpus.stem}-{n}"
+        root = roots[n] if bulk else workdir / f"cluster-{corpus.stem}-{n}"
         # ports of their own for each cluster: a server's children may hold the last one's
         # listening sockets for a moment after it stops
-        proc, value = start_cluster(root, n, port + 100 * n)
+        proc, value = start_cluster(root, n, port + 100 * n, fresh=not bulk)
         try:
-            print(f"{n} shard(s): ingesting {articles:,} articles ...", file=sys.stderr,
-                  flush=True)
-            seconds = ingest(corpus, value)
-            size_bytes = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+            print(f"{n} shard(s): ingesting {loaded:,} articles through the writers ...",
+                  file=sys.stderr, flush=True)
+            seconds = ingest(source, value)
             xapian = Archive(engine="xapian", shards=value)
-            print(f"{n} shard(s): {articles / seconds:,.0f} articles/s; pages ...",
+            print(f"{n} shard(s): {loaded / seconds:,.0f} articles/s; pages ...",
                   file=sys.stderr, flush=True)
             times = pages({"whoosh": whoosh, "xapian": xapian}, queries)
             xapian.close()
             differ = sum(1 for a, b in zip(times["whoosh"]["totals"], times["xapian"]["totals"])
                          if a != b)
             report["clusters"][n] = {
+                "ingested": loaded,
                 "ingest_seconds": round(seconds, 1),
-                "ingest_per_second": round(articles / seconds),
-                "size_gb": round(size_bytes / 1e9, 2),
+                "ingest_per_second": round(loaded / seconds),
+                "size_gb": _gb(root),
                 "totals_differing": differ,
                 "pages": summarise(times, queries)}
         finally:
@@ -131,10 +208,17 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
 def print_report(report: dict) -> None:
     print(f"\n{report['corpus']}: {report['articles']:,} articles, {report['queries']} queries;"
           f" {report['machine']}")
+    if "bulk" in report:
+        b = report["bulk"]
+        print(f"bulk load of {b['articles']:,} articles into shards' folders: "
+              f"{b['bulk_per_second']:,} articles/s ({b['bulk_load_seconds']} s, "
+              f"{b['bulk_size_gb']} GB); compacted / merged: " + ", ".join(
+                  f"{k.split('_')[1]} shard(s) {v} s" for k, v in b.items()
+                  if k.startswith("compact_")))
     for n, c in report["clusters"].items():
-        print(f"\n{n} shard(s): ingest {c['ingest_per_second']:,} articles/s "
-              f"({c['ingest_seconds']} s), {c['size_gb']} GB; totals differing from Whoosh's: "
-              f"{c['totals_differing']}")
+        print(f"\n{n} shard(s): ingest of {c['ingested']:,} articles through the writers "
+              f"{c['ingest_per_second']:,} articles/s ({c['ingest_seconds']} s), "
+              f"{c['size_gb']} GB; totals differing from Whoosh's: {c['totals_differing']}")
         print("  kind      whoosh first p50/p95   xapian first p50/p95   whoosh repeat      "
               "xapian repeat")
         for kind, row in c["pages"].items():
@@ -153,9 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="only the first N queries")
     ap.add_argument("--keep", action="store_true", help="keep the clusters' files")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--bulk", action="store_true",
+                    help="load all but the last --tail articles into the shards' folders "
+                         "directly, once, and merge them for the smaller shard counts")
+    ap.add_argument("--tail", type=int, default=20_000,
+                    help="with --bulk: the articles then ingested through the writers")
     args = ap.parse_args(argv)
     counts = [int(n) for n in args.shards.split(",") if n.strip()]
-    report = measure(args.workdir, args.size, counts, args.port, args.limit, args.keep)
+    report = measure(args.workdir, args.size, counts, args.port, args.limit, args.keep,
+                     args.bulk, args.tail)
     print_report(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")

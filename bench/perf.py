@@ -4,7 +4,7 @@
     python -m bench.perf --size 200000         # or 1000000; --reuters for Reuters-21578
     python -m bench.perf --size 200000 --skip-documented --ingest-rounds 2 --ingest-only
     options: --workdir bench/out  --rounds 3  --json FILE  --skip-documented
-    python -m bench.perf --cluster 1,2,4 --size N   # the Xapian engine (bench.cluster_bench)
+    python -m bench.perf --cluster 1,2,4 --size N [--bulk]   # the Xapian engine (bench.cluster_bench)
 
 One run measures, on the same corpus:
 - ingest: this project's ``ingest.py`` (people given, so no extraction), with stories and
@@ -451,11 +451,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="instead: the Xapian engine on local clusters of these shard counts "
                          "(e.g. 1,2,4) beside the Whoosh engine, on bench.peers' corpus of "
                          "--size articles (bench.cluster_bench)")
+    ap.add_argument("--bulk", action="store_true",
+                    help="with --cluster: load the corpus into the shards' folders directly, "
+                         "once, then ingest its last 20,000 articles through the writers "
+                         "(bench.cluster_bench --bulk; what 1M articles need)")
     args = ap.parse_args(argv)
     if args.cluster:
         from bench import cluster_bench
 
         return cluster_bench.main(["--size", str(args.size), "--shards", args.cluster]
+                                  + (["--bulk"] if args.bulk else [])
                                   + (["--json", str(args.json)] if args.json else []))
     if not args.data.exists():
         print(f"not found: {args.data}", file=sys.stderr)

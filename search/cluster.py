@@ -12,6 +12,14 @@ starts, on 127.0.0.1, for each shard ``i`` of ``DIR``:
   (every ``REPLICATE_SECONDS``) and served read-only at port ``P + 3N + rN + i`` (N shards;
   see ``Layout``).
 
+A shard may also be named by its database's folder (a ``NEWS_SHARDS`` part holding a ``/``),
+opened directly rather than through a server: ``ingest.py`` then builds the shard on this
+machine (a bulk load, without a network round trip per article), and ``python -m
+search.cluster start DIR`` serves what was built (its read servers see each commit even while
+they run; Xapian's lock refuses a bulk load into a shard while an ingest writes to it through
+its server, and the other way round). ``python -m search.cluster folders DIR --shards N`` prints that
+value for a cluster's primaries.
+
 Its first line on standard output is the ``NEWS_SHARDS`` value that names the cluster:
 shards separated by commas, each its read server ``host:port``, then ``+host:port`` for each
 replica (``127.0.0.1:33340+127.0.0.1:33349,127.0.0.1:33343+...``); a shard's writer listens
@@ -52,22 +60,36 @@ class ClusterError(Exception):
 
 @dataclass(frozen=True)
 class Shard:
-    """Where one shard is served: its read server, its writer, its replicas' read servers."""
+    """Where one shard is served: its read server, its writer, its replicas' read servers;
+    or, for a shard opened directly, its database's folder (``path``; no servers)."""
 
-    read: tuple[str, int]
-    write: tuple[str, int]
+    read: tuple[str, int] = ("", 0)
+    write: tuple[str, int] = ("", 0)
     replicas: tuple[tuple[str, int], ...] = ()
+    path: str | None = None
+
+    @property
+    def name(self) -> str:
+        """How messages name the shard: its folder, or its read server."""
+        return self.path if self.path is not None else f"{self.read[0]}:{self.read[1]}"
 
     def spec(self) -> str:
+        if self.path is not None:
+            return self.path
         return "+".join(f"{h}:{p}" for h, p in (self.read, *self.replicas))
 
 
 def parse_shards(value: str) -> list[Shard]:
     """The shards a ``NEWS_SHARDS`` value names (``ClusterError`` for one that is not
-    ``host:port[+host:port...]`` separated by commas)."""
+    ``host:port[+host:port...]`` or a folder, separated by commas)."""
     shards = []
     for part in (p.strip() for p in value.split(",")):
         if not part:
+            continue
+        if "/" in part:
+            if "+" in part:
+                raise ClusterError(f"a shard named by its folder has no replicas: {part!r}")
+            shards.append(Shard(path=part))
             continue
         servers = []
         for server in part.split("+"):
@@ -261,7 +283,20 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--shards", type=int, default=3)
     start.add_argument("--replicas", type=int, default=0)
     start.add_argument("--port", type=int, default=DEFAULT_PORT)
+    folders = sub.add_parser(
+        "folders", help="print the NEWS_SHARDS value naming the primaries' folders of a "
+                        "cluster in DIR, for ingest.py to build them directly (a bulk load, "
+                        "before `start`)")
+    folders.add_argument("dir", type=Path)
+    folders.add_argument("--shards", type=int, default=3)
     args = ap.parse_args(argv)
+    if args.command == "folders":
+        if not 1 <= args.shards <= 64:
+            print("cluster: --shards must be 1-64", file=sys.stderr)
+            return 2
+        layout = Layout(args.dir.resolve(), args.shards, 0, DEFAULT_PORT)
+        print(shards_value([Shard(path=str(layout.primary(i))) for i in range(args.shards)]))
+        return 0
     if not 1 <= args.shards <= 64 or not 0 <= args.replicas <= 4:
         print("cluster: --shards must be 1-64 and --replicas 0-4", file=sys.stderr)
         return 2

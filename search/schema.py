@@ -93,6 +93,27 @@ class ArticleText(TEXT):
         if plan is None:
             yield from super().index(value, **kwargs)
             return
+        positions = self._positions(value, plan)
+        boost = self.format.field_boost
+        if _LITTLE and type(self.format) is ArrayPositions:
+            for term, found in positions.items():
+                n = len(found)
+                yield term, n, n * boost, array("I", [n, *found]).tobytes()
+            return
+        encode = self.format.encode
+        for term, found in positions.items():
+            yield term, len(found), len(found) * boost, encode(found)
+
+    def positions(self, value: str) -> dict[bytes, list[int]]:
+        """{term: its positions} of ``value``: what ``index`` encodes, without encoding it
+        (the Xapian engine's documents are made from these)."""
+        plan = self._plan()
+        if plan is None:
+            decode = self.format.decode_positions
+            return {term: decode(v) for term, _, _, v in super().index(value)}
+        return self._positions(value, plan)
+
+    def _positions(self, value: str, plan) -> dict[bytes, list[int]]:
         words_of, terms_of = plan
         get = terms_of.get
         terms = [get(raw, _UNSEEN) for raw in words_of(value)]
@@ -111,15 +132,7 @@ class ArticleText(TEXT):
                 positions[term] = [i]
             else:
                 found.append(i)
-        boost = self.format.field_boost
-        if _LITTLE and type(self.format) is ArrayPositions:
-            for term, found in positions.items():
-                n = len(found)
-                yield term, n, n * boost, array("I", [n, *found]).tobytes()
-            return
-        encode = self.format.encode
-        for term, found in positions.items():
-            yield term, len(found), len(found) * boost, encode(found)
+        return positions
 
     def _term(self, raw: str) -> bytes | None:
         """The term of a word as written (lower-cased, folded, stop words and sizes checked,

@@ -95,3 +95,68 @@ def test_the_shards_value():
     for bad in ("", "localhost", "host:port", "a:1+b", "h:70000"):
         with pytest.raises(ClusterError):
             parse_shards(bad)
+
+
+def test_a_bulk_load_into_the_shards_folders_is_served_by_the_cluster(tmp_path, xapian_demo):
+    """``ingest.py --shards`` naming the shards' folders (``python -m search.cluster folders``)
+    builds them directly; ``search.cluster start`` then serves them, and they answer as the
+    cluster loaded through its writers does; a second ingest into the running cluster finds
+    every article unchanged. A folder a server writes to is refused, naming it."""
+    from search.models import SearchRequest
+    from search.service import Archive
+
+    from .clusters import Cluster
+    from .conftest import DEMO, run_ingest, summary_of
+
+    require_xapian()
+    root = tmp_path / "bulk"
+    folders = subprocess.run([sys.executable, "-m", "search.cluster", "folders", str(root),
+                              "--shards", "2"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=60)
+    assert folders.returncode == 0, folders.stderr
+    value = folders.stdout.strip()
+    assert value == f"{root.resolve()}/primary/shard-0,{root.resolve()}/primary/shard-1"
+    first = run_ingest("--engine", "xapian", "--shards", value, "--json", DEMO)
+    assert first.returncode == 0, first.stderr
+    assert summary_of(first)["added"] == 57
+    # read directly, and through a cluster started on them: the same as the demo cluster's
+    queries = ["rail landslip", "ferry", "council NOT harbour", '"town hall"']
+    through_writers = Archive(engine="xapian", shards=xapian_demo.value)
+    direct = Archive(engine="xapian", shards=value)
+    expected = {q: through_writers.search(SearchRequest(q=q)).total for q in queries}
+    assert all(expected.values())
+    assert {q: direct.search(SearchRequest(q=q)).total for q in queries} == expected
+    direct.close()
+    cluster = Cluster(root, shards=2, replicas=0)
+    try:
+        served = Archive(engine="xapian", shards=cluster.value)
+        got = served.search(SearchRequest(q="ferry"))
+        want = through_writers.search(SearchRequest(q="ferry"))
+        assert got.total == want.total and got.facets == want.facets
+        served.close()
+        again = run_ingest("--engine", "xapian", "--shards", cluster.value, "--json", DEMO)
+        assert again.returncode == 0, again.stderr
+        assert summary_of(again)["unchanged"] == 57
+        # while a writer is connected to a shard's server, that shard's folder is locked: a
+        # bulk load into it is refused with a message, not mixed in
+        import xapian
+
+        writer = xapian.remote_open_writable(*parse_shards(cluster.value)[0].write)
+        try:
+            locked = run_ingest("--engine", "xapian", "--shards", value, DEMO)
+        finally:
+            writer.close()
+        assert locked.returncode == 2, locked.stderr
+        assert "primary/shard-0 cannot be written" in locked.stderr
+        assert "lock" in locked.stderr
+    finally:
+        cluster.stop()
+        through_writers.close()
+
+
+def test_a_shard_named_by_its_folder():
+    shards = parse_shards("/srv/news/shard-0, ./shard-1")
+    assert [s.path for s in shards] == ["/srv/news/shard-0", "./shard-1"]
+    assert shards_value(shards) == "/srv/news/shard-0,./shard-1"
+    with pytest.raises(ClusterError):
+        parse_shards("/srv/news/shard-0+10.0.0.6:33340")

@@ -55,7 +55,8 @@ def term(prefix: str, text: str) -> str:
     """``prefix + text``, or for a text too long to be a Xapian term, ``prefix`` and a hash
     of it (the same on every call, so filters and facets still find it)."""
     whole = prefix + text
-    if len(whole.encode("utf-8")) <= MAX_TERM_BYTES:
+    # (a character is at most 4 bytes: most terms need no encoding to be measured)
+    if len(whole) * 4 <= MAX_TERM_BYTES or len(whole.encode("utf-8")) <= MAX_TERM_BYTES:
         return whole
     return prefix + "#" + hashlib.sha1(text.encode("utf-8")).hexdigest()
 
@@ -72,10 +73,8 @@ def _schema():
 def text_postings(field: str, text: str):
     """(term, positions) of ``text`` in ``field`` ("headline" or "body"), as the Whoosh
     engine indexes them."""
-    fieldtype = _schema()[field]
-    decode = fieldtype.format.decode_positions
-    for raw, _freq, _weight, value in fieldtype.index(text):
-        yield (raw.decode("utf-8") if isinstance(raw, bytes) else raw), decode(value)
+    for raw, positions in _schema()[field].positions(text).items():
+        yield (raw.decode("utf-8") if isinstance(raw, bytes) else raw), positions
 
 
 def name_keys(kind: str, values) -> list[str]:
@@ -95,10 +94,11 @@ def article_document(article: Article, fingerprint: str) -> xapian.Document:
     for field in ("headline", "body"):
         prefix = TEXT_PREFIX[field]
         wdf = int(HEADLINE_BOOST) if field == "headline" else 1
+        add_posting = doc.add_posting
         for word, positions in text_postings(field, getattr(article, field)):
             t = term(prefix, word)
             for pos in positions:
-                doc.add_posting(t, pos + 1, wdf)  # Xapian positions start at 1
+                add_posting(t, pos + 1, wdf)  # Xapian positions start at 1
         # the words ``exact:`` looks for, found as ``search.operators.exact_docs`` does
         for word in set(_TOKEN.findall(getattr(article, field).lower())):
             doc.add_boolean_term(term(EXACT_PREFIX[field], word))

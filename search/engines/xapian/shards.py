@@ -86,6 +86,15 @@ class ShardSet:
         db = xapian.Database()
         servers, missing, replicas = [], [], []
         for shard in self.shards:
+            if shard.path is not None:  # a shard's folder, opened directly
+                try:
+                    db.add_database(xapian.Database(shard.path))
+                except xapian.Error as exc:
+                    log.warning("shard %s: %s", shard.path, exc)
+                    missing.append(shard.path)
+                else:
+                    servers.append((shard.path, 0))
+                continue
             for i, server in enumerate((shard.read, *shard.replicas)):
                 try:
                     sub = self._connect(server)

@@ -4,7 +4,12 @@
 ``NEWS_ENGINE``): ``upsert`` counts new, changed and unchanged articles by their fingerprint
 (kept in the stored document), extracts names for those that ask, and writes each batch to
 every shard it touches, one writer connection per shard (``xapian-tcpsrv --writable``, at the
-shard's read port + 1), committing every shard at the end of the batch.
+shard's read port + 1), committing every shard at the end of the batch. A shard named by its
+folder (``search.cluster``: a bulk load on the machine that holds it) is written directly.
+
+The documents are made by ``processes`` processes (``DocumentMaker``: the analysis is Python,
+the writing is Xapian's, on threads of this process, one a shard); which articles of a batch
+are new, changed or unchanged is one query a shard, not one look-up an article.
 
 What is atomic: one shard's part of a batch (a Xapian commit). What is not: a batch across
 shards: an ingest stopped between two shards' commits leaves the batch on some shards only.
@@ -22,12 +27,14 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import xapian
 
 from search.aliases import Aliases
 from search.cluster import Shard, parse_shards
 from search.engines.xapian.documents import article_document, id_term, stored
+from search.proc import die_with_parent, forking
 from search.engines.xapian.shards import write_timeout
 from search.errors import IndexWriteError, NotSupported
 from search.ingest.records import Prepared, batched, complete_articles
@@ -49,6 +56,40 @@ def shard_of(article_id: str, shards: int) -> int:
     return zlib.crc32(article_id.encode("utf-8")) % shards
 
 
+def _documents_task(items: list[tuple[Article, str]]) -> list[bytes]:
+    return [article_document(a, fingerprint).serialise() for a, fingerprint in items]
+
+
+class DocumentMaker:
+    """``article_document`` for many articles on ``processes`` processes (forked on first use,
+    dying with the ingest), returned serialised (``xapian.Document.unserialise``)."""
+
+    TASK = 64  # articles sent to a process at a time
+
+    def __init__(self, processes: int = 2):
+        self.processes = max(1, processes)
+        self._pool = None
+
+    def __call__(self, items: list[tuple[Article, str]]) -> list[bytes]:
+        tasks = [items[i:i + self.TASK] for i in range(0, len(items), self.TASK)]
+        if self.processes == 1 or len(tasks) < 2:
+            return _documents_task(items)
+        if self._pool is None:
+            import multiprocessing
+            import os
+
+            with forking():
+                self._pool = multiprocessing.get_context("fork").Pool(
+                    self.processes, initializer=die_with_parent, initargs=(os.getpid(),))
+        return [doc for done in self._pool.imap(_documents_task, tasks) for doc in done]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+
 class XapianIndexer:
     def __init__(self, shards: list[Shard] | str, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  rebuild: bool = False, dry_run: bool = False, processes: int = 2,
@@ -64,6 +105,7 @@ class XapianIndexer:
         self.stats = IngestStats()
         self._on_progress = on_progress
         self._extractor = Extractor(processes)  # (its processes start on first use)
+        self._maker = DocumentMaker(processes)
         self._threads: ThreadPoolExecutor | None = None
         self._writers: list[xapian.WritableDatabase | None] = []
         self._started = 0.0
@@ -78,6 +120,7 @@ class XapianIndexer:
     def __exit__(self, exc_type, exc, tb) -> None:
         self._threads.shutdown(wait=True)
         self._extractor.close()
+        self._maker.close()
         for db in self._writers:
             if db is not None:
                 try:
@@ -88,13 +131,25 @@ class XapianIndexer:
         self.stats.seconds = time.perf_counter() - self._started
 
     def _connect(self, shard: Shard) -> xapian.WritableDatabase:
+        if shard.path is not None:
+            try:
+                Path(shard.path).mkdir(parents=True, exist_ok=True)
+                return xapian.WritableDatabase(shard.path, xapian.DB_CREATE_OR_OPEN)
+            except xapian.DatabaseLockError:
+                reason = ("another writer holds its lock: a cluster's server, or another "
+                          "ingest; stop it first, or name the shard's server host:port")
+            except (xapian.Error, OSError) as exc:
+                reason = str(exc)
+            raise IndexWriteError(
+                f"shard {shard.path} cannot be written ({reason}); nothing more was written, "
+                "batches committed before are kept")
         host, port = shard.write
         ms = max(1, int(write_timeout() * 1000))
         try:
             return xapian.remote_open_writable(host, port, ms, ms)
         except xapian.Error as exc:
             raise IndexWriteError(
-                f"the writer of shard {shard.read[0]}:{shard.read[1]} ({host}:{port}) does not "
+                f"the writer of shard {shard.name} ({host}:{port}) does not "
                 f"answer ({exc.get_msg() if hasattr(exc, 'get_msg') else exc}); nothing more "
                 "was written, batches committed before are kept") from None
 
@@ -125,7 +180,7 @@ class XapianIndexer:
                 db.get_doccount()
             except xapian.Error as exc:
                 raise IndexWriteError(
-                    f"the writer of shard {shard.read[0]}:{shard.read[1]} stopped answering "
+                    f"the writer of shard {shard.name} stopped answering "
                     f"({exc}); this batch was not written, batches committed before are kept"
                 ) from None
 
@@ -146,12 +201,12 @@ class XapianIndexer:
             by_shard_articles: list[list] = [[] for _ in range(n)]
             for p, a in zip(to_write, articles):
                 by_shard_articles[shard_of(a.id, n)].append((p, a))
-            # each shard's documents are made here and written by a thread of its own, so
-            # that one shard's writes overlap the making of the next shard's documents
+            # each shard's documents are made by the processes and written by a thread of its
+            # own, so that one shard's writes overlap the making of the next shard's documents
             writes = []
             for i in range(n):
-                docs = [(a.id, article_document(a, p.fingerprint))
-                        for p, a in by_shard_articles[i]]
+                made = self._maker([(a, p.fingerprint) for p, a in by_shard_articles[i]])
+                docs = [(a.id, doc) for (_, a), doc in zip(by_shard_articles[i], made)]
                 writes.append(self._threads.submit(self._write, i, docs))
             for write in writes:
                 write.result()
@@ -159,15 +214,32 @@ class XapianIndexer:
             done = self.stats.added + self.stats.updated + self.stats.unchanged
             self._on_progress(f"{done:,} articles {'checked' if self.dry_run else 'committed'}")
 
+    def _stored_prints(self, db: xapian.WritableDatabase, ids: list[str]) -> dict[str, str]:
+        """The stored fingerprints of those of ``ids`` the shard holds: one query for all of
+        them (a look-up each was a network round trip each)."""
+        if not ids or not db.get_doccount():
+            return {}
+        enquire = xapian.Enquire(db)
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        enquire.set_query(xapian.Query(xapian.Query.OP_OR, [id_term(i) for i in ids]))
+        mset = enquire.get_mset(0, len(ids))
+        mset.fetch()
+        prints = {}
+        for match in mset:
+            data = stored(match.document)
+            prints[data["id"]] = data["fingerprint"]
+        return prints
+
     def _plan(self, i: int, items: list[Prepared]):
         adds, updates, same = [], [], []
         db = self._writers[i]
         try:
-            for p in items:
-                was = self._stored_print(db, p.article.id)
-                (adds if was is None else same if was == p.fingerprint else updates).append(p)
+            prints = self._stored_prints(db, [p.article.id for p in items])
         except xapian.Error as exc:
             raise self._failed(i, exc, "checking") from None
+        for p in items:
+            was = prints.get(p.article.id)
+            (adds if was is None else same if was == p.fingerprint else updates).append(p)
         return adds, updates, same
 
     def _write(self, i: int, docs: list) -> None:
@@ -175,7 +247,7 @@ class XapianIndexer:
             db = self._writers[i]
             try:
                 for article_id, doc in docs:
-                    db.replace_document(id_term(article_id), doc)
+                    db.replace_document(id_term(article_id), xapian.Document.unserialise(doc))
                 # every shard records the batch's time, even one the batch has nothing for
                 db.set_metadata("last_ingest", _now())
                 db.commit()
@@ -187,7 +259,7 @@ class XapianIndexer:
                 if attempt == 2:
                     raise self._failed(i, exc, "writing") from None
                 log.warning("shard %s: %s; writing its part of the batch again",
-                            self.shards[i].read, exc)
+                            self.shards[i].name, exc)
                 try:
                     self._writers[i] = self._connect(self.shards[i])
                 except IndexWriteError:
@@ -198,7 +270,7 @@ class XapianIndexer:
     def _failed(self, i: int, exc: Exception, doing: str) -> IndexWriteError:
         shard = self.shards[i]
         return IndexWriteError(
-            f"{doing} shard {shard.read[0]}:{shard.read[1]} failed ({exc}); its part of this "
+            f"{doing} shard {shard.name} failed ({exc}); its part of this "
             "batch was not committed (other shards' parts may be: run the ingest again to "
             "complete it), batches committed before are kept")
 
