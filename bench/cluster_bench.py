@@ -3,7 +3,7 @@ rate and results-page latency on one corpus and query set.
 
     python -m bench.cluster_bench --size 1000000 --shards 1,2,4
     options: --workdir bench/out/peers  --port 33600  --limit N  --keep  --json FILE
-             --bulk  --tail N
+             --bulk  --tail N  --bulk-only
     (also: python -m bench.perf --cluster 1,2,4 --size N)
 
 It reuses ``bench.peers``' work folder: the synthetic corpus (``synthN.jsonl``), its 300 queries
@@ -84,13 +84,7 @@ def bulk_build(workdir: Path, stem: str, head_file: Path, counts: list[int]) -> 
     most = max(counts)
     if any(most % n for n in counts):
         raise SystemExit(f"--bulk: every shard count must divide {most}")
-    built = workdir / f"bulk-{stem}-{most}"
-    shutil.rmtree(built, ignore_errors=True)
-    print(f"bulk: loading {head_file.name} into {most} shards' folders ...", file=sys.stderr,
-          flush=True)
-    value = ",".join(str(f) for f in folders(built, most))
-    seconds = ingest(head_file, value)
-    timings = {"bulk_load_seconds": round(seconds, 1), "bulk_size_gb": _gb(built)}
+    built, timings = bulk_load(workdir, stem, head_file, most)
     roots = {}
     for n in sorted(counts, reverse=True):
         root = workdir / f"cluster-{stem}-{n}"
@@ -105,8 +99,26 @@ def bulk_build(workdir: Path, stem: str, head_file: Path, counts: list[int]) -> 
         roots[n] = root
         print(f"bulk: {n} shard(s) made in {timings[f'compact_{n}_seconds']} s", file=sys.stderr,
               flush=True)
-    shutil.rmtree(built, ignore_errors=True)
     return {"roots": roots, **timings}
+
+
+def bulk_load(workdir: Path, stem: str, head_file: Path, shards: int) -> tuple[Path, dict]:
+    """``head_file`` loaded into ``shards`` shards' folders (``ingest.py --shards`` naming
+    them), timed; a load that completed before (its ``bulk.json``) is reused, not repeated:
+    the merges read it and leave it as it is."""
+    built = workdir / f"bulk-{stem}-{shards}"
+    done = built / "bulk.json"
+    if done.exists():
+        print(f"bulk: reusing the load of {built} ({done})", file=sys.stderr, flush=True)
+        return built, json.loads(done.read_text())
+    shutil.rmtree(built, ignore_errors=True)
+    print(f"bulk: loading {head_file.name} into {shards} shards' folders ...", file=sys.stderr,
+          flush=True)
+    value = ",".join(str(f) for f in folders(built, shards))
+    seconds = ingest(head_file, value)
+    timings = {"bulk_load_seconds": round(seconds, 1), "bulk_size_gb": _gb(built)}
+    done.write_text(json.dumps(timings) + "\n")
+    return built, timings
 
 
 def _gb(root: Path) -> float:
@@ -169,6 +181,9 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
         head_file, source = split(corpus, tail)
         built = bulk_build(workdir, corpus.stem, head_file, shard_counts)
         roots = built.pop("roots")
+        if not keep:
+            shutil.rmtree(workdir / f"bulk-{corpus.stem}-{max(shard_counts)}",
+                          ignore_errors=True)
         report["bulk"] = {"articles": articles - tail, **built,
                           "bulk_per_second": round((articles - tail)
                                                    / built["bulk_load_seconds"])}
@@ -242,8 +257,19 @@ def main(argv: list[str] | None = None) -> int:
                          "directly, once, and merge them for the smaller shard counts")
     ap.add_argument("--tail", type=int, default=20_000,
                     help="with --bulk: the articles then ingested through the writers")
+    ap.add_argument("--bulk-only", action="store_true",
+                    help="only the --bulk load into the largest shard count's folders (kept, "
+                         "and reused by a --bulk run after it)")
     args = ap.parse_args(argv)
     counts = [int(n) for n in args.shards.split(",") if n.strip()]
+    if args.bulk_only:
+        corpus, _ = prepare(args.workdir, args.size, False, 300)
+        with open(corpus, "rb") as fh:
+            articles = sum(1 for _ in fh)
+        head_file, _ = split(corpus, min(args.tail, articles - 1))
+        built, timings = bulk_load(args.workdir, corpus.stem, head_file, max(counts))
+        print(json.dumps({"folder": str(built), **timings}))
+        return 0
     report = measure(args.workdir, args.size, counts, args.port, args.limit, args.keep,
                      args.bulk, args.tail)
     print_report(report)
