@@ -37,7 +37,7 @@ from search.people import Extractor
 from search.ingest.records import Prepared, batched, complete_articles
 from search.postings import RankingCodec
 from search.proc import die_with_parent, forking
-from search.resolution import LoneNames
+from search.resolution import LoneNames, PeopleDays
 from search.analysis import exact_key
 from search.postings import term_postings
 from search.schema import ALIAS_FIELDS, article_to_doc, doc_to_article
@@ -405,7 +405,7 @@ class Indexer:
             extracted = {p.article.id for p in to_write if "people" in p.extract}
             if extracted:
                 if self._lone is None:
-                    self._lone = LoneNames(self.ix.searcher)
+                    self._lone = LoneNames(lambda: PeopleDays.of(self.ix))
                 articles = self._lone.resolve(articles, extracted)
             articles, found = self._aliased(articles)
             if found:

@@ -4,14 +4,16 @@ the full name when the archive knows exactly one person of that surname near the
 time; otherwise it stays as written. Nothing is guessed: two Ardennes in the window, none, or
 an undated article with more than one Ardenne in the whole archive, and it stays "Ardenne".
 
-Used by the indexer for the articles whose people it extracted, after the article's own
-mentions are merged (``merge_mentions``: "Ms Ardenne" with "Paula Ardenne" in one article).
-The candidates are the archive's stored people (its ``people`` terms, with the dates of their
-articles) and the full names of the batch being written.
+Used by both engines' indexers for the articles whose people they extracted, after the
+article's own mentions are merged (``merge_mentions``: "Ms Ardenne" with "Paula Ardenne" in one
+article). The candidates are the archive's stored people (its ``people`` terms, with the dates
+of their articles: ``PeopleDays``, read by each engine its own way) and the full names of the
+batch being written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import defaultdict
 from dataclasses import replace
@@ -29,21 +31,21 @@ class LoneNames:
     on first need (only their terms: the dates of a name's articles are read when a lone name
     asks for that surname); each batch's full names are added as it is resolved."""
 
-    def __init__(self, searcher_factory):
-        self._searcher_factory = searcher_factory  # () -> a context manager giving a searcher
+    def __init__(self, archive_people):
+        # () -> a context manager giving the archive's people (``PeopleDays``)
+        self._archive_people = archive_people
         # the index's: {folded surname: {folded full name: its term}}
         self._terms: dict[str, dict[str, str]] | None = None
         # this run's batches: {folded surname: {folded full name: [name, [days]]}}
         self._batches: dict[str, dict[str, list]] = defaultdict(dict)
 
-    def _list_terms(self, searcher) -> dict[str, dict[str, str]]:
+    @staticmethod
+    def _list_terms(index: PeopleDays) -> dict[str, dict[str, str]]:
         terms: dict[str, dict[str, str]] = defaultdict(dict)
-        reader = searcher.reader()
-        if "people" in reader.schema:
-            for term in reader.field_terms("people"):
-                words = term.split()
-                if len(words) >= 2:
-                    terms[exact_key(words[-1])][exact_key(term)] = term
+        for term in index.terms():
+            words = term.split()
+            if len(words) >= 2:
+                terms[exact_key(words[-1])][exact_key(term)] = term
         return terms
 
     def _add(self, articles: list[Article]) -> None:
@@ -62,10 +64,9 @@ class LoneNames:
         self._add(articles)
         if not any(todo):
             return articles
-        with self._searcher_factory() as searcher:
+        with self._archive_people() as index:
             if self._terms is None:
-                self._terms = self._list_terms(searcher)
-            index = _IndexDays(searcher)
+                self._terms = self._list_terms(index)
             out = []
             for a, resolve in zip(articles, todo):
                 if not resolve:
@@ -80,7 +81,7 @@ class LoneNames:
                 out.append(replace(a, people=tuple(people)))
         return out
 
-    def full_name(self, lone: str, date: dt.date | None, index: _IndexDays) -> str:
+    def full_name(self, lone: str, date: dt.date | None, index: PeopleDays) -> str:
         """The one full name of surname ``lone`` with an article within ``WINDOW_DAYS`` of
         ``date`` (undated: anywhere in the archive), else ``lone`` as written."""
         surname = exact_key(lone)
@@ -101,15 +102,27 @@ class LoneNames:
         return next(iter(found.values())) if len(found) == 1 else lone
 
 
-class _IndexDays:
-    """The days of the live articles that name a person (``None`` for an undated one), read
-    from one searcher."""
+class PeopleDays:
+    """What lone names are resolved against: the archive's people terms, the days of the
+    articles naming each (``None`` for an undated one) and a name as written. This is the
+    Whoosh engine's, read from one searcher; the Xapian engine's is
+    ``search.engines.xapian.writer.ShardPeople``."""
 
     def __init__(self, searcher):
         self.searcher = searcher
         self.reader = searcher.reader()
         self._years = self._days = None
         self._first: dict[str, int] = {}
+
+    @classmethod
+    @contextlib.contextmanager
+    def of(cls, ix):
+        """A context manager for ``LoneNames``: the people of the Whoosh index ``ix``."""
+        with ix.searcher() as searcher:
+            yield cls(searcher)
+
+    def terms(self):
+        return self.reader.field_terms("people") if "people" in self.reader.schema else ()
 
     def days(self, term: str) -> list:
         docs = [d for d in term_postings(self.reader, "people", term)[0].tolist()

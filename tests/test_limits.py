@@ -11,6 +11,8 @@ from search.params import MAX_FILTER_VALUES, MAX_QUERY_CHARS
 from search.service import Archive
 from web import create_app
 
+from .conftest import ENGINES, engine_config
+
 
 def test_ranking_past_the_limit_returns_what_it_found(demo_index, monkeypatch):
     # the reference search with no practical limit (a cold first search builds the facet
@@ -38,12 +40,20 @@ def test_ranking_past_the_limit_returns_what_it_found(demo_index, monkeypatch):
     assert res.facets == full.facets
 
 
-def test_matching_past_the_limit_is_a_clear_503(demo_index):
-    archive = Archive(demo_index, time_limit=0.0)
+@pytest.fixture(params=ENGINES)
+def engine(request, demo_index) -> dict:
+    return engine_config(request, demo_index)
+
+
+def test_matching_past_the_limit_is_a_clear_503(engine):
+    """On both engines (the Xapian engine stops the match on every shard at the limit, with
+    Xapian's own ``Enquire.set_time_limit``, and refuses a match cut short)."""
+    archive = Archive(engine.get("NEWS_INDEX"), time_limit=0.0, engine=engine.get(
+        "NEWS_ENGINE"), shards=engine.get("NEWS_SHARDS"))
     with pytest.raises(SearchTimeout):
         archive.search(SearchRequest(q="harbour"))
     archive.close()
-    app = create_app({"NEWS_INDEX": str(demo_index), "SEARCH_TIME_LIMIT": 0.0})
+    app = create_app({**engine, "SEARCH_TIME_LIMIT": 0.0})
     client = app.test_client()
     resp = client.get("/api/search?q=harbour")
     assert resp.status_code == 503

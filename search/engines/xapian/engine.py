@@ -38,7 +38,8 @@ from search.engines.xapian.documents import (NAME_JOIN, NAME_PREFIX, SLOT_DAY, S
 from search.engines.xapian.shards import ShardSet, retrying
 from search import kwic, significant as sig
 from search.aliases import Aliases
-from search.errors import (ArticleNotFound, EntityNotFound, PersonNotFound, StoryNotFound)
+from search.errors import (ArticleNotFound, EntityNotFound, PersonNotFound, SearchTimeout,
+                           StoryNotFound)
 from search.facets import _with_selected, lookup_entries, lookup_names
 from search.highlight import highlight_whole, highlighted_article, snippet
 from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, Hit,
@@ -186,7 +187,7 @@ class XapianEngine:
         exact_facets=True, multi_select_facets=True, phrases=True, prefixes=True,
         fuzzy=True, proximity=True, exact_words=True, date_operator=True,
         stories=False, spelling=True, related=True, entities=True, trends=True,
-        kwic=True, significant=True, aliases=False, partial_answers=True, time_limit=False)
+        kwic=True, significant=True, aliases=False, partial_answers=True, time_limit=True)
 
     def __init__(self, shards: ShardSet | str, time_limit: float = DEFAULT_TIME_LIMIT):
         self.shards = shards if isinstance(shards, ShardSet) else ShardSet(shards)
@@ -242,7 +243,16 @@ class XapianEngine:
             for spy in spies.values():
                 enquire.add_matchspy(spy)
         start = (req.page - 1) * req.per_page
+        # the match stops at the time limit (Xapian's own, on every shard); a match cut short
+        # has no exact total nor facets, and is refused as the Whoosh engine refuses it
+        if self.time_limit > 0:  # (0 is "no limit" to Xapian, and no time at all here)
+            enquire.set_time_limit(self.time_limit)
         mset = enquire.get_mset(start, req.per_page, db.get_doccount())
+        if self.time_limit <= 0 or (
+                mset.get_matches_lower_bound() != mset.get_matches_upper_bound()
+                and time.perf_counter() - started >= self.time_limit):
+            raise SearchTimeout(f"the search took longer than {self.time_limit:g}s; make it "
+                                "more specific (fewer common words, a filter, a date range)")
         total = mset.get_matches_estimated()
         apart = _Counts(db, final, list(slots.values())) if sort != "relevance" and slots \
             else None

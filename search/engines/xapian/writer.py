@@ -21,6 +21,7 @@ committed before stay.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -33,13 +34,17 @@ import xapian
 
 from search.aliases import Aliases
 from search.cluster import Shard, parse_shards
-from search.engines.xapian.documents import article_document, id_term, stored
+from search.engines.xapian.documents import (NAME_JOIN, NAME_PREFIX, SLOT_DAY, SLOT_NAMES,
+                                             article_document, id_term, stored)
+from search.facets import display_name
 from search.proc import die_with_parent, forking
 from search.engines.xapian.shards import write_timeout
 from search.errors import IndexWriteError, NotSupported
 from search.ingest.records import Prepared, batched, complete_articles
 from search.models import Article, IngestStats
 from search.people import Extractor
+from search.query import date_to_day
+from search.resolution import LoneNames
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,57 @@ def shard_of(article_id: str, shards: int) -> int:
     """The shard an article lives on: CRC-32 of its id, modulo the number of shards (stable
     across runs, processes and machines)."""
     return zlib.crc32(article_id.encode("utf-8")) % shards
+
+
+class ShardPeople:
+    """``search.resolution.PeopleDays`` on the shards being written: the people terms, the
+    days of the articles naming each (a match spy on the day slot: one request a name) and
+    a name as an article writes it."""
+
+    def __init__(self, db: xapian.Database):
+        self.db = db
+        self._first: dict[str, str] = {}
+
+    @classmethod
+    @contextlib.contextmanager
+    def of(cls, writers: list[xapian.WritableDatabase]):
+        db = xapian.Database()
+        for writer in writers:
+            db.add_database(writer)
+        yield cls(db)
+
+    def terms(self) -> list[str]:
+        prefix = NAME_PREFIX["people"]
+        out = []
+        for item in self.db.allterms(prefix):
+            key = item.term.decode("utf-8")[len(prefix):]
+            if not key.startswith("#"):  # (a name too long for a term is kept hashed)
+                out.append(key)
+        return out
+
+    def days(self, term: str) -> list:
+        enquire = xapian.Enquire(self.db)
+        enquire.set_query(xapian.Query(NAME_PREFIX["people"] + term))
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        spy = xapian.ValueCountMatchSpy(SLOT_DAY)
+        enquire.add_matchspy(spy)
+        mset = enquire.get_mset(0, 1, self.db.get_doccount())
+        if mset.empty():
+            return []
+        for item in mset:
+            self._first[term] = item.document.get_value(SLOT_NAMES["people"]).decode("utf-8")
+        days, dated = [], 0
+        for item in spy.values():
+            value = item.term.decode("ascii")
+            day = dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+            days.append(date_to_day(day))
+            dated += item.termfreq
+        if mset.get_matches_estimated() > dated:
+            days.append(None)  # undated articles name them too
+        return days
+
+    def display(self, term: str) -> str:
+        return display_name(", ".join(self._first.get(term, "").split(NAME_JOIN)), term, True)
 
 
 def _documents_task(items: list[tuple[Article, str]]) -> list[bytes]:
@@ -106,6 +162,8 @@ class XapianIndexer:
         self._on_progress = on_progress
         self._extractor = Extractor(processes)  # (its processes start on first use)
         self._maker = DocumentMaker(processes)
+        # lone surnames resolved against the shards' people (search.resolution)
+        self._lone = LoneNames(lambda: ShardPeople.of(self._writers))
         self._threads: ThreadPoolExecutor | None = None
         self._writers: list[xapian.WritableDatabase | None] = []
         self._started = 0.0
@@ -198,6 +256,9 @@ class XapianIndexer:
         self.stats.unchanged += sum(len(s) for _, _, s in plans)
         if not self.dry_run and to_write:
             articles = complete_articles(to_write, self._extractor, self._on_progress)
+            extracted = {p.article.id for p in to_write if "people" in p.extract}
+            if extracted:
+                articles = self._lone.resolve(articles, extracted)
             by_shard_articles: list[list] = [[] for _ in range(n)]
             for p, a in zip(to_write, articles):
                 by_shard_articles[shard_of(a.id, n)].append((p, a))
