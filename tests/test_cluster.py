@@ -160,3 +160,37 @@ def test_a_shard_named_by_its_folder():
     assert shards_value(shards) == "/srv/news/shard-0,./shard-1"
     with pytest.raises(ClusterError):
         parse_shards("/srv/news/shard-0+10.0.0.6:33340")
+
+
+def test_a_rebuild_keeps_exactly_what_the_sources_hold(tmp_path):
+    """``--rebuild`` on the cluster: every article written again, those the sources no longer
+    hold dropped and counted (a dry run counts them and writes nothing); ids too long to be a
+    Xapian term are found too."""
+    from search.models import SearchRequest
+    from search.service import Archive
+
+    from .clusters import Cluster
+    from .conftest import run_ingest, summary_of, write_jsonl
+
+    long_id = "x" * 300
+    old = write_jsonl(tmp_path / "old.jsonl", [
+        {"id": i, "headline": f"Old ferry timetable {n}", "people": []}
+        for n, i in enumerate(["o0", "o1", "o2", "keep", long_id])])
+    new = write_jsonl(tmp_path / "new.jsonl", [
+        {"id": "keep", "headline": "Old ferry timetable 3", "people": []},
+        {"id": "n0", "headline": "New ferry timetable", "people": []}])
+    cluster = Cluster(tmp_path / "c", shards=3, replicas=0)
+    try:
+        where = ("--engine", "xapian", "--shards", cluster.value, "--json")
+        assert summary_of(run_ingest(*where, old))["added"] == 5
+        preview = summary_of(run_ingest(*where, "--rebuild", "--dry-run", new))
+        assert (preview["kept"], preview["deleted"]) == (2, 4)
+        archive = Archive(engine="xapian", shards=cluster.value)
+        assert archive.search(SearchRequest(q="ferry")).total == 5  # the dry run wrote nothing
+        s = summary_of(run_ingest(*where, "--rebuild", new))
+        assert (s["kept"], s["deleted"], s["added"], s["unchanged"]) == (2, 4, 1, 1)
+        found = archive.search(SearchRequest(q="ferry"))
+        assert found.total == 2 and {h.id for h in found.hits} == {"keep", "n0"}
+        archive.close()
+    finally:
+        cluster.stop()

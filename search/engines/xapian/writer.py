@@ -34,8 +34,8 @@ import xapian
 
 from search.aliases import Aliases
 from search.cluster import Shard, parse_shards
-from search.engines.xapian.documents import (NAME_JOIN, NAME_PREFIX, SLOT_DAY, SLOT_NAMES,
-                                             article_document, id_term, stored)
+from search.engines.xapian.documents import (ID_PREFIX, NAME_JOIN, NAME_PREFIX, SLOT_DAY,
+                                             SLOT_NAMES, article_document, id_term, stored)
 from search.facets import display_name
 from search.proc import die_with_parent, forking
 from search.engines.xapian.shards import write_timeout
@@ -152,8 +152,11 @@ class XapianIndexer:
                  on_progress: Callable[[str], None] | None = None,
                  aliases: Aliases | None = None, **_ignored):
         self.shards = parse_shards(shards) if isinstance(shards, str) else list(shards)
-        if rebuild:
-            raise NotSupported("--rebuild (start a new cluster and ingest into it)", "xapian")
+        # a rebuild writes every article again and then drops those its sources no longer
+        # hold; not a swap as on Whoosh: an interrupted rebuild has dropped nothing, and
+        # running it again completes it
+        self.rebuild = rebuild
+        self._seen: set[str] = set()
         if aliases is not None:
             raise NotSupported("--aliases", "xapian")
         self.batch_size = max(1, batch_size)
@@ -221,8 +224,39 @@ class XapianIndexer:
 
     def upsert(self, articles: Iterable[Article | Prepared]) -> IngestStats:
         for pending in batched(articles, self.batch_size, self.stats):
+            if self.rebuild:
+                self._seen.update(pending)
             self._flush(pending)
+        if self.rebuild:
+            self._drop_unseen()
         return self.stats
+
+    def _stored_ids(self, db: xapian.WritableDatabase) -> Iterable[str]:
+        for item in db.allterms(ID_PREFIX):
+            key = item.term.decode("utf-8")[len(ID_PREFIX):]
+            if not key.startswith("#"):
+                yield key
+                continue
+            # an id too long for a term is kept hashed: its documents say which
+            for posting in db.postlist(item.term):
+                yield stored(db.get_document(posting.docid))["id"]
+
+    def _drop_unseen(self) -> None:
+        """The end of a rebuild: the articles of every shard that this run's sources did not
+        hold are deleted (counted in a dry run)."""
+        for i, db in enumerate(self._writers):
+            try:
+                gone = [a for a in self._stored_ids(db) if a not in self._seen]
+                self.stats.deleted += len(gone)
+                if self.dry_run or not gone:
+                    continue
+                for article_id in gone:
+                    db.delete_document(id_term(article_id))
+                db.set_metadata("last_ingest", _now())
+                db.commit()
+            except xapian.Error as exc:
+                raise self._failed(i, exc, "dropping what the sources no longer hold from") \
+                    from None
 
     def _stored_print(self, db: xapian.WritableDatabase, article_id: str) -> str | None:
         for posting in db.postlist(id_term(article_id)):
@@ -250,7 +284,9 @@ class XapianIndexer:
             by_shard[shard_of(p.article.id, n)].append(p)
         # new, changed and unchanged, shard by shard (one look-up each, in parallel)
         plans = list(self._threads.map(self._plan, range(n), by_shard))
-        to_write = [p for adds, updates, _ in plans for p in adds + updates]
+        # (a rebuild writes the unchanged articles again too: their names extracted anew)
+        to_write = [p for adds, updates, same in plans
+                    for p in adds + updates + (same if self.rebuild else [])]
         self.stats.added += sum(len(a) for a, _, _ in plans)
         self.stats.updated += sum(len(u) for _, u, _ in plans)
         self.stats.unchanged += sum(len(s) for _, _, s in plans)
