@@ -5,13 +5,19 @@ without them, applied to later ingests, shown on entity pages."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from search.aliases import ALIASES_FILE, Aliases, AliasesError
+from search.cluster import parse_shards
+from search.errors import ArticleNotFound
+from search.service import Archive
 from web import create_app
 
-from .conftest import run_ingest, summary_of, write_jsonl
+from .clusters import Cluster
+from .conftest import ENGINES, run_ingest, summary_of, write_jsonl
 from .plain import all_articles
 
 RECORDS = [
@@ -38,23 +44,76 @@ people = ["Harry Potter"]
 """
 
 
-def names(directory, kind="people") -> dict[str, tuple[str, ...]]:
-    return {a.id: getattr(a, kind) for a in all_articles(directory)}
+@dataclass
+class Target:
+    """An archive on one engine: ``where`` (ingest.py's arguments naming it), ``config`` (the
+    web app's settings)."""
+
+    engine: str
+    where: tuple
+    config: dict
+
+    def articles(self) -> dict:
+        if self.engine == "whoosh":
+            return {a.id: a for a in all_articles(Path(self.config["NEWS_INDEX"]))}
+        archive = Archive(engine="xapian", shards=self.config["NEWS_SHARDS"])
+        try:
+            return {i: archive.article(i) for i in [r["id"] for r in RECORDS] + ["b1"]
+                    if _exists(archive, i)}
+        finally:
+            archive.close()
+
+    def aliases_kept(self) -> str | None:
+        """The aliases file the archive keeps (Whoosh: in its folder; Xapian: every shard's
+        metadata, the same on each)."""
+        if self.engine == "whoosh":
+            path = Path(self.config["NEWS_INDEX"]) / ALIASES_FILE
+            return path.read_text(encoding="utf-8") if path.exists() else None
+        import xapian
+
+        texts = {xapian.remote_open(*s.read).get_metadata("aliases").decode("utf-8")
+                 for s in parse_shards(self.config["NEWS_SHARDS"])}
+        assert len(texts) == 1
+        return texts.pop() or None
 
 
-@pytest.fixture
-def archive(tmp_path):
+def _exists(archive, article_id) -> bool:
+    try:
+        archive.article(article_id)
+    except ArticleNotFound:
+        return False
+    return True
+
+
+def names(target: Target, kind="people") -> dict[str, tuple[str, ...]]:
+    return {i: getattr(a, kind) for i, a in target.articles().items()}
+
+
+@pytest.fixture(params=ENGINES)
+def archive(request, tmp_path):
+    """RECORDS ingested into a Whoosh index, or into a real 3-shard Xapian cluster."""
     source = write_jsonl(tmp_path / "a.jsonl", RECORDS)
-    index = tmp_path / "ix"
-    assert run_ingest("--index", index, "-q", source).returncode == 0
-    return index, source
+    cluster = None
+    if request.param == "xapian":
+        cluster = Cluster(tmp_path / "cluster", shards=3, replicas=0)
+        target = Target("xapian", ("--engine", "xapian", "--shards", cluster.value),
+                        {"NEWS_ENGINE": "xapian", "NEWS_SHARDS": cluster.value})
+    else:
+        index = tmp_path / "ix"
+        target = Target("whoosh", ("--index", index), {"NEWS_INDEX": str(index)})
+    try:
+        assert run_ingest(*target.where, "-q", source).returncode == 0
+        yield target, source
+    finally:
+        if cluster is not None:
+            cluster.stop()
 
 
 def test_an_aliases_file_merges_rejects_and_moves_over_the_stored_archive(archive, tmp_path):
     index, source = archive
-    before = {a.id: a for a in all_articles(index)}
+    before = index.articles()
     (tmp_path / "aliases.toml").write_text(ALIASES, encoding="utf-8")
-    result = run_ingest("--index", index, "--aliases", tmp_path / "aliases.toml", "--json")
+    result = run_ingest(*index.where, "--aliases", tmp_path / "aliases.toml", "--json")
     assert result.returncode == 0, result.stderr
     assert summary_of(result)["aliases_applied"] == 3  # a2, a3 (merged, rejected), a4 (moved)
     people = names(index)
@@ -62,15 +121,15 @@ def test_an_aliases_file_merges_rejects_and_moves_over_the_stored_archive(archiv
                       "a3": ("John Harrow",), "a4": ("Mara Quill",)}
     assert names(index, "organizations")["a4"] == ("Quay Rovers",)
     # the texts, dates and fingerprints stay: the same source is unchanged, names and all
-    after = {a.id: a for a in all_articles(index)}
+    after = index.articles()
     for key, art in after.items():
         assert (art.headline, art.body, art.date) == (before[key].headline, before[key].body,
                                                      before[key].date)
-    again = summary_of(run_ingest("--index", index, "--json", source))
+    again = summary_of(run_ingest(*index.where, "--json", source))
     assert again["unchanged"] == 4 and names(index) == people
-    assert (index / ALIASES_FILE).read_text(encoding="utf-8") == ALIASES
+    assert index.aliases_kept() == ALIASES
     # the facet and the profile count the merged name as one: a plain count of the three
-    app = create_app({"NEWS_INDEX": str(index), "TESTING": True})
+    app = create_app({**index.config, "TESTING": True})
     client = app.test_client()
     facet = {v["value"]: v["count"] for v in
              client.get("/api/search?facet_size=50").get_json()["facets"]["people"]}
@@ -89,15 +148,15 @@ def test_an_aliases_file_merges_rejects_and_moves_over_the_stored_archive(archiv
 def test_later_ingests_get_the_aliases_and_an_empty_file_takes_them_back(archive, tmp_path):
     index, source = archive
     (tmp_path / "aliases.toml").write_text(ALIASES, encoding="utf-8")
-    assert run_ingest("--index", index, "--aliases", tmp_path / "aliases.toml").returncode == 0
+    assert run_ingest(*index.where, "--aliases", tmp_path / "aliases.toml").returncode == 0
     new = write_jsonl(tmp_path / "b.jsonl", [{"id": "b1", "headline": "Harbour review",
                                               "body": "Jon Harrow spoke.", "date": "2025-06-01",
                                               "people": ["Jon Harrow", "Harry Potter"]}])
-    assert run_ingest("--index", index, "-q", new).returncode == 0
+    assert run_ingest(*index.where, "-q", new).returncode == 0
     assert names(index)["b1"] == ("John Harrow",)
     # taking the aliases out gives every article its names as found, without the sources
     (tmp_path / "none.toml").write_text("# no aliases\n", encoding="utf-8")
-    result = run_ingest("--index", index, "--aliases", tmp_path / "none.toml")
+    result = run_ingest(*index.where, "--aliases", tmp_path / "none.toml")
     assert result.returncode == 0, result.stderr
     assert "aliases changed the names of 4 stored articles" in result.stdout
     assert names(index) == {**{r["id"]: tuple(r["people"]) for r in RECORDS},
@@ -108,11 +167,11 @@ def test_later_ingests_get_the_aliases_and_an_empty_file_takes_them_back(archive
 def test_a_dry_run_counts_and_changes_nothing(archive, tmp_path):
     index, _ = archive
     (tmp_path / "aliases.toml").write_text(ALIASES, encoding="utf-8")
-    result = run_ingest("--index", index, "--aliases", tmp_path / "aliases.toml", "--dry-run")
+    result = run_ingest(*index.where, "--aliases", tmp_path / "aliases.toml", "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "aliases would change the names of 3 stored articles" in result.stdout
     assert names(index) == {r["id"]: tuple(r["people"]) for r in RECORDS}
-    assert not (index / ALIASES_FILE).exists()
+    assert index.aliases_kept() is None
 
 
 @pytest.mark.parametrize("text,message", [
@@ -130,7 +189,7 @@ def test_a_bad_aliases_file_is_refused_with_a_reason_and_changes_nothing(archive
     index, _ = archive
     bad = tmp_path / "bad.toml"
     bad.write_text(text, encoding="utf-8")
-    result = run_ingest("--index", index, "--aliases", bad)
+    result = run_ingest(*index.where, "--aliases", bad)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert names(index) == {r["id"]: tuple(r["people"]) for r in RECORDS}

@@ -11,7 +11,10 @@ Terms (Xapian's convention: an upper-case prefix, then the term):
   ``search.schema.HEADLINE_BOOST`` as within-document frequency);
 - ``XP`` people, ``XO`` organisations, ``XL`` places, ``XS`` section: whole names, exact keys;
 - ``EH``, ``EB``: each word of the headline and body as written, lower-cased (``exact:``);
-- ``XY`` year; ``Q`` the article's id (its unique term: upserts replace by it).
+- ``XY`` year; ``Q`` the article's id (its unique term: upserts replace by it); ``XA`` on an
+  article whose names the archive's aliases changed (its names as found are in its data).
+
+Every shard keeps the archive's aliases file as its metadata ``aliases``.
 
 Values (slots): the date as ``YYYYMMDD`` (empty when undated), the year and the month, the
 section and each kind of names as written (names joined by ``NAME_JOIN``, counted by one
@@ -42,6 +45,8 @@ FIELD_PREFIX = {**TEXT_PREFIX, **NAME_PREFIX}
 EXACT_PREFIX = {"headline": "EH", "body": "EB"}
 YEAR_PREFIX = "XY"
 ID_PREFIX = "Q"
+ALIASED = "XA"  # an article whose names the archive's aliases changed
+ALIASES_KEY = "aliases"  # the archive's aliases file, kept as every shard's metadata
 
 SLOT_DAY, SLOT_YEAR, SLOT_MONTH, SLOT_SECTION = 0, 1, 2, 3
 SLOT_NAMES = {"people": 4, "organizations": 5, "places": 6}
@@ -89,7 +94,10 @@ def name_keys(kind: str, values) -> list[str]:
     return keys
 
 
-def article_document(article: Article, fingerprint: str) -> xapian.Document:
+def article_document(article: Article, fingerprint: str,
+                     names_found: dict[str, list[str]] | None = None) -> xapian.Document:
+    """``article`` as a document; ``names_found``: its names as found, when the archive's
+    aliases changed them (kept in the data, and the document marked ``ALIASED``)."""
     doc = xapian.Document()
     for field in ("headline", "body"):
         prefix = TEXT_PREFIX[field]
@@ -121,7 +129,11 @@ def article_document(article: Article, fingerprint: str) -> xapian.Document:
     else:
         doc.add_value(SLOT_OLDEST, UNDATED_LAST)
     doc.add_boolean_term(id_term(article.id))
-    doc.set_data(json.dumps({
+    extra = {}
+    if names_found is not None:
+        doc.add_boolean_term(ALIASED)
+        extra["names_found"] = names_found
+    doc.set_data(json.dumps({**extra,
         "id": article.id, "fingerprint": fingerprint, "headline": article.headline,
         "body": article.body, **{kind: list(getattr(article, kind)) for kind in ENTITY_KINDS},
         "date": article.date.isoformat() if article.date else None, "section": article.section,

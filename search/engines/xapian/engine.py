@@ -30,14 +30,13 @@ import xapian
 from search.analysis import exact_key
 from search.engines.base import Features
 from search.engines.xapian.compiler import Lexicon, Unsupported, compile_query
-from search.engines.xapian.documents import (NAME_JOIN, NAME_PREFIX, SLOT_DAY, SLOT_MONTH,
-                                             TEXT_PREFIX,
-                                             SLOT_NAMES, SLOT_OLDEST, SLOT_SECTION, SLOT_YEAR,
-                                             YEAR_PREFIX, document_article, id_term, name_keys,
-                                             stored, term)
+from search.engines.xapian.documents import (ALIASES_KEY, NAME_JOIN, NAME_PREFIX, SLOT_DAY,
+                                             SLOT_MONTH, SLOT_NAMES, SLOT_OLDEST, SLOT_SECTION,
+                                             SLOT_YEAR, TEXT_PREFIX, YEAR_PREFIX,
+                                             document_article, id_term, name_keys, stored, term)
 from search.engines.xapian.shards import ShardSet, retrying
 from search import kwic, significant as sig
-from search.aliases import Aliases
+from search.aliases import Aliases, AliasesError
 from search.errors import (ArticleNotFound, EntityNotFound, PersonNotFound, SearchTimeout,
                            StoryNotFound)
 from search.facets import _with_selected, lookup_entries, lookup_names
@@ -187,13 +186,14 @@ class XapianEngine:
         exact_facets=True, multi_select_facets=True, phrases=True, prefixes=True,
         fuzzy=True, proximity=True, exact_words=True, date_operator=True,
         stories=False, spelling=True, related=True, entities=True, trends=True,
-        kwic=True, significant=True, aliases=False, partial_answers=True, time_limit=True)
+        kwic=True, significant=True, aliases=True, partial_answers=True, time_limit=True)
 
     def __init__(self, shards: ShardSet | str, time_limit: float = DEFAULT_TIME_LIMIT):
         self.shards = shards if isinstance(shards, ShardSet) else ShardSet(shards)
         self.time_limit = time_limit
         self.directory = self.shards.describe()
         self._lexicons: dict = {}
+        self._aliases_cache: tuple[str, Aliases] | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -438,7 +438,8 @@ class XapianEngine:
                 a = document_article(item.document)
                 newest.append(RelatedArticle(a.id, a.headline, a.date))
             return EntityProfile(
-                kind=kind, name=shown, aliases=(), articles=counts.total,
+                kind=kind, name=shown, aliases=tuple(self._aliases_of(opened).spellings_of(
+                    kind, shown)), articles=counts.total,
                 first_date=_day(days[0]) if days else None,
                 last_date=_day(days[-1]) if days else None,
                 years=tuple(FacetValue(y, years[y], False) for y in sorted(years)),
@@ -448,7 +449,20 @@ class XapianEngine:
         return retrying(self.shards, work)
 
     def aliases(self) -> Aliases:
-        return Aliases()  # (features.aliases: this engine applies none)
+        """The archive's aliases file, as its shards keep it (``ingest.py --aliases``)."""
+        return retrying(self.shards, self._aliases_of)
+
+    def _aliases_of(self, opened) -> Aliases:
+        text = opened.db.get_metadata(ALIASES_KEY).decode("utf-8")
+        cached = self._aliases_cache
+        if cached is None or cached[0] != text:
+            try:
+                parsed = Aliases.parse(text, "the cluster's aliases") if text else Aliases()
+            except AliasesError as exc:
+                log.warning("%s", exc)
+                parsed = Aliases()
+            cached = self._aliases_cache = (text, parsed)
+        return cached[1]
 
     # -- trends --------------------------------------------------------------------------------
 

@@ -28,20 +28,23 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import xapian
 
-from search.aliases import Aliases
+from search.aliases import Aliases, AliasesError
 from search.cluster import Shard, parse_shards
-from search.engines.xapian.documents import (ID_PREFIX, NAME_JOIN, NAME_PREFIX, SLOT_DAY,
-                                             SLOT_NAMES, article_document, id_term, stored)
+from search.engines.xapian.documents import (ALIASED, ALIASES_KEY, ID_PREFIX, NAME_JOIN,
+                                             NAME_PREFIX, SLOT_DAY, SLOT_NAMES,
+                                             article_document, document_article, id_term,
+                                             stored, term)
 from search.facets import display_name
 from search.proc import die_with_parent, forking
 from search.engines.xapian.shards import write_timeout
-from search.errors import IndexWriteError, NotSupported
+from search.errors import IndexWriteError
 from search.ingest.records import Prepared, batched, complete_articles
-from search.models import Article, IngestStats
+from search.models import ENTITY_KINDS, Article, IngestStats
 from search.people import Extractor
 from search.query import date_to_day
 from search.resolution import LoneNames
@@ -112,8 +115,8 @@ class ShardPeople:
         return display_name(", ".join(self._first.get(term, "").split(NAME_JOIN)), term, True)
 
 
-def _documents_task(items: list[tuple[Article, str]]) -> list[bytes]:
-    return [article_document(a, fingerprint).serialise() for a, fingerprint in items]
+def _documents_task(items: list[tuple[Article, str, dict | None]]) -> list[bytes]:
+    return [article_document(*item).serialise() for item in items]
 
 
 class DocumentMaker:
@@ -126,7 +129,7 @@ class DocumentMaker:
         self.processes = max(1, processes)
         self._pool = None
 
-    def __call__(self, items: list[tuple[Article, str]]) -> list[bytes]:
+    def __call__(self, items: list[tuple[Article, str, dict | None]]) -> list[bytes]:
         tasks = [items[i:i + self.TASK] for i in range(0, len(items), self.TASK)]
         if self.processes == 1 or len(tasks) < 2:
             return _documents_task(items)
@@ -157,8 +160,10 @@ class XapianIndexer:
         # running it again completes it
         self.rebuild = rebuild
         self._seen: set[str] = set()
-        if aliases is not None:
-            raise NotSupported("--aliases", "xapian")
+        # the aliases applied to what is written: those given (kept as the archive's when the
+        # run ends well), else the archive's own (read from the shards on entering)
+        self._new_aliases = aliases
+        self.aliases = aliases if aliases is not None else Aliases()
         self.batch_size = max(1, batch_size)
         self.dry_run = dry_run
         self.stats = IngestStats()
@@ -174,11 +179,26 @@ class XapianIndexer:
     def __enter__(self) -> XapianIndexer:
         self._started = time.perf_counter()
         self._writers = [self._connect(shard) for shard in self.shards]
+        if self._new_aliases is None:
+            text = self._writers[0].get_metadata(ALIASES_KEY).decode("utf-8")
+            try:
+                self.aliases = Aliases.parse(text, "the cluster's aliases") if text else Aliases()
+            except AliasesError as exc:
+                log.warning("%s", exc)
         # a thread per shard: its look-ups and writes wait on the network, not on Python
         self._threads = ThreadPoolExecutor(max_workers=len(self.shards))
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and self._new_aliases is not None and not self.dry_run:
+            # kept as the archive's (every shard's metadata) once everything else is written
+            for i, db in enumerate(self._writers):
+                try:
+                    db.set_metadata(ALIASES_KEY, self._new_aliases.text)
+                    db.commit()
+                except xapian.Error as exc:
+                    self._threads.shutdown(wait=True)
+                    raise self._failed(i, exc, "keeping the aliases file on") from None
         self._threads.shutdown(wait=True)
         self._extractor.close()
         self._maker.close()
@@ -214,8 +234,58 @@ class XapianIndexer:
                 f"answer ({exc.get_msg() if hasattr(exc, 'get_msg') else exc}); nothing more "
                 "was written, batches committed before are kept") from None
 
+    def _aliased(self, articles: list[Article]) -> tuple[list[Article], dict[str, dict]]:
+        """``articles`` with the aliases applied, and {id: its names as found} of those the
+        aliases changed (as ``search.indexer.Indexer`` does)."""
+        if not self.aliases:
+            return articles, {}
+        out, found = [], {}
+        for a in articles:
+            names = {k: getattr(a, k) for k in ENTITY_KINDS}
+            new = self.aliases.apply(names)
+            if new != names:
+                found[a.id] = {k: list(v) for k, v in names.items() if v}
+                a = replace(a, **new)
+            out.append(a)
+        return out, found
+
     def apply_aliases(self) -> int:
-        raise NotSupported("--aliases", "xapian")
+        """Rewrite the names of the stored articles that ``self.aliases`` concerns, or that an
+        earlier aliases file changed (from their names as found, so that an alias taken out
+        gives them back); texts and fingerprints are kept. Returns how many articles were (in
+        a dry run: would be) changed."""
+        concerns = self.aliases.concerns()
+        changed = 0
+        for i, db in enumerate(self._writers):
+            try:
+                queries = [xapian.Query(ALIASED)] + [
+                    xapian.Query(term(NAME_PREFIX[kind], key))
+                    for kind in ENTITY_KINDS for key in sorted(concerns[kind])]
+                enquire = xapian.Enquire(db)
+                enquire.set_weighting_scheme(xapian.BoolWeight())
+                enquire.set_query(xapian.Query(xapian.Query.OP_OR, queries))
+                mset = enquire.get_mset(0, max(1, db.get_doccount()))
+                mset.fetch()
+                docs = []
+                for match in mset:
+                    data = stored(match.document)
+                    article = document_article(match.document)
+                    current = {k: getattr(article, k) for k in ENTITY_KINDS}
+                    had = data.get("names_found")
+                    found = {k: tuple(had.get(k, ())) for k in ENTITY_KINDS} if had else current
+                    new = self.aliases.apply(found)
+                    if new == current and (new != found) == bool(had):
+                        continue
+                    names_found = {k: list(v) for k, v in found.items() if v} \
+                        if new != found else None
+                    docs.append((article.id, article_document(
+                        replace(article, **new), data["fingerprint"], names_found).serialise()))
+                changed += len(docs)
+                if docs and not self.dry_run:
+                    self._write(i, docs)
+            except xapian.Error as exc:
+                raise self._failed(i, exc, "applying the aliases to") from None
+        return changed
 
     def count(self) -> int:
         return sum(db.get_doccount() for db in self._writers)
@@ -295,6 +365,7 @@ class XapianIndexer:
             extracted = {p.article.id for p in to_write if "people" in p.extract}
             if extracted:
                 articles = self._lone.resolve(articles, extracted)
+            articles, found = self._aliased(articles)
             by_shard_articles: list[list] = [[] for _ in range(n)]
             for p, a in zip(to_write, articles):
                 by_shard_articles[shard_of(a.id, n)].append((p, a))
@@ -302,7 +373,8 @@ class XapianIndexer:
             # own, so that one shard's writes overlap the making of the next shard's documents
             writes = []
             for i in range(n):
-                made = self._maker([(a, p.fingerprint) for p, a in by_shard_articles[i]])
+                made = self._maker([(a, p.fingerprint, found.get(a.id))
+                                    for p, a in by_shard_articles[i]])
                 docs = [(a.id, doc) for (_, a), doc in zip(by_shard_articles[i], made)]
                 writes.append(self._threads.submit(self._write, i, docs))
             for write in writes:
