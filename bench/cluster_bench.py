@@ -3,7 +3,7 @@ rate and results-page latency on one corpus and query set.
 
     python -m bench.cluster_bench --size 1000000 --shards 1,2,4
     options: --workdir bench/out/peers  --port 33600  --limit N  --keep  --json FILE
-             --bulk  --tail N  --bulk-only
+             --bulk  --tail N  --bulk-only  --no-whoosh
     (also: python -m bench.perf --cluster 1,2,4 --size N)
 
 It reuses ``bench.peers``' work folder: the synthetic corpus (``synthN.jsonl``), its 300 queries
@@ -158,7 +158,8 @@ def summarise(times: dict, queries: list[dict]) -> dict:
 
 
 def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit: int | None,
-            keep: bool, bulk: bool = False, tail: int = 20_000) -> dict:
+            keep: bool, bulk: bool = False, tail: int = 20_000,
+            with_whoosh: bool = True) -> dict:
     from search.service import Archive
 
     corpus, query_file = prepare(workdir, size, False, 300)
@@ -166,15 +167,18 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
     with open(corpus) as fh:
         articles = sum(1 for _ in fh)
     project = workdir / f"{corpus.stem}.project"
-    if not project.exists():
-        raise SystemExit(f"{project} not found: run python -m bench.peers --size {size} first")
-    whoosh = Archive(project, engine="whoosh")
+    if with_whoosh and not project.exists():
+        raise SystemExit(f"{project} not found: run python -m bench.peers --size {size} first "
+                         "(or give --no-whoosh)")
     started = time.perf_counter()
-    whoosh.warm()
+    whoosh = Archive(project, engine="whoosh") if with_whoosh else None
+    if whoosh is not None:
+        whoosh.warm()
     report = {"corpus": corpus.stem, "articles": articles, "queries": len(queries),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                          f"{platform.python_version()}",
-              "whoosh_open_s": round(time.perf_counter() - started, 1), "clusters": {}}
+              "whoosh_open_s": round(time.perf_counter() - started, 1) if whoosh else None,
+              "clusters": {}}
     loaded, source = articles, corpus
     if bulk:
         tail = min(tail, articles - 1)
@@ -200,10 +204,11 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
             xapian = Archive(engine="xapian", shards=value)
             print(f"{n} shard(s): {loaded / seconds:,.0f} articles/s; pages ...",
                   file=sys.stderr, flush=True)
-            times = pages({"whoosh": whoosh, "xapian": xapian}, queries)
+            times = pages({"whoosh": whoosh, "xapian": xapian} if whoosh else
+                          {"xapian": xapian}, queries)
             xapian.close()
             differ = sum(1 for a, b in zip(times["whoosh"]["totals"], times["xapian"]["totals"])
-                         if a != b)
+                         if a != b) if whoosh else None
             report["clusters"][n] = {
                 "ingested": loaded,
                 "ingest_seconds": round(seconds, 1),
@@ -216,7 +221,8 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
             proc.wait(timeout=120)
             if not keep:
                 shutil.rmtree(root, ignore_errors=True)
-    whoosh.close()
+    if whoosh is not None:
+        whoosh.close()
     return report
 
 
@@ -234,12 +240,14 @@ def print_report(report: dict) -> None:
         print(f"\n{n} shard(s): ingest of {c['ingested']:,} articles through the writers "
               f"{c['ingest_per_second']:,} articles/s ({c['ingest_seconds']} s), "
               f"{c['size_gb']} GB; totals differing from Whoosh's: {c['totals_differing']}")
-        print("  kind      whoosh first p50/p95   xapian first p50/p95   whoosh repeat      "
-              "xapian repeat")
+        engines = [e for e in ("whoosh", "xapian") if f"{e}.first.p50" in
+                   next(iter(c["pages"].values()))]
+        print("  kind    " + "".join(f"  {e} {p} p50/p95".rjust(24)
+                                     for p in ("first", "repeat") for e in engines))
         for kind, row in c["pages"].items():
             print(f"  {kind:8}" + "".join(
-                f"{row[f'{e}.{p}.p50']:10.1f} /{row[f'{e}.{p}.p95']:8.1f}"
-                for p in ("first", "repeat") for e in ("whoosh", "xapian")))
+                f"{row[f'{e}.{p}.p50']:15.1f} /{row[f'{e}.{p}.p95']:7.1f}"
+                for p in ("first", "repeat") for e in engines))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bulk-only", action="store_true",
                     help="only the --bulk load into the largest shard count's folders (kept, "
                          "and reused by a --bulk run after it)")
+    ap.add_argument("--no-whoosh", action="store_true",
+                    help="the cluster alone, without the Whoosh engine's index beside it (its "
+                         "figures then come from bench.peers or bench.perf runs)")
     args = ap.parse_args(argv)
     counts = [int(n) for n in args.shards.split(",") if n.strip()]
     if args.bulk_only:
@@ -271,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"folder": str(built), **timings}))
         return 0
     report = measure(args.workdir, args.size, counts, args.port, args.limit, args.keep,
-                     args.bulk, args.tail)
+                     args.bulk, args.tail, not args.no_whoosh)
     print_report(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")

@@ -119,6 +119,16 @@ def _documents_task(items: list[tuple[Article, str, dict | None]]) -> list[bytes
     return [article_document(*item).serialise() for item in items]
 
 
+class _Made:
+    def __init__(self, pending, done: list[bytes] | None):
+        self._pending, self._done = pending, done
+
+    def get(self) -> list[bytes]:
+        if self._done is None:
+            self._done = [doc for part in self._pending.get() for doc in part]
+        return self._done
+
+
 class DocumentMaker:
     """``article_document`` for many articles on ``processes`` processes (forked on first use,
     dying with the ingest), returned serialised (``xapian.Document.unserialise``)."""
@@ -130,9 +140,13 @@ class DocumentMaker:
         self._pool = None
 
     def __call__(self, items: list[tuple[Article, str, dict | None]]) -> list[bytes]:
+        return self.start(items).get()
+
+    def start(self, items: list[tuple[Article, str, dict | None]]) -> _Made:
+        """The documents of ``items``, made in the background: ``.get()`` waits for them."""
         tasks = [items[i:i + self.TASK] for i in range(0, len(items), self.TASK)]
         if self.processes == 1 or len(tasks) < 2:
-            return _documents_task(items)
+            return _Made(None, _documents_task(items))
         if self._pool is None:
             import multiprocessing
             import os
@@ -140,7 +154,7 @@ class DocumentMaker:
             with forking():
                 self._pool = multiprocessing.get_context("fork").Pool(
                     self.processes, initializer=die_with_parent, initargs=(os.getpid(),))
-        return [doc for done in self._pool.imap(_documents_task, tasks) for doc in done]
+        return _Made(self._pool.map_async(_documents_task, tasks), None)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -173,6 +187,9 @@ class XapianIndexer:
         # lone surnames resolved against the shards' people (search.resolution)
         self._lone = LoneNames(lambda: ShardPeople.of(self._writers))
         self._threads: ThreadPoolExecutor | None = None
+        self._writes: list = []  # the last batch's writes, one a shard, not yet waited for
+        self._submitted = 0
+        self._make_ahead = True
         self._writers: list[xapian.WritableDatabase | None] = []
         self._started = 0.0
 
@@ -190,26 +207,34 @@ class XapianIndexer:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None and self._new_aliases is not None and not self.dry_run:
-            # kept as the archive's (every shard's metadata) once everything else is written
-            for i, db in enumerate(self._writers):
-                try:
-                    db.set_metadata(ALIASES_KEY, self._new_aliases.text)
-                    db.commit()
-                except xapian.Error as exc:
-                    self._threads.shutdown(wait=True)
-                    raise self._failed(i, exc, "keeping the aliases file on") from None
-        self._threads.shutdown(wait=True)
-        self._extractor.close()
-        self._maker.close()
-        for db in self._writers:
-            if db is not None:
-                try:
-                    db.close()
-                except xapian.Error:
-                    pass
-        self._writers = []
-        self.stats.seconds = time.perf_counter() - self._started
+        try:
+            if exc_type is None:
+                self._finish_writes()
+                if self._new_aliases is not None and not self.dry_run:
+                    # kept as the archive's (every shard's metadata) once all else is written
+                    for i, db in enumerate(self._writers):
+                        try:
+                            db.set_metadata(ALIASES_KEY, self._new_aliases.text)
+                            db.commit()
+                        except xapian.Error as exc:
+                            raise self._failed(i, exc, "keeping the aliases file on") from None
+            else:
+                # the ingest failed or was interrupted: a shard's part of the last batch that
+                # is being written is committed (whole), the others not started
+                for write in self._writes:
+                    write.cancel()
+        finally:
+            self._threads.shutdown(wait=True)
+            self._extractor.close()
+            self._maker.close()
+            for db in self._writers:
+                if db is not None:
+                    try:
+                        db.close()
+                    except xapian.Error:
+                        pass
+            self._writers = []
+            self.stats.seconds = time.perf_counter() - self._started
 
     def _connect(self, shard: Shard) -> xapian.WritableDatabase:
         if shard.path is not None:
@@ -254,6 +279,7 @@ class XapianIndexer:
         earlier aliases file changed (from their names as found, so that an alias taken out
         gives them back); texts and fingerprints are kept. Returns how many articles were (in
         a dry run: would be) changed."""
+        self._finish_writes()
         concerns = self.aliases.concerns()
         changed = 0
         for i, db in enumerate(self._writers):
@@ -288,6 +314,7 @@ class XapianIndexer:
         return changed
 
     def count(self) -> int:
+        self._finish_writes()
         return sum(db.get_doccount() for db in self._writers)
 
     # -- writing -------------------------------------------------------------------------------
@@ -314,6 +341,7 @@ class XapianIndexer:
     def _drop_unseen(self) -> None:
         """The end of a rebuild: the articles of every shard that this run's sources did not
         hold are deleted (counted in a dry run)."""
+        self._finish_writes()
         for i, db in enumerate(self._writers):
             try:
                 gone = [a for a in self._stored_ids(db) if a not in self._seen]
@@ -346,7 +374,27 @@ class XapianIndexer:
                     f"({exc}); this batch was not written, batches committed before are kept"
                 ) from None
 
+    def _finish_writes(self) -> None:
+        """Wait for the last batch's writes (each shard's, on its thread); a failed one
+        raises here."""
+        writes, self._writes = self._writes, []
+        for write in writes:
+            write.result()
+        if writes and self._on_progress:
+            self._on_progress(f"{self._submitted:,} articles committed")
+
     def _flush(self, pending: dict[str, Prepared]) -> None:
+        items = list(pending.values())
+        # The documents are made ahead, while the last batch is still being written, when no
+        # article of this batch waits for names to be extracted and the last batch held no
+        # unchanged article (a load of new articles: a re-run of the same sources makes
+        # none it would not write).
+        ahead = None
+        if not self.dry_run and self._make_ahead and not any(p.extract for p in items):
+            articles, found = self._aliased([p.article for p in items])
+            ahead = (articles, self._maker.start([(a, p.fingerprint, found.get(a.id))
+                                                  for p, a in zip(items, articles)]))
+        self._finish_writes()
         self._check_writers()
         n = len(self.shards)
         by_shard: list[list[Prepared]] = [[] for _ in range(n)]
@@ -360,27 +408,31 @@ class XapianIndexer:
         self.stats.added += sum(len(a) for a, _, _ in plans)
         self.stats.updated += sum(len(u) for _, u, _ in plans)
         self.stats.unchanged += sum(len(s) for _, _, s in plans)
+        self._make_ahead = self.rebuild or not self.stats.unchanged
+        done = self.stats.added + self.stats.updated + self.stats.unchanged
         if not self.dry_run and to_write:
-            articles = complete_articles(to_write, self._extractor, self._on_progress)
-            extracted = {p.article.id for p in to_write if "people" in p.extract}
-            if extracted:
-                articles = self._lone.resolve(articles, extracted)
-            articles, found = self._aliased(articles)
-            by_shard_articles: list[list] = [[] for _ in range(n)]
-            for p, a in zip(to_write, articles):
-                by_shard_articles[shard_of(a.id, n)].append((p, a))
-            # each shard's documents are made by the processes and written by a thread of its
-            # own, so that one shard's writes overlap the making of the next shard's documents
-            writes = []
-            for i in range(n):
+            by_shard_docs: list[list] = [[] for _ in range(n)]
+            if ahead is not None:
+                writing = {p.article.id for p in to_write}
+                for a, doc in zip(ahead[0], ahead[1].get()):
+                    if a.id in writing:
+                        by_shard_docs[shard_of(a.id, n)].append((a.id, doc))
+            else:
+                articles = complete_articles(to_write, self._extractor, self._on_progress)
+                extracted = {p.article.id for p in to_write if "people" in p.extract}
+                if extracted:
+                    articles = self._lone.resolve(articles, extracted)
+                articles, found = self._aliased(articles)
                 made = self._maker([(a, p.fingerprint, found.get(a.id))
-                                    for p, a in by_shard_articles[i]])
-                docs = [(a.id, doc) for (_, a), doc in zip(by_shard_articles[i], made)]
-                writes.append(self._threads.submit(self._write, i, docs))
-            for write in writes:
-                write.result()
-        if self._on_progress:
-            done = self.stats.added + self.stats.updated + self.stats.unchanged
+                                    for p, a in zip(to_write, articles)])
+                for a, doc in zip(articles, made):
+                    by_shard_docs[shard_of(a.id, n)].append((a.id, doc))
+            # each shard's part written and committed by a thread of its own, while the next
+            # batch is read (and its documents made ahead); the next batch waits for them
+            self._writes = [self._threads.submit(self._write, i, by_shard_docs[i])
+                            for i in range(n)]
+            self._submitted = done
+        elif self._on_progress:
             self._on_progress(f"{done:,} articles {'checked' if self.dry_run else 'committed'}")
 
     def _stored_prints(self, db: xapian.WritableDatabase, ids: list[str]) -> dict[str, str]:
@@ -444,6 +496,7 @@ class XapianIndexer:
             "complete it), batches committed before are kept")
 
     def delete(self, ids: Iterable[str]) -> list[str]:
+        self._finish_writes()
         missing: list[str] = []
         n = len(self.shards)
         for article_id in dict.fromkeys(ids):
