@@ -194,3 +194,34 @@ def test_a_rebuild_keeps_exactly_what_the_sources_hold(tmp_path):
         archive.close()
     finally:
         cluster.stop()
+
+
+def test_batches_made_ahead_are_all_written(tmp_path):
+    """With nothing to extract (``--people never``), a batch's documents are made while the last
+    batch is being written: every batch still lands once, whole, and a re-run finds each
+    article unchanged or updated as it is."""
+    from search.models import SearchRequest
+    from search.service import Archive
+
+    from .clusters import Cluster
+    from .conftest import run_ingest, summary_of, write_jsonl
+
+    records = [{"id": f"b{i}", "headline": f"Ferry timetable {i}", "body": f"Sailing {i}.",
+                "date": f"2024-01-{i + 1:02d}"} for i in range(9)]
+    source = write_jsonl(tmp_path / "a.jsonl", records)
+    cluster = Cluster(tmp_path / "c", shards=3, replicas=0)
+    try:
+        where = ("--engine", "xapian", "--shards", cluster.value, "--json", "--people", "never",
+                 "--batch-size", "2")
+        assert summary_of(run_ingest(*where, source))["added"] == 9
+        archive = Archive(engine="xapian", shards=cluster.value)
+        found = archive.search(SearchRequest(q="ferry", per_page=20))
+        assert found.total == 9 and {h.id for h in found.hits} == {r["id"] for r in records}
+        records[4]["body"] = "Sailing cancelled."
+        source = write_jsonl(tmp_path / "a.jsonl", records)
+        s = summary_of(run_ingest(*where, source))
+        assert (s["added"], s["updated"], s["unchanged"]) == (0, 1, 8)
+        assert archive.search(SearchRequest(q="cancelled")).total == 1
+        archive.close()
+    finally:
+        cluster.stop()
