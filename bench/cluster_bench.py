@@ -111,14 +111,26 @@ def bulk_load(workdir: Path, stem: str, head_file: Path, shards: int) -> tuple[P
     if done.exists():
         print(f"bulk: reusing the load of {built} ({done})", file=sys.stderr, flush=True)
         return built, json.loads(done.read_text())
-    shutil.rmtree(built, ignore_errors=True)
-    print(f"bulk: loading {head_file.name} into {shards} shards' folders ...", file=sys.stderr,
-          flush=True)
+    # a load that was stopped part way is completed (the ingest skips what it holds), and
+    # the articles it held are said: the rate is this run's
+    before = _held(folders(built, shards))
+    print(f"bulk: loading {head_file.name} into {shards} shards' folders"
+          f"{f' (holding {before:,} articles already)' if before else ''} ...",
+          file=sys.stderr, flush=True)
     value = ",".join(str(f) for f in folders(built, shards))
     seconds = ingest(head_file, value)
-    timings = {"bulk_load_seconds": round(seconds, 1), "bulk_size_gb": _gb(built)}
+    timings = {"bulk_load_seconds": round(seconds, 1), "bulk_size_gb": _gb(built),
+               "held_before": before,
+               "bulk_per_second": round((_held(folders(built, shards)) - before) / seconds)}
     done.write_text(json.dumps(timings) + "\n")
     return built, timings
+
+
+def _held(shard_folders: list[Path]) -> int:
+    import xapian
+
+    return sum(xapian.Database(str(f)).get_doccount() for f in shard_folders
+               if (f / "iamglass").exists())
 
 
 def _gb(root: Path) -> float:
@@ -188,9 +200,7 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
         if not keep:
             shutil.rmtree(workdir / f"bulk-{corpus.stem}-{max(shard_counts)}",
                           ignore_errors=True)
-        report["bulk"] = {"articles": articles - tail, **built,
-                          "bulk_per_second": round((articles - tail)
-                                                   / built["bulk_load_seconds"])}
+        report["bulk"] = {"articles": articles - tail, **built}
         loaded = tail
     for n in shard_counts:
         root = roots[n] if bulk else workdir / f"cluster-{corpus.stem}-{n}"
@@ -231,7 +241,9 @@ def print_report(report: dict) -> None:
           f" {report['machine']}")
     if "bulk" in report:
         b = report["bulk"]
-        print(f"bulk load of {b['articles']:,} articles into shards' folders: "
+        resumed = f", completing a load that held {b['held_before']:,}" \
+            if b.get("held_before") else ""
+        print(f"bulk load of {b['articles']:,} articles into shards' folders{resumed}: "
               f"{b['bulk_per_second']:,} articles/s ({b['bulk_load_seconds']} s, "
               f"{b['bulk_size_gb']} GB); compacted / merged: " + ", ".join(
                   f"{k.split('_')[1]} shard(s) {v} s" for k, v in b.items()

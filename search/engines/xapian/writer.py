@@ -408,7 +408,7 @@ class XapianIndexer:
         self.stats.added += sum(len(a) for a, _, _ in plans)
         self.stats.updated += sum(len(u) for _, u, _ in plans)
         self.stats.unchanged += sum(len(s) for _, _, s in plans)
-        self._make_ahead = self.rebuild or not self.stats.unchanged
+        self._make_ahead = self.rebuild or not any(same for _, _, same in plans)
         done = self.stats.added + self.stats.updated + self.stats.unchanged
         if not self.dry_run and to_write:
             by_shard_docs: list[list] = [[] for _ in range(n)]
