@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from search.analysis import exact_key
@@ -162,6 +162,22 @@ class Aliases:
                     seen[target].add(key)
                     out[target].append(name)
         return {k: tuple(v) for k, v in out.items()}
+
+    def applied(self, articles: list) -> tuple[list, dict[str, dict]]:
+        """``articles`` with the file applied, and {id: its names as found} of those it
+        changed (what both engines' indexers keep, so that a file without the alias gives the
+        names back)."""
+        if not self:
+            return articles, {}
+        out, found = [], {}
+        for a in articles:
+            names = {k: getattr(a, k) for k in ENTITY_KINDS}
+            new = self.apply(names)
+            if new != names:
+                found[a.id] = {k: list(v) for k, v in names.items() if v}
+                a = replace(a, **new)
+            out.append(a)
+        return out, found
 
     def concerns(self) -> dict[str, set[str]]:
         """{kind: folded names}: the names an article must have for the file to change it."""

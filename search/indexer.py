@@ -153,21 +153,6 @@ class Indexer:
                 doc.pop("organizations", None)
         return doc
 
-    def _aliased(self, articles: list[Article]) -> tuple[list[Article], dict[str, dict]]:
-        """``articles`` with the aliases applied, and {id: its names as found} of those the
-        aliases changed."""
-        if not self.aliases:
-            return articles, {}
-        out, found = [], {}
-        for a in articles:
-            names = {k: getattr(a, k) for k in ENTITY_KINDS}
-            new = self.aliases.apply(names)
-            if new != names:
-                found[a.id] = {k: list(v) for k, v in names.items() if v}
-                a = replace(a, **new)
-            out.append(a)
-        return out, found
-
     def _alias_fields(self) -> None:
         """Give an index made without them the fields that keep names as found."""
         missing = [name for name in ALIAS_FIELDS if name not in self.ix.schema]
@@ -407,7 +392,7 @@ class Indexer:
                 if self._lone is None:
                     self._lone = LoneNames(lambda: PeopleDays.of(self.ix))
                 articles = self._lone.resolve(articles, extracted)
-            articles, found = self._aliased(articles)
+            articles, found = self.aliases.applied(articles)
             if found:
                 self._alias_fields()
             plan = None

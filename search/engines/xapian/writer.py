@@ -259,21 +259,6 @@ class XapianIndexer:
                 f"answer ({exc.get_msg() if hasattr(exc, 'get_msg') else exc}); nothing more "
                 "was written, batches committed before are kept") from None
 
-    def _aliased(self, articles: list[Article]) -> tuple[list[Article], dict[str, dict]]:
-        """``articles`` with the aliases applied, and {id: its names as found} of those the
-        aliases changed (as ``search.indexer.Indexer`` does)."""
-        if not self.aliases:
-            return articles, {}
-        out, found = [], {}
-        for a in articles:
-            names = {k: getattr(a, k) for k in ENTITY_KINDS}
-            new = self.aliases.apply(names)
-            if new != names:
-                found[a.id] = {k: list(v) for k, v in names.items() if v}
-                a = replace(a, **new)
-            out.append(a)
-        return out, found
-
     def apply_aliases(self) -> int:
         """Rewrite the names of the stored articles that ``self.aliases`` concerns, or that an
         earlier aliases file changed (from their names as found, so that an alias taken out
@@ -391,7 +376,7 @@ class XapianIndexer:
         # none it would not write).
         ahead = None
         if not self.dry_run and self._make_ahead and not any(p.extract for p in items):
-            articles, found = self._aliased([p.article for p in items])
+            articles, found = self.aliases.applied([p.article for p in items])
             ahead = (articles, self._maker.start([(a, p.fingerprint, found.get(a.id))
                                                   for p, a in zip(items, articles)]))
         self._finish_writes()
@@ -422,7 +407,7 @@ class XapianIndexer:
                 extracted = {p.article.id for p in to_write if "people" in p.extract}
                 if extracted:
                     articles = self._lone.resolve(articles, extracted)
-                articles, found = self._aliased(articles)
+                articles, found = self.aliases.applied(articles)
                 made = self._maker([(a, p.fingerprint, found.get(a.id))
                                     for p, a in zip(to_write, articles)])
                 for a, doc in zip(articles, made):
