@@ -17,8 +17,8 @@ opened directly rather than through a server: ``ingest.py`` then builds the shar
 machine (a bulk load, without a network round trip per article), and ``python -m
 search.cluster start DIR`` serves what was built (its read servers see each commit even while
 they run; Xapian's lock refuses a bulk load into a shard while an ingest writes to it through
-its server, and the other way round). ``python -m search.cluster folders DIR --shards N`` prints that
-value for a cluster's primaries.
+its server, and the other way round). ``python -m search.cluster folders DIR --shards N``
+prints that value for a cluster's primaries.
 
 Its first line on standard output is the ``NEWS_SHARDS`` value that names the cluster:
 shards separated by commas, each its read server ``host:port``, then ``+host:port`` for each

@@ -29,14 +29,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from functools import lru_cache
 
 import xapian
 
+from search.aliases import Aliases, AliasesError
 from search.analysis import exact_key
 from search.operators import _TOKEN
 from search.models import ENTITY_KINDS, Article
 from search.schema import HEADLINE_BOOST, build_schema
+
+log = logging.getLogger(__name__)
 
 TEXT_PREFIX = {"headline": "XH", "body": "XB"}
 NAME_PREFIX = {"people": "XP", "organizations": "XO", "places": "XL", "section": "XS"}
@@ -146,8 +150,9 @@ def stored(doc: xapian.Document) -> dict:
     return json.loads(doc.get_data())
 
 
-def document_article(doc: xapian.Document) -> Article:
-    data = stored(doc)
+def document_article(doc: xapian.Document, data: dict | None = None) -> Article:
+    """The stored article of ``doc`` (``data``: its data, when already read)."""
+    data = stored(doc) if data is None else data
     return Article(
         id=data["id"], headline=data["headline"], body=data["body"],
         people=tuple(data["people"]), organizations=tuple(data["organizations"]),
@@ -155,6 +160,21 @@ def document_article(doc: xapian.Document) -> Article:
         date=dt.date.fromisoformat(data["date"]) if data["date"] else None,
         section=data["section"], url=data["url"], byline=data["byline"],
         source=data["source"])
+
+
+def slot_day(value: str) -> dt.date:
+    """A date from its value slot (``YYYYMMDD``)."""
+    return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+
+
+def kept_aliases(text: str) -> Aliases:
+    """The aliases file the shards keep (metadata ``ALIASES_KEY``); none when it is empty or
+    unreadable (logged: ``ingest.py`` refuses a bad file before it is kept)."""
+    try:
+        return Aliases.parse(text, "the cluster's aliases") if text else Aliases()
+    except AliasesError as exc:
+        log.warning("%s", exc)
+        return Aliases()
 
 
 def value_key(kind: str, value: str) -> str:

@@ -33,10 +33,11 @@ from search.engines.xapian.compiler import Lexicon, Unsupported, compile_query
 from search.engines.xapian.documents import (ALIASES_KEY, NAME_JOIN, NAME_PREFIX, SLOT_DAY,
                                              SLOT_MONTH, SLOT_NAMES, SLOT_OLDEST, SLOT_SECTION,
                                              SLOT_YEAR, TEXT_PREFIX, YEAR_PREFIX,
-                                             document_article, id_term, name_keys, stored, term)
+                                             document_article, id_term, kept_aliases, name_keys,
+                                             slot_day, stored, term)
 from search.engines.xapian.shards import ShardSet, retrying
 from search import kwic, significant as sig
-from search.aliases import Aliases, AliasesError
+from search.aliases import Aliases
 from search.errors import (ArticleNotFound, EntityNotFound, PersonNotFound, SearchTimeout,
                            StoryNotFound)
 from search.facets import _with_selected, lookup_entries, lookup_names
@@ -440,8 +441,8 @@ class XapianEngine:
             return EntityProfile(
                 kind=kind, name=shown, aliases=tuple(self._aliases_of(opened).spellings_of(
                     kind, shown)), articles=counts.total,
-                first_date=_day(days[0]) if days else None,
-                last_date=_day(days[-1]) if days else None,
+                first_date=slot_day(days[0]) if days else None,
+                last_date=slot_day(days[-1]) if days else None,
                 years=tuple(FacetValue(y, years[y], False) for y in sorted(years)),
                 undated=counts.total - sum(years.values()),
                 **named, sections=_top(sections, spelled, (), None)[:size],
@@ -456,12 +457,7 @@ class XapianEngine:
         text = opened.db.get_metadata(ALIASES_KEY).decode("utf-8")
         cached = self._aliases_cache
         if cached is None or cached[0] != text:
-            try:
-                parsed = Aliases.parse(text, "the cluster's aliases") if text else Aliases()
-            except AliasesError as exc:
-                log.warning("%s", exc)
-                parsed = Aliases()
-            cached = self._aliases_cache = (text, parsed)
+            cached = self._aliases_cache = (text, kept_aliases(text))
         return cached[1]
 
     # -- trends --------------------------------------------------------------------------------
@@ -765,13 +761,8 @@ def _metadata(db, key: str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
-def _day(value: str) -> dt.date:
-    """A date from its value slot (``YYYYMMDD``)."""
-    return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
-
-
 def _days(counts: dict[str, int]) -> dict[dt.date, int]:
-    return {_day(d): n for d, n in counts.items() if d}
+    return {slot_day(d): n for d, n in counts.items() if d}
 
 
 class _Export:

@@ -33,12 +33,12 @@ from pathlib import Path
 
 import xapian
 
-from search.aliases import Aliases, AliasesError
+from search.aliases import Aliases
 from search.cluster import Shard, parse_shards
 from search.engines.xapian.documents import (ALIASED, ALIASES_KEY, ID_PREFIX, NAME_JOIN,
                                              NAME_PREFIX, SLOT_DAY, SLOT_NAMES,
                                              article_document, document_article, id_term,
-                                             stored, term)
+                                             kept_aliases, slot_day, stored, term)
 from search.facets import display_name
 from search.proc import die_with_parent, forking
 from search.engines.xapian.shards import write_timeout
@@ -103,9 +103,7 @@ class ShardPeople:
             self._first[term] = item.document.get_value(SLOT_NAMES["people"]).decode("utf-8")
         days, dated = [], 0
         for item in spy.values():
-            value = item.term.decode("ascii")
-            day = dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
-            days.append(date_to_day(day))
+            days.append(date_to_day(slot_day(item.term.decode("ascii"))))
             dated += item.termfreq
         if mset.get_matches_estimated() > dated:
             days.append(None)  # undated articles name them too
@@ -198,10 +196,7 @@ class XapianIndexer:
         self._writers = [self._connect(shard) for shard in self.shards]
         if self._new_aliases is None:
             text = self._writers[0].get_metadata(ALIASES_KEY).decode("utf-8")
-            try:
-                self.aliases = Aliases.parse(text, "the cluster's aliases") if text else Aliases()
-            except AliasesError as exc:
-                log.warning("%s", exc)
+            self.aliases = kept_aliases(text)
         # a thread per shard: its look-ups and writes wait on the network, not on Python
         self._threads = ThreadPoolExecutor(max_workers=len(self.shards))
         return self
@@ -280,7 +275,7 @@ class XapianIndexer:
                 docs = []
                 for match in mset:
                     data = stored(match.document)
-                    article = document_article(match.document)
+                    article = document_article(match.document, data)
                     current = {k: getattr(article, k) for k in ENTITY_KINDS}
                     had = data.get("names_found")
                     found = {k: tuple(had.get(k, ())) for k in ENTITY_KINDS} if had else current
