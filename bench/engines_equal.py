@@ -1,7 +1,7 @@
 """Do both engines give the same answers? Every request of a workload on the Whoosh index and on
-the Xapian cluster holding the same articles; reports every difference in ``total`` and in the
-facet counts, and the top-10 overlap of relevance rankings (which may differ: the engines'
-BM25 differ).
+the Xapian cluster holding the same articles; reports every difference in ``total``, in the
+number of stories among the matches and in the facet counts, and the top-10 overlap of
+relevance rankings (which may differ: the engines' BM25 differ).
 
     python -m bench.engines_equal --index IX --queries FILE [--shards HOST:PORT,...] [--json OUT]
 
@@ -47,7 +47,7 @@ FACET_SIZE = 10
 
 def requests_of(spec: dict, first: dict | None) -> list[tuple[str, SearchRequest]]:
     q = f'"{spec["text"]}"' if spec.get("phrase") else spec["text"]
-    base = SearchRequest(q=q, facet_size=FACET_SIZE, group="none")
+    base = SearchRequest(q=q, facet_size=FACET_SIZE)  # one hit per story, as by default
     if spec.get("person"):
         day = lambda s: dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S").date()  # noqa: E731
         base = replace(base, person=(spec["person"],), date_from=day(spec["date_from"]),
@@ -108,6 +108,8 @@ def compare(whoosh: Archive, xapian: Archive, specs: list[dict]) -> dict:
             found = []
             if a.total != b.total:
                 found.append(f"total: {a.total} vs {b.total}")
+            if a.stories != b.stories:
+                found.append(f"stories: {a.stories} vs {b.stories}")
             if a.undated != b.undated:
                 found.append(f"undated: {a.undated} vs {b.undated}")
             for kind in FACETS:

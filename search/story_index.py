@@ -6,7 +6,9 @@ Each article document holds its story's id (the lead's article id) and its simil
 lead. When a batch is written, ``StoryKeeper.plan`` works out the story of every article of
 the batch and which stored articles change story with it (a new earlier version becomes the
 lead; an update or a delete can split a story): those are written again in the same commit,
-with their stored fields unchanged. Stories follow the edges of ``search.stories``, so any
+with their stored fields unchanged. It reads what is stored through a *source*: here
+``IndexStored`` (a Whoosh searcher and the band store), on the cluster
+``search.engines.xapian.stories.ShardStored`` (the same methods over the shards). Stories follow the edges of ``search.stories``, so any
 order of ingests, and a rebuild, give the same grouping.
 
 The band keys and sketches live beside the index in *runs* of numpy files (``<index
@@ -361,15 +363,70 @@ class BandStore:
 
 
 @dataclass
-class _Stored:
-    """An article as stored, with what the grouping needs of it."""
+class Stored:
+    """A stored article, with what the grouping needs of it: its story (None: its own), its
+    similarity to its lead, its version, and ``record``, what its engine rewrites it from."""
 
-    fields: dict
+    record: object
+    story_id: str | None
+    similarity: tuple  # (containment, jaccard) as stored; () when not stored
     version: Version
 
     @property
     def story(self) -> str:
-        return self.fields.get("story") or self.version.id
+        return self.story_id or self.version.id
+
+
+class IndexStored:
+    """What ``StoryKeeper.plan`` reads of the articles stored (the Whoosh engine's: a
+    searcher, and the band store beside the index). Another engine gives the same methods
+    (``search.engines.xapian.stories``)."""
+
+    def __init__(self, keeper: "StoryKeeper", searcher):
+        self.keeper, self.searcher = keeper, searcher
+
+    def stored(self, ids: Iterable[str]) -> dict[str, Stored]:
+        """Those of ``ids`` the index holds (every stored article has its row in the band
+        store, which may hold more)."""
+        bands, searcher = self.keeper.bands, self.searcher
+        ids = {i for i in ids if i in bands.where}
+        located = self.keeper._locate(searcher, ids)
+        out = {}
+        for article_id in ids:
+            docnum = located.get(article_id)
+            if docnum is None:
+                docnum = searcher.document_number(id=article_id)
+            if docnum is None:
+                continue
+            fields = searcher.stored_fields(docnum)
+            article = doc_to_article(fields)
+            # its signature as stored (the same as made again: runs of another sketch
+            # version are made again); its shingles made if it is compared
+            signature = bands.signature(article_id)
+            version = version_of(article) if signature is None else Version(
+                article.id, article.date, None, signature, (article.headline, article.body))
+            out[article_id] = Stored(fields, fields.get("story"),
+                                     tuple(fields.get("story_similarity") or ()),
+                                     version)
+        return out
+
+    def members(self, story_id: str) -> list[str]:
+        searcher = self.searcher
+        return [searcher.stored_fields(d)["id"]
+                for d in searcher.document_numbers(story=story_id)]
+
+    def holders(self, keys: np.ndarray) -> list[tuple]:
+        return self.keeper.bands.holders(keys)
+
+    def rewrite(self, s: Stored, story: tuple[str, tuple[float, float]]) -> dict:
+        """The stored article's document, with ``story`` (its text, fingerprint and names as
+        found kept)."""
+        fields = s.record
+        doc = article_to_doc(doc_to_article(fields), fields.get("fingerprint"), story)
+        if fields.get("names_found"):  # (the "aliased" term is not stored: it goes with them)
+            doc["aliased"] = "1"
+            doc["names_found"] = fields["names_found"]
+        return doc
 
 
 @dataclass
@@ -377,7 +434,9 @@ class Plan:
     """What a batch (or a delete) does to stories."""
 
     story: dict[str, tuple[str, tuple[float, float]]] = field(default_factory=dict)  # batch
-    rewrites: list[dict] = field(default_factory=list)  # stored articles' documents, again
+    rewrites: list = field(default_factory=list)  # stored articles' documents, again
+    # the leads of the stories of more than one version the batch makes or joins
+    shared: set[str] = field(default_factory=set)
     versions: list[Version] = field(default_factory=list)  # the batch's, for the band store
     band_run: Future | None = None  # their run of the band store, being prepared
 
@@ -504,7 +563,7 @@ class StoryKeeper:
     PARALLEL_FROM = 500  # articles in a batch
     TASK = 250
 
-    def __init__(self, bands: BandStore, processes: int = 1):
+    def __init__(self, bands: BandStore | None, processes: int = 1):
         self.bands = bands
         self.processes = processes
         self._pool: _Sketchers | None = None
@@ -521,7 +580,8 @@ class StoryKeeper:
             self._pool.close()
             self._pool = None
         self._sent, self._reading = [], []
-        self.bands.close()
+        if self.bands is not None:
+            self.bands.close()
 
     def _start(self) -> _Sketchers:
         if self._pool is None:
@@ -603,7 +663,8 @@ class StoryKeeper:
             del self._segment_ids[key]
         return out
 
-    def _candidates(self, new: dict[str, Version], gone: set[str]) -> dict[str, list[str]]:
+    def _candidates(self, source, new: dict[str, Version], gone: set[str]) \
+            -> dict[str, list[str]]:
         """{id: the articles to compare it with} for the batch ``new``: the articles of the
         batch and the stored ones (but ``gone``) sharing a band with it, where no more than
         ``MAX_BAND_HOLDERS`` do, whose sketches agree with its own on ``MIN_ESTIMATE`` of
@@ -645,7 +706,7 @@ class StoryKeeper:
                 found.setdefault(y, []).append((-n, ids[x]))
         # pairs with stored articles
         # (looked up in key order: each run's memory is then read along, not at random)
-        for q, run, rows in self.bands.holders(sorted_keys):
+        for q, run, rows in source.holders(sorted_keys):
             a = order[q] // BANDS
             close = close_days(days[a], np.asarray(run.days)[rows])  # first: it leaves few
             pairs = np.unique(a[close] * len(run.ids) + rows[close])
@@ -659,43 +720,32 @@ class StoryKeeper:
         return {ids[x]: [c for _, c in sorted(set(items))[:MAX_COMPARED]]
                 for x, items in found.items()}
 
-    def plan(self, searcher, batch: list[tuple[Article, str]], removed: Iterable[str] = ()) \
+    def plan(self, source, batch: list[tuple[Article, str]], removed: Iterable[str] = ()) \
             -> Plan:
         """The stories of ``batch`` ((article, fingerprint) pairs, new or changed) and of the
-        stored articles they touch; ``removed`` ids are being deleted."""
-        loaded: dict[str, _Stored | None] = {}
-        located: dict[str, int] = {}  # stored candidates' documents, looked up together
+        stored articles they touch; ``removed`` ids are being deleted. ``source`` is what is
+        stored: a Whoosh searcher (read through ``IndexStored``), or another engine's
+        ``IndexStored`` equivalent."""
+        if not hasattr(source, "holders"):
+            source = IndexStored(self, source)
+        loaded: dict[str, Stored | None] = {}
 
-        def stored(article_id: str) -> _Stored | None:
+        def load(ids: Iterable[str]) -> None:
+            ids = {i for i in ids if i not in loaded}
+            if ids:
+                found = source.stored(ids)
+                for i in ids:
+                    loaded[i] = found.get(i)
+
+        def stored(article_id: str) -> Stored | None:
             if article_id not in loaded:
-                docnum = located.get(article_id)
-                if docnum is None:
-                    docnum = searcher.document_number(id=article_id)
-                if docnum is None:
-                    loaded[article_id] = None
-                else:
-                    fields = searcher.stored_fields(docnum)
-                    article = doc_to_article(fields)
-                    # its signature as stored (the same as made again: runs of another
-                    # sketch version are made again); its shingles made if it is compared
-                    signature = self.bands.signature(article_id)
-                    loaded[article_id] = _Stored(fields, version_of(article) if signature is None
-                                                 else Version(article.id, article.date, None,
-                                                              signature,
-                                                              (article.headline, article.body)))
+                load([article_id])
             return loaded[article_id]
-
-        def members(story_id: str) -> list[str]:
-            ids = []
-            for docnum in searcher.document_numbers(story=story_id):
-                fields = searcher.stored_fields(docnum)
-                ids.append(fields["id"])
-            return ids
 
         new = self.versions([a for a, _ in batch])
         gone = set(removed) | set(new)  # stored versions being replaced or deleted
         plan = Plan(versions=list(new.values()))
-        if plan.versions:
+        if plan.versions and self.bands is not None:
             # the batch's run of the band store is made (numpy, disk) while this thread reads
             # the index
             if self._thread is None:
@@ -703,9 +753,9 @@ class StoryKeeper:
             plan.band_run = self._thread.submit(self.bands.prepare, plan.versions)
         # stories losing a version are worked out again from their other members
         broken: set[str] = set()
+        load(gone)
         for article_id in gone:
-            # every stored article has its row in the band store (which may hold more)
-            s = stored(article_id) if article_id in self.bands.where else None
+            s = loaded[article_id]
             if s is not None:
                 broken.add(s.story)
         groups = Groups()
@@ -721,9 +771,8 @@ class StoryKeeper:
             groups.add(i)
         # the batch's own pairs, and its pairs with stored articles, by shared band
         compared: set[tuple[str, str]] = set()
-        candidates = self._candidates(new, gone)
-        located.update(self._locate(searcher, {c for found in candidates.values()
-                                               for c in found if c not in new}))
+        candidates = self._candidates(source, new, gone)
+        load(c for found in candidates.values() for c in found if c not in new)
         # the shingles of every version to be compared, made together
         make_shingles([new[a] for a in candidates] + [
             new[c] if c in new else s.version for found in candidates.values() for c in found
@@ -743,6 +792,14 @@ class StoryKeeper:
                 if s is not None and same_story(new[a], s.version, share_band=True):
                     groups.union(a, node(c))
         # the other members of broken stories, and the edges among them
+        story_members: dict[str, list[str]] = {}
+
+        def members(story_id: str) -> list[str]:
+            if story_id not in story_members:
+                story_members[story_id] = source.members(story_id)
+                load(story_members[story_id])
+            return story_members[story_id]
+
         for story_id in broken:
             ids = [i for i in members(story_id) if i not in gone]
             for i in ids:
@@ -769,6 +826,8 @@ class StoryKeeper:
                 if sid != lead.id:  # the lead's own story keeps its story and similarities
                     versions.update((m, stored(m).version) for m in members(sid)
                                     if m not in gone)
+            if len(ids) + len(whole) > 1:
+                plan.shared.add(lead.id)
             for i, v in versions.items():
                 # a version is its own lead's equal (the text of most is never read again)
                 sim = similarity(v.shingles, lead.shingles) if v is not lead \
@@ -778,9 +837,6 @@ class StoryKeeper:
                     plan.story[i] = value
                     continue
                 s = stored(i)
-                before = (s.fields.get("story"), tuple(s.fields.get("story_similarity") or ()))
-                if before != (value[0], value[1]):
-                    article = doc_to_article(s.fields)
-                    plan.rewrites.append(article_to_doc(article, s.fields.get("fingerprint"),
-                                                        value))
+                if (s.story_id, tuple(s.similarity)) != (value[0], value[1]):
+                    plan.rewrites.append(source.rewrite(s, value))
         return plan

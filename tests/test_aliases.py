@@ -203,3 +203,25 @@ def test_aliases_match_names_with_case_and_accents_ignored():
     out = aliases.apply({"people": ("Khloe Ardente", "Khloé Ardent"), "places": ("Gypsy",),
                          "organizations": ()})
     assert out == {"people": ("Khloé Ardent",), "organizations": (), "places": ()}
+
+
+def test_a_version_joining_an_aliased_article_keeps_its_names_as_found(archive, tmp_path):
+    """An aliased article written again because its story changed (an earlier version came)
+    keeps its names as found: a file without the alias still gives them back."""
+    index, _source = archive
+    aliases = tmp_path / "aliases.toml"
+    aliases.write_text(ALIASES, encoding="utf-8")
+    assert run_ingest(*index.where, "--aliases", aliases, "--json").returncode == 0
+    earlier = write_jsonl(tmp_path / "b.jsonl", [{**RECORDS[1], "id": "b1",
+                                                  "date": "2024-02-01"}])
+    assert run_ingest(*index.where, "--json", earlier).returncode == 0
+    archive = Archive(engine="xapian", shards=index.config["NEWS_SHARDS"]) \
+        if index.engine == "xapian" else Archive(Path(index.config["NEWS_INDEX"]))
+    try:
+        assert archive.story("a2").id == "b1"  # a2 was written again, its lead now b1
+    finally:
+        archive.close()
+    assert names(index)["a2"] == names(index)["b1"] == ("John Harrow",)
+    aliases.write_text("# no aliases\n", encoding="utf-8")
+    assert run_ingest(*index.where, "--aliases", aliases, "--json").returncode == 0
+    assert (names(index)["a2"], names(index)["b1"]) == (("Jon Harrow",), ("Jon Harrow",))

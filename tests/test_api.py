@@ -22,15 +22,6 @@ def client(request, demo_index):
     app.extensions["archive"].close()
 
 
-@pytest.fixture(scope="module")
-def whoosh_client(demo_index):
-    """The API on the Whoosh engine alone: for stories, which the Xapian engine does not keep
-    yet (``features.stories``; see ``test_xapian_keeps_each_article_a_story_of_its_own``)."""
-    app = create_app({"NEWS_INDEX": str(demo_index), "TESTING": True})
-    yield app.test_client()
-    app.extensions["archive"].close()
-
-
 def assert_error_body(resp, status):
     assert resp.status_code == status, resp.data[:300]
     body = resp.get_json()
@@ -219,9 +210,9 @@ def test_every_printable_character_alone(client):
 RAIL = ("wire-001", "wire-008", "mqc-2022-030")  # the demo's one story of three versions
 
 
-def test_search_shows_one_hit_per_story_and_counts_articles_and_stories(whoosh_client):
-    grouped = whoosh_client.get("/api/search?q=rail+landslip").get_json()
-    every = whoosh_client.get("/api/search?q=rail+landslip&group=none").get_json()
+def test_search_shows_one_hit_per_story_and_counts_articles_and_stories(client):
+    grouped = client.get("/api/search?q=rail+landslip").get_json()
+    every = client.get("/api/search?q=rail+landslip&group=none").get_json()
     assert grouped["query"]["group"] == "story" and every["query"]["group"] == "none"
     assert grouped["total"] == every["total"] == 3 and grouped["stories"] == every["stories"] == 1
     assert [h["id"] for h in grouped["hits"]] == [every["hits"][0]["id"]]  # the best-ranked
@@ -233,9 +224,9 @@ def test_search_shows_one_hit_per_story_and_counts_articles_and_stories(whoosh_c
     assert section == {"Transport": 3}
 
 
-def test_grouped_paging_walks_stories(whoosh_client):
-    every = whoosh_client.get("/api/search?per_page=100&group=none").get_json()
-    grouped = whoosh_client.get("/api/search?per_page=100").get_json()
+def test_grouped_paging_walks_stories(client):
+    every = client.get("/api/search?per_page=100&group=none").get_json()
+    grouped = client.get("/api/search?per_page=100").get_json()
     assert every["total"] == grouped["total"] and grouped["stories"] == every["total"] - 2
     assert len(grouped["hits"]) == grouped["stories"] and grouped["pages"] == 1
     ids = [h["id"] for h in grouped["hits"]]
@@ -244,14 +235,14 @@ def test_grouped_paging_walks_stories(whoosh_client):
     assert "mqc-2022-030" in ids
     paged = []
     for page in range(1, 20):
-        body = whoosh_client.get(f"/api/search?per_page=7&page={page}").get_json()
+        body = client.get(f"/api/search?per_page=7&page={page}").get_json()
         paged += [h["id"] for h in body["hits"]]
         assert body["pages"] == -(-grouped["stories"] // 7)
     assert paged == ids
 
 
-def test_article_lists_its_story(whoosh_client):
-    body = whoosh_client.get("/api/articles/wire-008").get_json()
+def test_article_lists_its_story(client):
+    body = client.get("/api/articles/wire-008").get_json()
     story = body["story"]
     assert story["id"] == story["lead"] == "wire-001"
     assert [v["id"] for v in story["versions"]] == ["wire-001", "wire-008", "mqc-2022-030"]
@@ -262,11 +253,11 @@ def test_article_lists_its_story(whoosh_client):
     assert copy["source"] == "The Marlow Quay Courier, from the wire"
     assert copy["url"] == "/articles/mqc-2022-030"
     # a story of one lists the article alone; related articles leave out its own versions
-    alone = whoosh_client.get("/api/articles/mqc-2019-001").get_json()["story"]
+    alone = client.get("/api/articles/mqc-2019-001").get_json()["story"]
     assert alone == {"id": "mqc-2019-001", "lead": "mqc-2019-001",
                      "versions": [{**alone["versions"][0]}]}
     assert alone["versions"][0]["similarity"] == 1.0
-    related = {r["id"] for r in whoosh_client.get("/api/articles/wire-001").get_json()["related"]}
+    related = {r["id"] for r in client.get("/api/articles/wire-001").get_json()["related"]}
     assert not related & set(RAIL)
 
 
@@ -275,8 +266,8 @@ def test_group_is_validated(client):
     assert check.status_code == 400 and check.get_json()["error"]["param"] == "group"
 
 
-def test_story_endpoint_shows_what_each_version_changed(whoosh_client):
-    body = whoosh_client.get("/api/stories/wire-001").get_json()
+def test_story_endpoint_shows_what_each_version_changed(client):
+    body = client.get("/api/stories/wire-001").get_json()
     assert body["id"] == body["lead"] == "wire-001"
     versions = {v["id"]: v for v in body["versions"]}
     assert list(versions) == ["wire-001", "wire-008", "mqc-2022-030"]
@@ -295,25 +286,34 @@ def test_story_endpoint_shows_what_each_version_changed(whoosh_client):
     assert " ".join(p["text"] for p in edit["diff"] if p["op"] != "insert") == edit["lead"]
     copy = versions["mqc-2022-030"]["changes"]
     assert copy["headline"]["changed"] and len(copy["edited"]) == 1
-    assert whoosh_client.get("/api/stories/mqc-2019-001").get_json()["versions"][0]["changes"][
+    assert client.get("/api/stories/mqc-2019-001").get_json()["versions"][0]["changes"][
         "unchanged"] >= 1
-    missing = whoosh_client.get("/api/stories/wire-008")  # a version, not a story's id
+    missing = client.get("/api/stories/wire-008")  # a version, not a story's id
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
 
 
-def test_xapian_keeps_each_article_a_story_of_its_own(demo_index, xapian_demo):
-    """The Xapian engine keeps no stories yet: it says so (``features.stories``), and each
-    article is a story of its own, never grouped with another's versions."""
-    app = create_app({"NEWS_ENGINE": "xapian", "NEWS_SHARDS": xapian_demo.value})
-    client = app.test_client()
-    assert app.extensions["archive"].features.stories is False
-    grouped = client.get("/api/search?q=rail+landslip").get_json()
-    assert grouped["total"] == grouped["stories"] == 3 and len(grouped["hits"]) == 3
-    assert {h["story"]["versions"] for h in grouped["hits"]} == {1}
-    assert {h["story"]["id"] for h in grouped["hits"]} == {h["id"] for h in grouped["hits"]}
-    story = client.get("/api/articles/wire-008").get_json()["story"]
-    assert story["id"] == story["lead"] == "wire-008" and len(story["versions"]) == 1
-    app.extensions["archive"].close()
+def test_both_engines_keep_the_same_stories(demo_index, xapian_demo):
+    """The demo archive's stories, every article's story id and similarity to its lead, are
+    the same on the Whoosh engine and on the cluster (written through its servers, three
+    shards: the versions of a story on different shards)."""
+    from search.engines.xapian.engine import XapianEngine
+    from search.engines.xapian.writer import shard_of
+    from search.models import SearchRequest
+    from search.service import Archive
+
+    whoosh, cluster = Archive(demo_index), XapianEngine(xapian_demo.value)
+    export = whoosh.export(SearchRequest(q=""), 1000)
+    ids = sorted(a.id for a, _ in export)
+    export.close()
+    assert cluster.features.stories and len(ids) == cluster.count()
+    seen = {}
+    for article_id in ids:
+        story = whoosh.story(article_id)
+        assert cluster.story(article_id) == story
+        seen.setdefault(story.id, set()).add(shard_of(article_id, 3))
+    assert any(len(versions) > 1 for versions in seen.values())  # a story across shards
+    whoosh.close()
+    cluster.close()
 
 
 @pytest.mark.parametrize("typed, meant", [("brannok", "brannock"), ("lighthuose", "lighthouse"),

@@ -250,18 +250,14 @@ def test_month_bars_on_the_page(client):
 
 def test_feed_gives_one_entry_per_story_and_exports_every_article(client):
     """The demo's rail story has three versions: one feed entry, three export rows, each with
-    the story's id (on the Xapian engine, which keeps no stories yet, each version is a story
-    of its own: three entries, each row its own id)."""
-    stories = client.application.extensions["archive"].features.stories
+    the story's id (on both engines)."""
+    assert client.application.extensions["archive"].features.stories
     feed = feedparser.parse(client.get("/feed.atom?q=rail+landslip").get_data())
-    assert len(feed.entries) == (1 if stories else 3)
+    assert len(feed.entries) == 1
     rows = list(csv.DictReader(io.StringIO(
         client.get("/api/export.csv?q=rail+landslip").get_data(as_text=True))))
     assert sorted(r["id"] for r in rows) == ["mqc-2022-030", "wire-001", "wire-008"]
-    if stories:
-        assert {r["story_id"] for r in rows} == {"wire-001"}
-    else:
-        assert all(r["story_id"] == r["id"] for r in rows)
+    assert {r["story_id"] for r in rows} == {"wire-001"}
     lines = client.get("/api/export.jsonl?q=harbour").get_data(as_text=True).splitlines()
     assert lines and all(json.loads(line)["story_id"] == json.loads(line)["id"]
                          for line in lines)

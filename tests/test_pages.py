@@ -21,15 +21,6 @@ def client(request, demo_index):
     app.extensions["archive"].close()
 
 
-@pytest.fixture(scope="module")
-def whoosh_client(demo_index):
-    """The pages on the Whoosh engine alone: for stories, which the Xapian engine does not
-    keep yet (``features.stories``)."""
-    app = create_app({"NEWS_INDEX": str(demo_index), "TESTING": True})
-    yield app.test_client()
-    app.extensions["archive"].close()
-
-
 def page_ids(html: str) -> list[str]:
     return re.findall(r'<li class="hit" data-id="([^"]+)"', html)
 
@@ -202,33 +193,33 @@ def test_long_words_are_breakable_anywhere():
                     f"end{'x' * (LONG_WORD - 4)}")
 
 
-def test_page_groups_versions_of_a_story_with_a_toggle(whoosh_client):
-    html = whoosh_client.get("/?q=rail+landslip").get_data(as_text=True)
+def test_page_groups_versions_of_a_story_with_a_toggle(client):
+    html = client.get("/?q=rail+landslip").get_data(as_text=True)
     assert "3 articles, 1 story" in html
     assert html.count('class="hit"') == 1
     assert '3 versions</a>' in html and 'href="/?q=rail+landslip&amp;group=none"' in html
-    every = whoosh_client.get("/?q=rail+landslip&group=none").get_data(as_text=True)
+    every = client.get("/?q=rail+landslip&group=none").get_data(as_text=True)
     assert every.count('class="hit"') == 3 and "Show one hit per story" in every
     assert 'href="/?q=rail+landslip"' in every
     # a search without copies says nothing about stories
-    assert "story" not in whoosh_client.get("/?q=lighthouse").get_data(as_text=True).split(
+    assert "story" not in client.get("/?q=lighthouse").get_data(as_text=True).split(
         'class="layout"')[1].split("</h1>")[0]
 
 
-def test_article_page_lists_the_other_versions(whoosh_client):
-    html = whoosh_client.get("/articles/mqc-2022-030").get_data(as_text=True)
+def test_article_page_lists_the_other_versions(client):
+    html = client.get("/articles/mqc-2022-030").get_data(as_text=True)
     assert "Other versions of this story" in html
     versions = html.split('id="versions"')[1].split("</aside>")[0]
     assert versions.index("wire-001") < versions.index("wire-008")  # the lead first
     assert "(this version)" in versions and "· lead" in versions
     assert "% shared with the lead" in versions
-    assert "Other versions" not in whoosh_client.get("/articles/mqc-2019-001").get_data(as_text=True)
+    assert "Other versions" not in client.get("/articles/mqc-2019-001").get_data(as_text=True)
 
 
-def test_article_page_shows_what_a_version_changed(whoosh_client):
-    html = whoosh_client.get("/articles/wire-008").get_data(as_text=True)
+def test_article_page_shows_what_a_version_changed(client):
+    html = client.get("/articles/wire-008").get_data(as_text=True)
     changes = html.split('class="changes"')[1].split("</details>")[0]
     assert "<ins>UPDATE 1-Coastal</ins>" in changes
     assert "<ins>on Monday</ins>" in changes
-    assert "What this version changed" not in whoosh_client.get("/articles/wire-001").get_data(
+    assert "What this version changed" not in client.get("/articles/wire-001").get_data(
         as_text=True)  # the lead

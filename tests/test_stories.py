@@ -6,17 +6,20 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+import pytest
 
 from bench.stories_eval import companies_differ, rewrite
 from search import store
+from search.errors import StoryNotFound
 from search.indexer import Indexer
 from search.models import Article
 from search.schema import doc_to_article
 from search.stories import Version, article_sketch, group, similarity
 from search.story_index import RUN_INFIX, BandStore
-from tests.conftest import corpus_path
+from tests.conftest import ENGINES, corpus_path
 
 SYLLABLES = ["ka", "lo", "mi", "ren", "tas", "vo", "pel", "dri", "sun", "ba", "ro", "ne", "qui",
              "mar", "tol", "es", "ul", "fa", "gor", "hin"]
@@ -58,6 +61,8 @@ def expected(articles: list[Article]) -> dict[str, str]:
 
 
 def stored_stories(directory) -> dict[str, tuple[str, tuple]]:
+    if isinstance(directory, Kept):
+        return directory.stories()
     ix = store.open_index(directory)
     try:
         with ix.searcher() as searcher:
@@ -67,12 +72,57 @@ def stored_stories(directory) -> dict[str, tuple[str, tuple]]:
         ix.close()
 
 
+@dataclass
+class Kept:
+    """Where the stories are kept: a Whoosh index folder, or the folders of three Xapian
+    shards (written directly, as a bulk load writes them: the same writer as through a
+    cluster's servers)."""
+
+    engine: str
+    path: Path
+
+    @property
+    def shards(self) -> str:
+        return ",".join(str(self.path / f"shard-{i}") for i in range(3))
+
+    def indexer(self, **options):
+        options.setdefault("processes", 1)
+        if self.engine == "xapian":
+            from search.engines.xapian.writer import XapianIndexer
+
+            return XapianIndexer(self.shards, **options)
+        return Indexer(self.path, **options)
+
+    def stories(self) -> dict[str, tuple[str, tuple]]:
+        if self.engine == "whoosh":
+            return stored_stories(self.path)
+        import xapian
+
+        from search.engines.xapian.documents import document_story, stored
+
+        out = {}
+        for part in self.shards.split(","):
+            db = xapian.Database(part)
+            for posting in db.postlist(""):
+                doc = db.get_document(posting.docid)
+                story, sim = document_story(doc)
+                out[stored(doc)["id"]] = (story, sim)
+            db.close()
+        return out
+
+
+@pytest.fixture(params=ENGINES)
+def kept(request, tmp_path) -> Kept:
+    return Kept(request.param, tmp_path)
+
+
 def ingest(directory, articles, batch_size=7, rebuild=False):
-    with Indexer(directory, batch_size=batch_size, processes=1, rebuild=rebuild) as ix:
+    target = directory if isinstance(directory, Kept) else Kept("whoosh", directory)
+    with target.indexer(batch_size=batch_size, rebuild=rebuild) as ix:
         ix.upsert(articles)
 
 
-def test_versions_join_their_story_in_any_order_and_a_rebuild_agrees(tmp_path):
+def test_versions_join_their_story_in_any_order_and_a_rebuild_agrees(kept):
     articles = made_up_set()
     truth = expected(articles)
     families = {a.id.split("v")[0] for a in articles}
@@ -83,7 +133,7 @@ def test_versions_join_their_story_in_any_order_and_a_rebuild_agrees(tmp_path):
     for order in range(3):
         shuffled = articles[:]
         random.Random(order).shuffle(shuffled)
-        directory = tmp_path / f"order{order}"
+        directory = Kept(kept.engine, kept.path / f"order{order}")
         # in three ingests of uneven batches
         ingest(directory, shuffled[:25], batch_size=4)
         ingest(directory, shuffled[25:60], batch_size=11)
@@ -91,77 +141,88 @@ def test_versions_join_their_story_in_any_order_and_a_rebuild_agrees(tmp_path):
         results.append(stored_stories(directory))
         assert {i: s for i, (s, _) in results[-1].items()} == truth
     assert results[0] == results[1] == results[2]  # similarities too
-    ingest(tmp_path / "order0", articles, batch_size=13, rebuild=True)
-    assert stored_stories(tmp_path / "order0") == results[0]
+    first = Kept(kept.engine, kept.path / "order0")
+    ingest(first, articles, batch_size=13, rebuild=True)
+    assert stored_stories(first) == results[0]
 
 
-def test_lead_is_the_earliest_and_similarity_is_against_it(tmp_path):
+def test_lead_is_the_earliest_and_similarity_is_against_it(kept):
     rng = random.Random(5)
     original = made_up_article(rng, 1, dt.date(2024, 3, 10))
     trimmed = replace(rewrite(original, rng, 1), id="later", date=dt.date(2024, 3, 12),
                       body=original.body.rsplit("\n\n", 1)[0])
     earlier = replace(original, id="earlier", headline="LONDON - " + original.headline,
                       date=dt.date(2024, 3, 9))
-    ingest(tmp_path, [original, trimmed])
-    stories = stored_stories(tmp_path)
+    ingest(kept, [original, trimmed])
+    stories = stored_stories(kept)
     assert stories["later"][0] == stories[original.id][0] == original.id
     containment, jaccard = stories["later"][1]
     assert containment == 1.0 and 0.3 < jaccard < 1.0  # the lead holds all of the trimmed copy
     assert stories[original.id][1] == (1.0, 1.0)
-    ingest(tmp_path, [earlier])  # an earlier version becomes the lead of all three
-    stories = stored_stories(tmp_path)
+    ingest(kept, [earlier])  # an earlier version becomes the lead of all three
+    stories = stored_stories(kept)
     assert {s for s, _ in stories.values()} == {"earlier"}
     assert stories["earlier"][1] == (1.0, 1.0)
 
 
-def test_undated_versions_come_after_dated_ones_and_ties_go_to_the_smaller_id(tmp_path):
+def test_undated_versions_come_after_dated_ones_and_ties_go_to_the_smaller_id(kept):
     rng = random.Random(6)
     a = made_up_article(rng, 1, None)
     b = replace(a, id="b", headline="Other headline")
     c = replace(a, id="c", date=dt.date(2020, 1, 1))
-    ingest(tmp_path, [a, b])
-    assert {s for s, _ in stored_stories(tmp_path).values()} == {"a001"}
-    ingest(tmp_path, [c])
-    assert {s for s, _ in stored_stories(tmp_path).values()} == {"c"}
+    ingest(kept, [a, b])
+    assert {s for s, _ in stored_stories(kept).values()} == {"a001"}
+    ingest(kept, [c])
+    assert {s for s, _ in stored_stories(kept).values()} == {"c"}
 
 
-def test_versions_a_year_apart_are_different_stories(tmp_path):
+def test_versions_a_year_apart_are_different_stories(kept):
     rng = random.Random(7)
     a = made_up_article(rng, 1, dt.date(2020, 1, 1))
     b = replace(a, id="b", date=dt.date(2021, 1, 1))
-    ingest(tmp_path, [a, b])
-    assert stored_stories(tmp_path)["b"][0] == "b"
+    ingest(kept, [a, b])
+    assert stored_stories(kept)["b"][0] == "b"
 
 
-def test_an_update_and_a_delete_re_evaluate_the_story(tmp_path):
+def test_an_update_and_a_delete_re_evaluate_the_story(kept):
     rng = random.Random(8)
     lead = made_up_article(rng, 1, dt.date(2024, 5, 1))
     copy = replace(lead, id="copy", date=dt.date(2024, 5, 2), headline="UPDATE 1-" + lead.headline)
     other = made_up_article(rng, 2, dt.date(2024, 5, 2))
-    ingest(tmp_path, [lead, copy, other])
-    assert stored_stories(tmp_path)["copy"][0] == lead.id
+    ingest(kept, [lead, copy, other])
+    assert stored_stories(kept)["copy"][0] == lead.id
     # the copy rewritten into another article: it leaves the story
-    ingest(tmp_path, [replace(copy, body=other.body + "\n\nMore words of its own here.")])
-    stories = stored_stories(tmp_path)
+    ingest(kept, [replace(copy, body=other.body + "\n\nMore words of its own here.")])
+    stories = stored_stories(kept)
     assert stories["copy"][0] == other.id and stories[lead.id][0] == lead.id
     # and back; then the lead deleted: the copy leads its story alone
-    ingest(tmp_path, [copy])
-    assert stored_stories(tmp_path)["copy"][0] == lead.id
-    with Indexer(tmp_path, processes=1) as ix:
+    ingest(kept, [copy])
+    assert stored_stories(kept)["copy"][0] == lead.id
+    with kept.indexer() as ix:
         assert ix.delete([lead.id]) == []
-    stories = stored_stories(tmp_path)
+    stories = stored_stories(kept)
     assert lead.id not in stories and stories["copy"] == ("copy", (1.0, 1.0))
     # the stored articles rewritten with their new story are otherwise unchanged
-    ix = store.open_index(tmp_path)
+    if kept.engine == "xapian":
+        from search.engines.xapian.engine import XapianEngine
+
+        engine = XapianEngine(kept.shards)
+        assert engine.article("copy").body == copy.body
+        assert engine.story_versions("copy")[0].versions[0].id == "copy"
+        with pytest.raises(StoryNotFound):
+            engine.story_versions(lead.id)
+        engine.close()
+        return
+    ix = store.open_index(kept.path)
     with ix.searcher() as searcher:
         assert doc_to_article(searcher.document(id="copy")).body == copy.body
     ix.close()
-    bands = BandStore(tmp_path, store.current_name(tmp_path))
+    bands = BandStore(kept.path, store.current_name(kept.path))
     assert bands.count() == 2  # the deleted article's keys are gone
     bands.close()
 
 
-def test_a_chain_split_by_deleting_its_middle(tmp_path):
+def test_a_chain_split_by_deleting_its_middle(kept):
     """A-B and B-C are versions, A-C are not: deleting B leaves two stories."""
     rng = random.Random(9)
     first = made_up_article(rng, 1, dt.date(2024, 1, 1))
@@ -177,11 +238,11 @@ def test_a_chain_split_by_deleting_its_middle(tmp_path):
     assert similarity(va.shingles, vb.shingles).same_text
     assert similarity(vb.shingles, vc.shingles).same_text
     assert not similarity(va.shingles, vc.shingles).same_text
-    ingest(tmp_path, [a, b, c])
-    assert {s for s, _ in stored_stories(tmp_path).values()} == {"a"}
-    with Indexer(tmp_path, processes=1) as ix:
+    ingest(kept, [a, b, c])
+    assert {s for s, _ in stored_stories(kept).values()} == {"a"}
+    with kept.indexer() as ix:
         ix.delete(["b"])
-    stories = stored_stories(tmp_path)
+    stories = stored_stories(kept)
     assert stories["a"][0] == "a" and stories["c"][0] == "c"
 
 
@@ -211,15 +272,15 @@ def test_band_keys_of_other_sketches_are_made_again(tmp_path):
         p.name for p in tmp_path.glob(f"{name}{RUN_INFIX}*"))
 
 
-def test_reuters_earnings_reports_of_different_companies_stay_apart(tmp_path):
+def test_reuters_earnings_reports_of_different_companies_stay_apart(kept):
     from bench.stories_eval import EARNINGS, load
 
     folder = corpus_path("reuters21578")
     earnings = [a for a in load(folder / "reut2-000.sgm") if EARNINGS.search(a.body)]
     earnings += [a for a in load(folder / "reut2-001.sgm") if EARNINGS.search(a.body)]
     assert len(earnings) > 150
-    ingest(tmp_path, earnings, batch_size=50)
-    stories = stored_stories(tmp_path)
+    ingest(kept, earnings, batch_size=50)
+    stories = stored_stories(kept)
     by_id = {a.id: a for a in earnings}
     groups: dict[str, list[str]] = {}
     for i, (s, _) in stories.items():
@@ -414,19 +475,17 @@ def test_a_store_that_cannot_be_read_is_made_again(tmp_path):
     assert {i: s for i, (s, _) in stored_stories(tmp_path).items()} == expected(articles)
 
 
-def test_sketches_made_ahead_on_processes_give_the_same_stories(tmp_path):
+def test_sketches_made_ahead_on_processes_give_the_same_stories(kept):
     """With writer processes, sketches are made on a pool while the batch is read: the
     stories are those of the reference."""
     articles = made_up_set(seed=12, originals=320)
     assert len(articles) > 2 * 250  # more than one task ahead, and the pool's own path
-    with Indexer(tmp_path, batch_size=len(articles), processes=2) as ix:
+    with kept.indexer(batch_size=len(articles), processes=2) as ix:
         ix.upsert(articles)
-    assert {i: s for i, (s, _) in stored_stories(tmp_path).items()} == expected(articles)
+    assert {i: s for i, (s, _) in stored_stories(kept).items()} == expected(articles)
 
 
 def test_an_index_without_stories_stays_so_and_one_with_them_refuses_to_lose_them(tmp_path):
-    import pytest
-
     from search.analysis import index_format
     from search.errors import IndexOutdated
     from search.models import SearchRequest
@@ -460,3 +519,39 @@ def test_an_index_without_stories_stays_so_and_one_with_them_refuses_to_lose_the
     ix.close()
     ingest(kept, articles, rebuild=True)  # and a rebuild without the flag brings them back
     assert {i: s for i, (s, _) in stored_stories(kept).items()} == expected(articles)
+
+
+def test_a_cluster_without_stories_stays_so_and_one_with_them_refuses_to_lose_them(tmp_path):
+    """As an index on the Whoosh engine: the first ingest (or a rebuild) makes the choice."""
+    from search.engines.xapian.engine import XapianEngine
+    from search.errors import IndexOutdated
+    from search.models import SearchRequest
+
+    articles = made_up_set(seed=4, originals=10)
+    stories = len(set(expected(articles).values()))
+    assert stories < len(articles)
+
+    def counted(where: Kept) -> tuple[int, int]:
+        engine = XapianEngine(where.shards)
+        result = engine.search(SearchRequest(q="", per_page=5))
+        engine.close()
+        return result.total, result.stories
+
+    plain = Kept("xapian", tmp_path / "plain")
+    with plain.indexer(stories=False) as ix:
+        ix.upsert(articles[:20])
+    ingest(plain, articles[20:])  # later ingests keep the cluster's choice
+    assert counted(plain) == (len(articles), len(articles))
+    assert {s for s, _ in plain.stories().values()} == {None}
+    kept = Kept("xapian", tmp_path / "kept")
+    ingest(kept, articles)
+    with pytest.raises(IndexOutdated, match="--rebuild --no-stories"):
+        with kept.indexer(stories=False) as ix:
+            ix.upsert(articles[:1])
+    assert counted(kept) == (len(articles), stories)
+    with kept.indexer(stories=False, rebuild=True) as ix:
+        ix.upsert(articles)
+    assert counted(kept) == (len(articles), len(articles))
+    ingest(kept, articles, rebuild=True)  # and a rebuild without the flag brings them back
+    assert {i: s for i, (s, _) in kept.stories().items()} == expected(articles)
+    assert counted(kept) == (len(articles), stories)

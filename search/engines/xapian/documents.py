@@ -16,10 +16,17 @@ Terms (Xapian's convention: an upper-case prefix, then the term):
 
 Every shard keeps the archive's aliases file as its metadata ``aliases``.
 
+Stories (``search.stories``, kept as articles come and go by ``search.engines.xapian.stories``):
+``XT`` the story's id (its lead's article id), ``XK`` each of the article's band keys (16
+hexadecimal digits: how its possible versions are found).
+
 Values (slots): the date as ``YYYYMMDD`` (empty when undated), the year and the month, the
 section and each kind of names as written (names joined by ``NAME_JOIN``, counted by one
-match spy per kind: ``search.engines.xapian.facets``), an "oldest first" key (undated last),
-and the story (each article its own story: stories are not kept by this engine yet).
+match spy per kind), an "oldest first" key (undated last); the story's id, and again in
+``SLOT_SHARED`` only when the story has other versions (searches collapse on it and count
+its values: a story of one version costs nothing there); the similarity to the lead
+(``containment jaccard``); the article's sketch (``NUM_PERM`` unsigned 32-bit values,
+little-endian, then its id), empty for an article without words.
 
 The document's data is the stored article as JSON, with its fingerprint.
 """
@@ -32,6 +39,7 @@ import json
 import logging
 from functools import lru_cache
 
+import numpy as np
 import xapian
 
 from search.aliases import Aliases, AliasesError
@@ -39,6 +47,7 @@ from search.analysis import exact_key
 from search.operators import _TOKEN
 from search.models import ENTITY_KINDS, Article
 from search.schema import HEADLINE_BOOST, build_schema
+from search.stories import NUM_PERM, band_keys
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,9 @@ ALIASES_KEY = "aliases"  # the archive's aliases file, kept as every shard's met
 SLOT_DAY, SLOT_YEAR, SLOT_MONTH, SLOT_SECTION = 0, 1, 2, 3
 SLOT_NAMES = {"people": 4, "organizations": 5, "places": 6}
 SLOT_OLDEST = 7
+SLOT_STORY, SLOT_SHARED, SLOT_SIMILARITY, SLOT_SKETCH = 8, 9, 10, 11
+STORY_PREFIX = "XT"
+BAND_PREFIX = "XK"
 UNDATED_LAST = "99999999"
 NAME_JOIN = "\x1f"  # never in a name (control characters are dropped at ingest)
 MAX_TERM_BYTES = 240  # Xapian refuses terms over 245 bytes
@@ -144,6 +156,71 @@ def article_document(article: Article, fingerprint: str,
         "url": article.url, "byline": article.byline, "source": article.source,
     }, ensure_ascii=False))
     return doc
+
+
+def story_term(story_id: str) -> str:
+    return term(STORY_PREFIX, story_id)
+
+
+def band_term(key: int) -> str:
+    return f"{BAND_PREFIX}{key:016x}"
+
+
+def set_story(doc: xapian.Document, article_id: str, story: tuple[str, tuple[float, float]],
+              shared: bool) -> None:
+    """Give ``doc`` (article ``article_id``'s) its story: (the lead's id, (containment,
+    jaccard)); ``shared``: the story has other versions."""
+    old = doc.get_value(SLOT_STORY)
+    if old:
+        try:
+            doc.remove_term(story_term(old.decode("utf-8")))
+        except xapian.InvalidArgumentError:
+            pass
+    story_id, (containment, jaccard) = story
+    doc.add_boolean_term(story_term(story_id))
+    doc.add_value(SLOT_STORY, story_id)
+    doc.add_value(SLOT_SHARED, story_id if shared or story_id != article_id else "")
+    doc.add_value(SLOT_SIMILARITY, f"{containment:g} {jaccard:g}")
+
+
+def set_sketch(doc: xapian.Document, article_id: str, signature: np.ndarray) -> None:
+    """Give ``doc`` the article's sketch and band keys (none for an article without words)."""
+    if not len(signature):
+        doc.add_value(SLOT_SKETCH, b"")
+        return
+    doc.add_value(SLOT_SKETCH, np.asarray(signature, dtype="<u4").tobytes()
+                  + article_id.encode("utf-8"))
+    for key in band_keys(signature[None, :])[0].tolist():
+        doc.add_boolean_term(band_term(key))
+
+
+def keep_story(doc: xapian.Document, old: xapian.Document) -> None:
+    """Give ``doc``, made again from an article, the story and sketch of ``old``, its stored
+    document."""
+    for slot in (SLOT_STORY, SLOT_SHARED, SLOT_SIMILARITY, SLOT_SKETCH):
+        value = old.get_value(slot)
+        if value:
+            doc.add_value(slot, value)
+    prefixes = (STORY_PREFIX.encode("ascii"), BAND_PREFIX.encode("ascii"))
+    for item in old.termlist():
+        if item.term.startswith(prefixes):
+            doc.add_boolean_term(item.term)
+
+
+def document_story(doc: xapian.Document) -> tuple[str | None, tuple]:
+    """(the story's id, or None when none is kept; (containment, jaccard), or ())."""
+    story = doc.get_value(SLOT_STORY).decode("utf-8")
+    similarity = doc.get_value(SLOT_SIMILARITY).decode("ascii")
+    return (story or None), tuple(float(x) for x in similarity.split())
+
+
+def sketch_of(value: bytes) -> tuple[str, np.ndarray] | None:
+    """(article id, signature) of a ``SLOT_SKETCH`` value; None when it is empty."""
+    if not value:
+        return None
+    size = NUM_PERM * 4
+    return value[size:].decode("utf-8"), np.frombuffer(value[:size], dtype="<u4").astype(
+        np.uint32)
 
 
 def stored(doc: xapian.Document) -> dict:

@@ -8,7 +8,9 @@ selected values always listed; counts exact over every matching article).
 
 What it does its own way: matching and ranking (Xapian's BM25 over the shards, with global
 statistics), facet counts (match spies on value slots, merged across shards by Xapian,
-``get_mset`` asked to check every document so that counts are exact), paging and sorting.
+``get_mset`` asked to check every document so that counts are exact), paging and sorting, one
+hit per story (Xapian's collapse on the story of articles that have other versions; the
+stories kept at ingest by ``search.engines.xapian.stories``).
 
 A shard that does not answer is left out: the answer comes from the others with ``partial``
 and the missing shards named (``search.engines.xapian.shards``).
@@ -32,9 +34,10 @@ from search.engines.base import Features
 from search.engines.xapian.compiler import Lexicon, Unsupported, compile_query
 from search.engines.xapian.documents import (ALIASES_KEY, NAME_JOIN, NAME_PREFIX, SLOT_DAY,
                                              SLOT_MONTH, SLOT_NAMES, SLOT_OLDEST, SLOT_SECTION,
-                                             SLOT_YEAR, TEXT_PREFIX, YEAR_PREFIX,
-                                             document_article, id_term, kept_aliases, name_keys,
-                                             slot_day, stored, term)
+                                             SLOT_SHARED, SLOT_STORY, SLOT_YEAR, TEXT_PREFIX,
+                                             YEAR_PREFIX, document_article, document_story,
+                                             id_term, kept_aliases, name_keys, slot_day, stored,
+                                             story_term, term)
 from search.engines.xapian.shards import ShardSet, retrying
 from search import kwic, significant as sig
 from search.aliases import Aliases
@@ -186,7 +189,7 @@ class XapianEngine:
     features = Features(
         exact_facets=True, multi_select_facets=True, phrases=True, prefixes=True,
         fuzzy=True, proximity=True, exact_words=True, date_operator=True,
-        stories=False, spelling=True, related=True, entities=True, trends=True,
+        stories=True, spelling=True, related=True, entities=True, trends=True,
         kwic=True, significant=True, aliases=True, partial_answers=True, time_limit=True)
 
     def __init__(self, shards: ShardSet | str, time_limit: float = DEFAULT_TIME_LIMIT):
@@ -239,6 +242,16 @@ class XapianEngine:
             slots["section"] = SLOT_SECTION
         if not req.year:
             slots["year"] = SLOT_YEAR
+        # the stories among the matches: the articles of stories with other versions are
+        # counted by story (the others are a story each)
+        slots["shared"] = SLOT_SHARED
+        if req.grouped:
+            # one hit per story: its best version in this order (collapsed on each shard, and
+            # again across them); the total of articles is then counted by a spy on a slot
+            # every article has
+            enquire.set_collapse_key(SLOT_SHARED)
+            if sort == "relevance":
+                slots["every"] = SLOT_OLDEST
         spies = {kind: xapian.ValueCountMatchSpy(slot) for kind, slot in slots.items()}
         if sort == "relevance":
             for spy in spies.values():
@@ -254,9 +267,15 @@ class XapianEngine:
                 and time.perf_counter() - started >= self.time_limit):
             raise SearchTimeout(f"the search took longer than {self.time_limit:g}s; make it "
                                 "more specific (fewer common words, a filter, a date range)")
-        total = mset.get_matches_estimated()
-        apart = _Counts(db, final, list(slots.values())) if sort != "relevance" and slots \
-            else None
+        apart = _Counts(db, final, list(slots.values())) if sort != "relevance" else None
+        if apart is not None:
+            total = apart.total
+        elif "every" in spies:
+            total = sum(_spied(spies["every"]).values())
+        else:
+            total = mset.get_matches_estimated()
+        shared = apart.values(SLOT_SHARED) if apart is not None else _spied(spies["shared"])
+        stories = total - sum(shared.values()) + len(shared)
 
         def counted(kind: str, param: str, slot: int) -> dict[str, int]:
             if apart is not None and kind in slots:
@@ -282,15 +301,18 @@ class XapianEngine:
             found.setdefault(y, 0)
         facets["year"] = tuple(FacetValue(y, found[y], y in req.year) for y in sorted(found))
         facets["month"] = self._months(db, sel, req) if len(req.year) == 1 else ()
-        last_page = max(1, -(-total // req.per_page))
+        last_page = max(1, -(-(stories if req.grouped else total) // req.per_page))
         if req.page > last_page:
             sel.notes.append(f"there is no page {req.page}: this search has {last_page} "
                              f"page{'s' if last_page != 1 else ''}")
         terms = positive_terms(sel.q, lexicon)
         analyzers = _schema()
         hits = []
-        for item in mset:
+        items = list(mset)
+        versions = self._versions(db, [item.document for item in items])
+        for item in items:
             article = document_article(item.document)
+            story_id = document_story(item.document)[0] or article.id
             hits.append(Hit(
                 id=article.id, headline=article.headline,
                 headline_html=highlight_whole(article.headline,
@@ -302,7 +324,7 @@ class XapianEngine:
                 organizations=article.organizations, places=article.places,
                 section=article.section, source_url=safe_source_url(article.url),
                 score=round(item.weight, 4) if sort == "relevance" else None,
-                story=StoryRef(article.id, 1)))
+                story=StoryRef(story_id, versions.get(story_id, 1))))
         suggestion = None
         if sel.q is not None and total < SUGGEST_BELOW:
             suggestion = suggest(_XapianWords(db, lexicon), analyzers["body"].analyzer,
@@ -312,8 +334,17 @@ class XapianEngine:
                             undated=undated, suggestion=suggestion,
                             notes=tuple(dict.fromkeys(sel.notes)), took_ms=round(took, 2),
                             query_text=str(sel.q) if sel.q is not None else "",
-                            timed_out=False, stories=total, partial=opened.partial,
+                            timed_out=False, stories=stories, partial=opened.partial,
                             missing_shards=tuple(opened.missing))
+
+    @staticmethod
+    def _versions(db, docs: list[xapian.Document]) -> dict[str, int]:
+        """{story id: its versions} of the stories of ``docs`` that have more than one."""
+        shared = {d.get_value(SLOT_SHARED).decode("utf-8") for d in docs} - {""}
+        if not shared:
+            return {}
+        query = _or_terms([story_term(s) for s in sorted(shared)])
+        return _Counts(db, query, [SLOT_STORY]).values(SLOT_STORY)
 
     def _months(self, db, sel: _Request, req: SearchRequest) -> tuple[FacetValue, ...]:
         year = req.year[0]
@@ -341,7 +372,7 @@ class XapianEngine:
                         lambda opened: document_article(self._document(opened, article_id)))
 
     def export(self, request: SearchRequest, cap: int) -> "_Export":
-        """Every article ``request`` selects, in its order, up to ``cap`` (each its own story)."""
+        """Every article ``request`` selects, in its order, up to ``cap`` (each with its story)."""
         opened = self.shards.open()  # its own connections, held while the export streams
         lexicon = self._lexicon(opened)
         sel = _Request(replace(request, group="none"), lexicon)
@@ -636,19 +667,41 @@ class XapianEngine:
 
     # -- one article ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _members(opened, story_id: str) -> list[xapian.Document]:
+        enquire = xapian.Enquire(opened.db)
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        enquire.set_query(xapian.Query(story_term(story_id)))
+        mset = enquire.get_mset(0, max(1, opened.db.get_doccount()))
+        mset.fetch()
+        return [item.document for item in mset
+                if document_story(item.document)[0] == story_id]
+
     def story(self, article_id: str) -> Story:
-        """Each article is a story of its own on this engine (``features.stories``)."""
-        article = self.article(article_id)
-        return Story(article.id, article.id, (StoryVersion(article.id, article.headline,
-                                                            article.date, article.source,
-                                                            1.0, 1.0),))
+        """The story of the article ``article_id``: every version, the lead first, then by
+        date and id."""
+        def work(opened):
+            doc = self._document(opened, article_id)
+            story_id = document_story(doc)[0]
+            members = self._members(opened, story_id) if story_id else [doc]
+            return _story(story_id or article_id, members or [doc])
+        return retrying(self.shards, work)
 
     def story_versions(self, story_id: str) -> tuple[Story, dict[str, Article]]:
-        try:
-            article = self.article(story_id)
-        except ArticleNotFound:
-            raise StoryNotFound(story_id) from None
-        return self.story(story_id), {article.id: article}
+        """The story ``story_id`` (its lead's article id) and its versions' articles."""
+        def work(opened):
+            members = self._members(opened, story_id)
+            if not members:
+                # an article written before stories were kept is a story of its own
+                try:
+                    doc = self._document(opened, story_id)
+                except ArticleNotFound:
+                    raise StoryNotFound(story_id) from None
+                if document_story(doc)[0]:
+                    raise StoryNotFound(story_id)
+                members = [doc]
+            return _story(story_id, members), {a.id: a for a in map(document_article, members)}
+        return retrying(self.shards, work)
 
     def related(self, article_id: str, count: int = 5) -> list[RelatedArticle]:
         """Articles most like this one: Xapian's more-like-this (the article's key body and
@@ -673,9 +726,12 @@ class XapianEngine:
                     parts.append(xapian.Query(text))
             if not parts:
                 return []
+            # other versions of its own story are not related articles: they are the same
+            story_id = document_story(doc)[0]
             query = xapian.Query(xapian.Query.OP_AND_NOT,
                                  xapian.Query(xapian.Query.OP_OR, parts),
-                                 xapian.Query(id_term(article_id)))
+                                 _or_terms([id_term(article_id)]
+                                           + ([story_term(story_id)] if story_id else [])))
             enquire.set_query(query)
             out = []
             for item in enquire.get_mset(0, count):
@@ -765,8 +821,19 @@ def _days(counts: dict[str, int]) -> dict[dt.date, int]:
     return {slot_day(d): n for d, n in counts.items() if d}
 
 
+def _story(story_id: str, members: list[xapian.Document]) -> Story:
+    versions = []
+    for doc in members:
+        article = document_article(doc)
+        containment, jaccard = document_story(doc)[1] or (1.0, 1.0)
+        versions.append(StoryVersion(article.id, article.headline, article.date,
+                                     article.source, containment, jaccard))
+    versions.sort(key=lambda v: (v.date is None, v.date or dt.date.min, v.id))
+    return Story(story_id, versions[0].id, tuple(versions))
+
+
 class _Export:
-    """The articles of an export, read one by one (each its own story's lead)."""
+    """The articles of an export, read one by one, each with its story's id."""
 
     def __init__(self, total: int, docids: list[int], opened):
         self.total = total
@@ -779,8 +846,9 @@ class _Export:
 
     def __iter__(self) -> Iterator[tuple[Article, str]]:
         for docid in self.docs:
-            article = document_article(self._opened.db.get_document(docid))
-            yield article, article.id
+            doc = self._opened.db.get_document(docid)
+            article = document_article(doc)
+            yield article, document_story(doc)[0] or article.id
 
     def close(self) -> None:
         self._opened.db.close()

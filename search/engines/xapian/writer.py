@@ -38,20 +38,25 @@ from search.cluster import Shard, parse_shards
 from search.engines.xapian.documents import (ALIASED, ALIASES_KEY, ID_PREFIX, NAME_JOIN,
                                              NAME_PREFIX, SLOT_DAY, SLOT_NAMES,
                                              article_document, document_article, id_term,
-                                             kept_aliases, slot_day, stored, term)
+                                             keep_story, kept_aliases, set_sketch, set_story,
+                                             slot_day,
+                                             stored, term)
+from search.engines.xapian.stories import ShardStored, story_documents
 from search.facets import display_name
 from search.proc import die_with_parent, forking
 from search.engines.xapian.shards import write_timeout
-from search.errors import IndexWriteError
+from search.errors import IndexOutdated, IndexWriteError
 from search.ingest.records import Prepared, batched, complete_articles
 from search.models import ENTITY_KINDS, Article, IngestStats
 from search.people import Extractor
 from search.query import date_to_day
 from search.resolution import LoneNames
+from search.story_index import StoryKeeper
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1_000
+STORIES_KEY = "stories"  # "1": the cluster keeps stories, "0": each article its own story
 
 
 def _now() -> str:
@@ -165,7 +170,7 @@ class XapianIndexer:
     def __init__(self, shards: list[Shard] | str, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  rebuild: bool = False, dry_run: bool = False, processes: int = 2,
                  on_progress: Callable[[str], None] | None = None,
-                 aliases: Aliases | None = None, **_ignored):
+                 aliases: Aliases | None = None, stories: bool = True, **_ignored):
         self.shards = parse_shards(shards) if isinstance(shards, str) else list(shards)
         # a rebuild writes every article again and then drops those its sources no longer
         # hold; not a swap as on Whoosh: an interrupted rebuild has dropped nothing, and
@@ -182,21 +187,37 @@ class XapianIndexer:
         self._on_progress = on_progress
         self._extractor = Extractor(processes)  # (its processes start on first use)
         self._maker = DocumentMaker(processes)
+        self.processes = processes
         # lone surnames resolved against the shards' people (search.resolution)
         self._lone = LoneNames(lambda: ShardPeople.of(self._writers))
+        # stories kept as articles come and go (search.engines.xapian.stories); without, each
+        # article written is a story of its own
+        self._want_stories = stories
+        self._stories: StoryKeeper | None = None
         self._threads: ThreadPoolExecutor | None = None
         self._writes: list = []  # the last batch's writes, one a shard, not yet waited for
         self._submitted = 0
         self._make_ahead = True
         self._writers: list[xapian.WritableDatabase | None] = []
+        self._stories_value = "1" if stories else "0"
         self._started = 0.0
 
     def __enter__(self) -> XapianIndexer:
         self._started = time.perf_counter()
-        self._writers = [self._connect(shard) for shard in self.shards]
-        if self._new_aliases is None:
-            text = self._writers[0].get_metadata(ALIASES_KEY).decode("utf-8")
-            self.aliases = kept_aliases(text)
+        self._writers = []
+        try:
+            for shard in self.shards:
+                self._writers.append(self._connect(shard))
+            if self._new_aliases is None:
+                text = self._writers[0].get_metadata(ALIASES_KEY).decode("utf-8")
+                self.aliases = kept_aliases(text)
+            self._keep_stories()
+        except BaseException:
+            for db in self._writers:
+                with contextlib.suppress(xapian.Error):
+                    db.close()
+            self._writers = []
+            raise
         # a thread per shard: its look-ups and writes wait on the network, not on Python
         self._threads = ThreadPoolExecutor(max_workers=len(self.shards))
         return self
@@ -222,6 +243,8 @@ class XapianIndexer:
             self._threads.shutdown(wait=True)
             self._extractor.close()
             self._maker.close()
+            if self._stories is not None:
+                self._stories.close()
             for db in self._writers:
                 if db is not None:
                     try:
@@ -230,6 +253,27 @@ class XapianIndexer:
                         pass
             self._writers = []
             self.stats.seconds = time.perf_counter() - self._started
+
+    def _keep_stories(self) -> None:
+        """Stories are the cluster's choice, as they are an index's on the Whoosh engine: made
+        by its first ingest (or a rebuild: ``--no-stories`` or not), kept by every shard as
+        its metadata ``STORIES_KEY``; a cluster keeping them refuses ``--no-stories`` but in a
+        rebuild. (A cluster written before stories were kept keeps none.)"""
+        kept = {db.get_metadata(STORIES_KEY).decode("ascii") for db in self._writers} - {""}
+        written = any(db.get_doccount() for db in self._writers)
+        if self.rebuild or not (kept or written):
+            keep = self._want_stories
+        elif "1" in kept:
+            if not self._want_stories:
+                raise IndexOutdated(
+                    f"the cluster {', '.join(s.name for s in self.shards)} keeps stories: it "
+                    "cannot be added to without them. To drop them, rebuild it from all its "
+                    "sources with --rebuild --no-stories")
+            keep = True
+        else:
+            keep = False
+        self._stories_value = "1" if keep else "0"
+        self._stories = StoryKeeper(None, self.processes) if keep else None
 
     def _connect(self, shard: Shard) -> xapian.WritableDatabase:
         if shard.path is not None:
@@ -284,8 +328,10 @@ class XapianIndexer:
                         continue
                     names_found = {k: list(v) for k, v in found.items() if v} \
                         if new != found else None
-                    docs.append((article.id, article_document(
-                        replace(article, **new), data["fingerprint"], names_found).serialise()))
+                    doc = article_document(replace(article, **new), data["fingerprint"],
+                                           names_found)
+                    keep_story(doc, match.document)
+                    docs.append((article.id, doc.serialise()))
                 changed += len(docs)
                 if docs and not self.dry_run:
                     self._write(i, docs)
@@ -328,6 +374,8 @@ class XapianIndexer:
                 self.stats.deleted += len(gone)
                 if self.dry_run or not gone:
                     continue
+                # the stories they leave: their other versions, again
+                rewrites = self._story_rewrites([], gone)
                 for article_id in gone:
                     db.delete_document(id_term(article_id))
                 db.set_metadata("last_ingest", _now())
@@ -335,6 +383,7 @@ class XapianIndexer:
             except xapian.Error as exc:
                 raise self._failed(i, exc, "dropping what the sources no longer hold from") \
                     from None
+            self._write_all(rewrites)
 
     def _stored_print(self, db: xapian.WritableDatabase, article_id: str) -> str | None:
         for posting in db.postlist(id_term(article_id)):
@@ -392,11 +441,13 @@ class XapianIndexer:
         done = self.stats.added + self.stats.updated + self.stats.unchanged
         if not self.dry_run and to_write:
             by_shard_docs: list[list] = [[] for _ in range(n)]
+            written: list[Article] = []
             if ahead is not None:
                 writing = {p.article.id for p in to_write}
                 for a, doc in zip(ahead[0], ahead[1].get()):
                     if a.id in writing:
                         by_shard_docs[shard_of(a.id, n)].append((a.id, doc))
+                        written.append(a)
             else:
                 articles = complete_articles(to_write, self._extractor, self._on_progress)
                 extracted = {p.article.id for p in to_write if "people" in p.extract}
@@ -407,6 +458,17 @@ class XapianIndexer:
                                     for p, a in zip(to_write, articles)])
                 for a, doc in zip(articles, made):
                     by_shard_docs[shard_of(a.id, n)].append((a.id, doc))
+                written = list(articles)
+            if self._stories is not None:
+                # each article's story (and its sketch, by which later ones find it); the
+                # stored articles whose story changes with the batch, written again with it
+                prints = {p.article.id: p.fingerprint for p in to_write}
+                stories, rewrites = self._plan_stories([(a, prints[a.id]) for a in written],
+                                                       ())
+                by_shard_docs = [[(i, doc, stories.get(i)) for i, doc in docs]
+                                 for docs in by_shard_docs]
+                for i, doc in rewrites:
+                    by_shard_docs[shard_of(i, n)].append((i, doc, None))
             # each shard's part written and committed by a thread of its own, while the next
             # batch is read (and its documents made ahead); the next batch waits for them
             self._writes = [self._threads.submit(self._write, i, by_shard_docs[i])
@@ -443,14 +505,52 @@ class XapianIndexer:
             (adds if was is None else same if was == p.fingerprint else updates).append(p)
         return adds, updates, same
 
+    def _plan_stories(self, batch: list[tuple[Article, str]], removed) \
+            -> tuple[dict[str, tuple], list[tuple[str, bytes]]]:
+        """The stories of ``batch`` ((article, fingerprint) pairs being written) and of the
+        stored articles it, or deleting ``removed``, touches: ({id: (story, shared, its
+        signature)} for the batch, [(id, document)] of the stored articles written again)."""
+        try:
+            with ShardStored.of(self._writers) as source:
+                plan = self._stories.plan(source, batch, removed)
+                rewrites = story_documents(plan, source)
+        except xapian.Error as exc:
+            raise IndexWriteError(
+                f"reading the stories of the shards failed ({exc}); this batch was not "
+                "written, batches committed before are kept") from None
+        signatures = {v.id: v.signature for v in plan.versions}
+        return {i: (story, i in plan.shared, signatures.get(i))
+                for i, story in plan.story.items()}, rewrites
+
+    def _story_rewrites(self, batch, removed) -> list[list]:
+        """``_plan_stories``' rewrites, shard by shard (none without stories)."""
+        n = len(self.shards)
+        by_shard: list[list] = [[] for _ in range(n)]
+        if self._stories is not None and not self.dry_run:
+            for i, doc in self._plan_stories(batch, removed)[1]:
+                by_shard[shard_of(i, n)].append((i, doc, None))
+        return by_shard
+
+    def _write_all(self, by_shard: list[list]) -> None:
+        for i, docs in enumerate(by_shard):
+            if docs:
+                self._write(i, docs)
+
     def _write(self, i: int, docs: list) -> None:
         for attempt in (1, 2):
             db = self._writers[i]
             try:
-                for article_id, doc in docs:
-                    db.replace_document(id_term(article_id), xapian.Document.unserialise(doc))
+                for article_id, doc, *story in docs:
+                    doc = xapian.Document.unserialise(doc)
+                    if story and story[0] is not None:
+                        value, shared, signature = story[0]
+                        set_story(doc, article_id, value, shared)
+                        if signature is not None:
+                            set_sketch(doc, article_id, signature)
+                    db.replace_document(id_term(article_id), doc)
                 # every shard records the batch's time, even one the batch has nothing for
                 db.set_metadata("last_ingest", _now())
+                db.set_metadata(STORIES_KEY, self._stories_value)
                 db.commit()
                 return
             except xapian.NetworkError as exc:
@@ -479,7 +579,11 @@ class XapianIndexer:
         self._finish_writes()
         missing: list[str] = []
         n = len(self.shards)
-        for article_id in dict.fromkeys(ids):
+        ids = list(dict.fromkeys(ids))
+        # the stories the deleted articles leave: their other versions, again (with the
+        # deletes: each shard's commit holds both)
+        rewrites = self._story_rewrites([], ids)
+        for article_id in ids:
             i = shard_of(article_id, n)
             db = self._writers[i]
             try:
@@ -495,6 +599,9 @@ class XapianIndexer:
         if not self.dry_run:
             for i, db in enumerate(self._writers):
                 try:
+                    for article_id, doc, _ in rewrites[i]:
+                        db.replace_document(id_term(article_id),
+                                            xapian.Document.unserialise(doc))
                     db.commit()
                 except xapian.Error as exc:
                     raise self._failed(i, exc, "deleting from") from None
