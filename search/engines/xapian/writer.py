@@ -187,7 +187,6 @@ class XapianIndexer:
         self._on_progress = on_progress
         self._extractor = Extractor(processes)  # (its processes start on first use)
         self._maker = DocumentMaker(processes)
-        self.processes = processes
         # lone surnames resolved against the shards' people (search.resolution)
         self._lone = LoneNames(lambda: ShardPeople.of(self._writers))
         # stories kept as articles come and go (search.engines.xapian.stories); without, each
@@ -273,7 +272,9 @@ class XapianIndexer:
         else:
             keep = False
         self._stories_value = "1" if keep else "0"
-        self._stories = StoryKeeper(None, self.processes) if keep else None
+        # (sketches made here: about 35 microseconds an article, made for a batch at once,
+        # where sending the texts to processes busy making documents cost more)
+        self._stories = StoryKeeper(None, 1) if keep else None
 
     def _connect(self, shard: Shard) -> xapian.WritableDatabase:
         if shard.path is not None:
@@ -526,7 +527,7 @@ class XapianIndexer:
         """``_plan_stories``' rewrites, shard by shard (none without stories)."""
         n = len(self.shards)
         by_shard: list[list] = [[] for _ in range(n)]
-        if self._stories is not None and not self.dry_run:
+        if self._stories is not None and not self.dry_run and (batch or removed):
             for i, doc in self._plan_stories(batch, removed)[1]:
                 by_shard[shard_of(i, n)].append((i, doc, None))
         return by_shard
