@@ -78,28 +78,23 @@ def folders(root: Path, shards: int) -> list[Path]:
     return [root / "primary" / f"shard-{i}" for i in range(shards)]
 
 
-def bulk_build(workdir: Path, stem: str, head_file: Path, counts: list[int]) -> dict:
-    """The head of the corpus loaded into ``max(counts)`` shards' folders directly, each
-    compacted, and merged into the smaller counts: {n: cluster folder}, and the seconds."""
-    most = max(counts)
-    if any(most % n for n in counts):
-        raise SystemExit(f"--bulk: every shard count must divide {most}")
-    built, timings = bulk_load(workdir, stem, head_file, most)
-    roots = {}
-    for n in sorted(counts, reverse=True):
-        root = workdir / f"cluster-{stem}-{n}"
-        shutil.rmtree(root, ignore_errors=True)
-        started = time.perf_counter()
-        for j, target in enumerate(folders(root, n)):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            sources = [str(f) for f in folders(built, most)[j::n]]
-            subprocess.run(["xapian-compact", "--no-renumber" if n == most else "--multipass",
-                            *sources, str(target)], check=True, stdout=subprocess.DEVNULL)
-        timings[f"compact_{n}_seconds"] = round(time.perf_counter() - started, 1)
-        roots[n] = root
-        print(f"bulk: {n} shard(s) made in {timings[f'compact_{n}_seconds']} s", file=sys.stderr,
-              flush=True)
-    return {"roots": roots, **timings}
+def bulk_cluster(workdir: Path, stem: str, built: Path, most: int, n: int,
+                 timings: dict) -> Path:
+    """The bulk load in ``built`` (``most`` shards' folders), each shard compacted, or merged
+    into ``n`` shards: the cluster folder (made when its turn comes, so that one cluster at a
+    time takes the disk beside the load: at a million articles each takes some 15 GB)."""
+    root = workdir / f"cluster-{stem}-{n}"
+    shutil.rmtree(root, ignore_errors=True)
+    started = time.perf_counter()
+    for j, target in enumerate(folders(root, n)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sources = [str(f) for f in folders(built, most)[j::n]]
+        subprocess.run(["xapian-compact", "--no-renumber" if n == most else "--multipass",
+                        *sources, str(target)], check=True, stdout=subprocess.DEVNULL)
+    timings[f"compact_{n}_seconds"] = round(time.perf_counter() - started, 1)
+    print(f"bulk: {n} shard(s) made in {timings[f'compact_{n}_seconds']} s", file=sys.stderr,
+          flush=True)
+    return root
 
 
 def bulk_load(workdir: Path, stem: str, head_file: Path, shards: int) -> tuple[Path, dict]:
@@ -195,15 +190,15 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
     if bulk:
         tail = min(tail, articles - 1)
         head_file, source = split(corpus, tail)
-        built = bulk_build(workdir, corpus.stem, head_file, shard_counts)
-        roots = built.pop("roots")
-        if not keep:
-            shutil.rmtree(workdir / f"bulk-{corpus.stem}-{max(shard_counts)}",
-                          ignore_errors=True)
-        report["bulk"] = {"articles": articles - tail, **built}
+        most = max(shard_counts)
+        if any(most % n for n in shard_counts):
+            raise SystemExit(f"--bulk: every shard count must divide {most}")
+        built, timings = bulk_load(workdir, corpus.stem, head_file, most)
+        report["bulk"] = {"articles": articles - tail, **timings}
         loaded = tail
     for n in shard_counts:
-        root = roots[n] if bulk else workdir / f"cluster-{corpus.stem}-{n}"
+        root = bulk_cluster(workdir, corpus.stem, built, most, n, report["bulk"]) if bulk \
+            else workdir / f"cluster-{corpus.stem}-{n}"
         # ports of their own for each cluster: a server's children may hold the last one's
         # listening sockets for a moment after it stops
         proc, value = start_cluster(root, n, port + 100 * n, fresh=not bulk)
@@ -231,6 +226,8 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
             proc.wait(timeout=120)
             if not keep:
                 shutil.rmtree(root, ignore_errors=True)
+    if bulk and not keep:
+        shutil.rmtree(built, ignore_errors=True)
     if whoosh is not None:
         whoosh.close()
     return report
