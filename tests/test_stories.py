@@ -199,7 +199,8 @@ def test_an_update_and_a_delete_re_evaluate_the_story(kept):
     ingest(kept, [copy])
     assert stored_stories(kept)["copy"][0] == lead.id
     with kept.indexer() as ix:
-        assert ix.delete([lead.id]) == []
+        assert ix.delete(["no-such", lead.id, "nor-this"]) == ["no-such", "nor-this"]
+        assert ix.stats.deleted == 1
     stories = stored_stories(kept)
     assert lead.id not in stories and stories["copy"] == ("copy", (1.0, 1.0))
     # the stored articles rewritten with their new story are otherwise unchanged

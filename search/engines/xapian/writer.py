@@ -386,13 +386,6 @@ class XapianIndexer:
                     from None
             self._write_all(rewrites)
 
-    def _stored_print(self, db: xapian.WritableDatabase, article_id: str) -> str | None:
-        for posting in db.postlist(id_term(article_id)):
-            data = stored(db.get_document(posting.docid))
-            if data["id"] == article_id:
-                return data["fingerprint"]
-        return None
-
     def _check_writers(self) -> None:
         for shard, db in zip(self.shards, self._writers):
             try:
@@ -584,19 +577,26 @@ class XapianIndexer:
         # the stories the deleted articles leave: their other versions, again (with the
         # deletes: each shard's commit holds both)
         rewrites = self._story_rewrites([], ids)
+        by_shard: list[list[str]] = [[] for _ in range(n)]
         for article_id in ids:
-            i = shard_of(article_id, n)
-            db = self._writers[i]
+            by_shard[shard_of(article_id, n)].append(article_id)
+        for i, db in enumerate(self._writers):
+            if not by_shard[i]:
+                continue
             try:
-                if self._stored_print(db, article_id) is None:
-                    missing.append(article_id)
-                    continue
-                self.stats.deleted += 1
-                if not self.dry_run:
-                    db.delete_document(id_term(article_id))
-                    db.set_metadata("last_ingest", _now())
+                held = self._stored_prints(db, by_shard[i])  # (one query a shard)
+                for article_id in by_shard[i]:
+                    if article_id not in held:
+                        missing.append(article_id)
+                        continue
+                    self.stats.deleted += 1
+                    if not self.dry_run:
+                        db.delete_document(id_term(article_id))
+                        db.set_metadata("last_ingest", _now())
             except xapian.Error as exc:
                 raise self._failed(i, exc, "deleting from") from None
+        order = {article_id: k for k, article_id in enumerate(ids)}
+        missing.sort(key=order.__getitem__)  # (as given)
         if not self.dry_run:
             for i, db in enumerate(self._writers):
                 try:
