@@ -221,6 +221,7 @@ def measure(workdir: Path, size: int, shard_counts: list[int], port: int, limit:
                 "size_gb": _gb(root),
                 "totals_differing": differ,
                 "pages": summarise(times, queries)}
+            print_report(report)  # (each shard count's figures as soon as they are made)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=120)
