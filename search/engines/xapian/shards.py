@@ -155,3 +155,11 @@ def retrying(shards: ShardSet, work):
             if attempt == 2:
                 raise ShardsUnavailable(f"the cluster failed while answering: {exc}") from None
             log.warning("a shard failed (%s); opening the shards again", exc)
+
+
+def joined(databases) -> xapian.Database:
+    """One database over ``databases`` (shards, or an ingest's writer connections)."""
+    db = xapian.Database()
+    for part in databases:
+        db.add_database(part)
+    return db

@@ -15,7 +15,6 @@ against what is committed sees every earlier batch.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 
 import numpy as np
@@ -56,14 +55,6 @@ class ShardStored:
 
     def __init__(self, db: xapian.Database):
         self.db = db
-
-    @classmethod
-    @contextlib.contextmanager
-    def of(cls, writers: list[xapian.WritableDatabase]):
-        db = xapian.Database()
-        for writer in writers:
-            db.add_database(writer)
-        yield cls(db)
 
     def documents(self, ids: Iterable[str]) -> dict[str, xapian.Document]:
         """The stored documents of those of ``ids`` the shards hold."""

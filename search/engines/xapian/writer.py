@@ -44,7 +44,7 @@ from search.engines.xapian.documents import (ALIASED, ALIASES_KEY, ID_PREFIX, NA
 from search.engines.xapian.stories import ShardStored, story_documents
 from search.facets import display_name
 from search.proc import die_with_parent, forking
-from search.engines.xapian.shards import write_timeout
+from search.engines.xapian.shards import joined, write_timeout
 from search.errors import IndexOutdated, IndexWriteError
 from search.ingest.records import Prepared, batched, complete_articles
 from search.models import ENTITY_KINDS, Article, IngestStats
@@ -81,10 +81,7 @@ class ShardPeople:
     @classmethod
     @contextlib.contextmanager
     def of(cls, writers: list[xapian.WritableDatabase]):
-        db = xapian.Database()
-        for writer in writers:
-            db.add_database(writer)
-        yield cls(db)
+        yield cls(joined(writers))
 
     def terms(self) -> list[str]:
         prefix = NAME_PREFIX["people"]
@@ -505,9 +502,9 @@ class XapianIndexer:
         stored articles it, or deleting ``removed``, touches: ({id: (story, shared, its
         signature)} for the batch, [(id, document)] of the stored articles written again)."""
         try:
-            with ShardStored.of(self._writers) as source:
-                plan = self._stories.plan(source, batch, removed)
-                rewrites = story_documents(plan, source)
+            source = ShardStored(joined(self._writers))
+            plan = self._stories.plan(source, batch, removed)
+            rewrites = story_documents(plan, source)
         except xapian.Error as exc:
             raise IndexWriteError(
                 f"reading the stories of the shards failed ({exc}); this batch was not "
