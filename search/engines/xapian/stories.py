@@ -56,21 +56,21 @@ class ShardStored:
     def __init__(self, db: xapian.Database):
         self.db = db
 
-    def documents(self, ids: Iterable[str]) -> dict[str, xapian.Document]:
-        """The stored documents of those of ``ids`` the shards hold."""
+    def documents(self, ids: Iterable[str]) -> dict[str, tuple[xapian.Document, dict]]:
+        """The stored documents, and their data, of those of ``ids`` the shards hold."""
         ids = set(ids)
         out = {}
         for item in _matches(self.db, sorted({id_term(i) for i in ids})):
             doc = item.document
-            article_id = stored(doc)["id"]
-            if article_id in ids:
-                out[article_id] = doc
+            data = stored(doc)
+            if data["id"] in ids:
+                out[data["id"]] = doc, data
         return out
 
     def stored(self, ids: Iterable[str]) -> dict[str, Stored]:
         out = {}
-        for article_id, doc in self.documents(ids).items():
-            article = document_article(doc)
+        for article_id, (doc, data) in self.documents(ids).items():
+            article = document_article(doc, data)
             story, sim = document_story(doc)
             sketch = sketch_of(doc.get_value(SLOT_SKETCH))
             # (no sketch: an article without words, or one written before stories were kept)
@@ -90,14 +90,17 @@ class ShardStored:
         if not len(unique) or not self.db.get_doccount():
             return []
         terms = [band_term(k) for k in unique.tolist()]
-        kept = []
+        kept, kept_keys = [], []
         for i in range(0, len(terms), CHUNK):
             part = terms[i:i + CHUNK]
             enquire = xapian.Enquire(self.db)
             enquire.set_weighting_scheme(xapian.BoolWeight())
             enquire.set_query(xapian.Query(xapian.Query.OP_OR, part))
             mset = enquire.get_mset(0, 0)
-            kept += [t for t in part if 0 < mset.get_termfreq(t) <= limit]
+            for k, t in enumerate(part, i):
+                if 0 < mset.get_termfreq(t) <= limit:
+                    kept.append(t)
+                    kept_keys.append(unique[k])
         if not kept:
             return []
         ids, days, sigs = [], [], []
@@ -115,7 +118,7 @@ class ShardStored:
         sigs = np.stack(sigs)
         held = band_keys(sigs).ravel()
         rows = np.repeat(np.arange(len(ids)), BANDS)
-        wanted = np.isin(held, np.array([int(t[2:], 16) for t in kept], dtype=np.uint64))
+        wanted = np.isin(held, np.array(kept_keys, dtype=np.uint64))
         held, rows = held[wanted], rows[wanted]
         order = np.argsort(keys, kind="stable")
         ordered = keys[order]
@@ -132,7 +135,7 @@ class ShardStored:
 
     def unshared(self, leads: Iterable[str]) -> dict[str, xapian.Document]:
         """The stored documents of ``leads`` not yet marked as leads of shared stories."""
-        return {i: doc for i, doc in self.documents(leads).items()
+        return {i: doc for i, (doc, _) in self.documents(leads).items()
                 if not doc.get_value(SLOT_SHARED)}
 
 

@@ -195,7 +195,6 @@ class XapianIndexer:
         self._submitted = 0
         self._make_ahead = True
         self._writers: list[xapian.WritableDatabase | None] = []
-        self._stories_value = "1" if stories else "0"
         self._started = 0.0
 
     def __enter__(self) -> XapianIndexer:
@@ -268,7 +267,6 @@ class XapianIndexer:
             keep = True
         else:
             keep = False
-        self._stories_value = "1" if keep else "0"
         # (sketches made here: about 35 microseconds an article, made for a batch at once,
         # where sending the texts to processes busy making documents cost more)
         self._stories = StoryKeeper(None, 1) if keep else None
@@ -541,7 +539,7 @@ class XapianIndexer:
                     db.replace_document(id_term(article_id), doc)
                 # every shard records the batch's time, even one the batch has nothing for
                 db.set_metadata("last_ingest", _now())
-                db.set_metadata(STORIES_KEY, self._stories_value)
+                db.set_metadata(STORIES_KEY, "1" if self._stories is not None else "0")
                 db.commit()
                 return
             except xapian.NetworkError as exc:
