@@ -8,7 +8,8 @@ relevance rankings (which may differ: the engines' BM25 differ).
 Without ``--shards``, a local cluster of ``--shard-count`` shards (3) is started in a temporary
 folder and loaded with the Whoosh archive's own articles, names included (written out as JSON
 Lines and ingested with ``ingest.py --engine xapian --people never``): the same archive on both
-engines. (Ingesting the sources again would not do: the Whoosh engine resolves lone surnames
+engines. ``--workdir DIR`` makes that cluster in ``DIR/cluster`` and keeps it (``python -m
+search.cluster start DIR/cluster --shards 3`` serves it again). (Ingesting the sources again would not do: the Whoosh engine resolves lone surnames
 against the index it writes to, which the Xapian engine does not do yet.)
 
 The workload: each query of ``FILE`` (``bench.peers``' query files: the shared generator's
@@ -212,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                          "the shared generator when it does not exist")
     ap.add_argument("--limit", type=int, default=None, help="only the first N queries")
     ap.add_argument("--json", help="write the report here too")
+    ap.add_argument("--workdir", type=Path,
+                    help="make the local cluster here and keep it (default: a temporary folder)")
     args = ap.parse_args(argv)
     whoosh = Archive(args.index, engine="whoosh")
     whoosh.warm()
@@ -221,7 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         shards = args.shards
         if not shards:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            workdir = args.workdir
+            if workdir is None:
+                workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            elif (workdir / "cluster").exists():
+                raise SystemExit(f"{workdir / 'cluster'} exists: give a new --workdir")
+            else:
+                workdir.mkdir(parents=True, exist_ok=True)
             shards = stack.enter_context(loaded_cluster(whoosh, args.shard_count, args.port,
                                                         workdir))
         xapian = Archive(engine="xapian", shards=shards)

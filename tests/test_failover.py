@@ -192,3 +192,57 @@ def test_an_interrupted_load_is_completed_by_running_it_again(cluster, tmp_path)
     finally:
         archive.close()
         proc.stderr.close()
+
+
+def test_a_silent_shard_is_left_out_at_open_though_a_search_may_wait_longer(cluster,
+                                                                          monkeypatch):
+    """A search may wait for a shard as long as its time limit (the read timeout follows
+    SEARCH_TIME_LIMIT), but a shard that is silent when the shards are opened is still left
+    out within NEWS_SHARD_TIMEOUT (its default, 2 s), not after the search's limit."""
+    monkeypatch.delenv("NEWS_SHARD_TIMEOUT", raising=False)
+    slow = cluster.layout.ports(1)[0]
+    app = create_app({"NEWS_ENGINE": "xapian", "NEWS_SHARDS": primaries(cluster),
+                      "SEARCH_TIME_LIMIT": 30})
+    engine = app.extensions["archive"].engine
+    assert engine.shards.read_timeout == 31 and engine.shards.timeout == 2
+    pids = cluster.server_pids()[slow]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        body = app.test_client().get("/api/search?q=council").get_json()
+        took = time.monotonic() - started
+        assert body["partial"] is True and body["missing_shards"] == [f"127.0.0.1:{slow}"]
+        assert took < 10, took  # the 2 s probe, not the 31 s a search may wait
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    app.extensions["archive"].close()
+
+
+def test_a_shard_slow_on_the_work_asked_is_a_search_timeout_not_a_missing_shard(cluster,
+                                                                              monkeypatch):
+    """A shard that answered when the shards were opened again, and still ran past the read
+    timeout, was slow because of the search: the time limit's error, not 'no shards'."""
+    import xapian
+
+    from search.engines.xapian.shards import ShardSet, retrying
+    from search.errors import SearchTimeout, ShardsUnavailable
+
+    shards = ShardSet(primaries(cluster))
+    tries = []
+
+    def slow(opened):
+        tries.append(opened.partial)
+        raise xapian.NetworkTimeoutError("Timeout expired while trying to read")
+
+    with pytest.raises(SearchTimeout, match="more specific"):
+        retrying(shards, slow)
+    assert tries == [False, False]  # tried twice, every shard answering
+
+    def broken(opened):
+        raise xapian.NetworkError("Received EOF")
+
+    with pytest.raises(ShardsUnavailable):
+        retrying(shards, broken)
+    shards.close()

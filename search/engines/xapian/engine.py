@@ -38,7 +38,7 @@ from search.engines.xapian.documents import (ALIASES_KEY, NAME_JOIN, NAME_PREFIX
                                              YEAR_PREFIX, document_article, document_story,
                                              id_term, kept_aliases, name_keys, slot_day, stored,
                                              story_term, term)
-from search.engines.xapian.shards import ShardSet, retrying
+from search.engines.xapian.shards import ShardSet, read_timeout_for, retrying
 from search import kwic, significant as sig
 from search.aliases import Aliases
 from search.errors import (ArticleNotFound, EntityNotFound, PersonNotFound, SearchTimeout,
@@ -194,10 +194,20 @@ class XapianEngine:
 
     def __init__(self, shards: ShardSet | str, time_limit: float = DEFAULT_TIME_LIMIT):
         self.shards = shards if isinstance(shards, ShardSet) else ShardSet(shards)
-        self.time_limit = time_limit
+        self.time_limit = time_limit  # (sets the shards' read timeout)
         self.directory = self.shards.describe()
         self._lexicons: dict = {}
         self._aliases_cache: tuple[str, Aliases] | None = None
+
+    @property
+    def time_limit(self) -> float:
+        return self._time_limit
+
+    @time_limit.setter
+    def time_limit(self, seconds: float) -> None:
+        # a search waits for a shard as long as its time limit lets it (shards.read_timeout_for)
+        self._time_limit = seconds
+        self.shards.read_timeout = read_timeout_for(seconds)
 
     # -- plumbing ------------------------------------------------------------------------------
 

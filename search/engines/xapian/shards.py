@@ -7,9 +7,16 @@ server, or when that does not answer, to its replicas in turn. A shard none of w
 answers is left out: the database holds the others and ``missing`` names it, and every answer
 made from it says ``partial``. Xapian itself would fail the whole query on one dead shard.
 
-Every remote read has a time limit (``NEWS_SHARD_TIMEOUT``, seconds, default 2): a shard that
-is slow is treated as down for that request. Writes (``ingest.py``) have their own
-(``NEWS_SHARD_WRITE_TIMEOUT``, default 120: a batch's commit on a large shard takes seconds).
+A shard must answer within ``NEWS_SHARD_TIMEOUT`` (seconds, default 2) when the shards are
+opened: one that does not (down, stopped, unreachable) is left out or replaced by its replica.
+Once it has answered, a search gets the engine's time limit on it (``read_timeout``: the
+search time limit and a second, at least ``NEWS_SHARD_TIMEOUT``), so that a search that is
+slow because it matches much is refused by the time limit with its own message
+(``SearchTimeout``), not taken for a shard that is down. A shard that falls silent during a
+search is found when the shards are opened again (``retrying``) and left out. Setting
+``NEWS_SHARD_TIMEOUT`` explicitly makes it the limit of every read. Writes (``ingest.py``)
+have their own (``NEWS_SHARD_WRITE_TIMEOUT``, default 120: a batch's commit on a large shard
+takes seconds).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from dataclasses import dataclass, field
 import xapian
 
 from search.cluster import Shard, parse_shards
-from search.errors import ShardsUnavailable
+from search.errors import SearchTimeout, ShardsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,15 @@ def shard_timeout() -> float:
         return float(os.environ.get("NEWS_SHARD_TIMEOUT", DEFAULT_TIMEOUT))
     except ValueError:
         return DEFAULT_TIMEOUT
+
+
+def read_timeout_for(time_limit: float) -> float:
+    """How long a search may wait for a shard that answered when opened: the search's time
+    limit and a second (the shards stop matching at the limit, then send what they have), or
+    ``NEWS_SHARD_TIMEOUT`` when it is set or longer."""
+    if "NEWS_SHARD_TIMEOUT" in os.environ:
+        return shard_timeout()
+    return max(shard_timeout(), time_limit + 1.0 if time_limit > 0 else 0.0)
 
 
 def write_timeout() -> float:
@@ -67,18 +83,38 @@ class Opened:
 
 
 class ShardSet:
-    def __init__(self, shards: list[Shard] | str, timeout: float | None = None):
+    def __init__(self, shards: list[Shard] | str, timeout: float | None = None,
+                 read_timeout: float | None = None):
         self.shards = parse_shards(shards) if isinstance(shards, str) else list(shards)
         self.timeout = shard_timeout() if timeout is None else timeout
+        self._read_timeout = read_timeout
         self._pool: list[Opened] = []
         self._lock = threading.Lock()
+
+    @property
+    def read_timeout(self) -> float:
+        return self.timeout if self._read_timeout is None else self._read_timeout
+
+    @read_timeout.setter
+    def read_timeout(self, seconds: float) -> None:
+        if seconds != self._read_timeout:
+            self._read_timeout = seconds
+            self.close()  # the pool's connections have the old one
 
     def describe(self) -> str:
         return ",".join(s.spec() for s in self.shards)
 
     def _connect(self, server: tuple[str, int]) -> xapian.Database:
         ms = max(1, int(self.timeout * 1000))
-        db = xapian.remote_open(server[0], server[1], ms, ms)
+        read_ms = max(ms, int(self.read_timeout * 1000))
+        if read_ms > ms:
+            # Xapian's greeting waits the read timeout: a shard that accepts connections
+            # but is silent (stopped, swamped) is found within NEWS_SHARD_TIMEOUT by a
+            # connection of that timeout first
+            probe = xapian.remote_open(server[0], server[1], ms, ms)
+            probe.get_doccount()
+            probe.close()
+        db = xapian.remote_open(server[0], server[1], read_ms, ms)
         db.get_doccount()  # answers, not just accepts the connection
         return db
 
@@ -146,13 +182,20 @@ class ShardSet:
 
 def retrying(shards: ShardSet, work):
     """``work(opened)``, once more on freshly opened shards if a shard fails meanwhile (the
-    failed one is then left out or replaced by a replica)."""
+    failed one is then left out or replaced by a replica). A shard that answered when opened
+    again and still ran past the read timeout was slow because of the work asked of it:
+    ``SearchTimeout``, as a search past its time limit."""
     for attempt in (1, 2):
         try:
             with shards.opened() as opened:
                 return work(opened)
         except (xapian.NetworkError, xapian.DatabaseModifiedError) as exc:
             if attempt == 2:
+                if isinstance(exc, xapian.NetworkTimeoutError):
+                    raise SearchTimeout(
+                        f"the cluster took longer than {shards.read_timeout:g}s to answer; make "
+                        "the search more specific (fewer common words, a filter, a date "
+                        "range)") from None
                 raise ShardsUnavailable(f"the cluster failed while answering: {exc}") from None
             log.warning("a shard failed (%s); opening the shards again", exc)
 
