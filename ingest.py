@@ -26,12 +26,12 @@ import sys
 import time
 from pathlib import Path
 
-from search import store
+from search.engines.whoosh import store
 from search.aliases import Aliases
 from search.engines import ENGINES, EngineConfigError, engine_name, open_indexer, shards_setting
 from search.errors import (IndexLocked, IndexOutdated, IndexWriteError, NotSupported, RecordError,
                            SourceError)
-from search.indexer import DEFAULT_BATCH_SIZE
+from search.engines.whoosh.indexer import DEFAULT_BATCH_SIZE
 from search.ingest import Format, check_paths
 from search.ingest.records import ExtractMode, load_articles
 

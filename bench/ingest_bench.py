@@ -4,7 +4,7 @@
 
 Both sides read Reuters-21578 through the same readers (parsing is inside both timings) and
 write the same schema into a fresh index in a temporary folder:
-- "project": search.indexer.Indexer as ingest.py uses it (batched commits, fingerprints for
+- "project": search.engines.whoosh.indexer.Indexer as ingest.py uses it (batched commits, fingerprints for
   idempotency, people as given by the corpus);
 - "plain whoosh": one ``ix.writer()`` with default settings, ``add_document`` per article and
   a single commit, into the schema Whoosh's documentation gives for the same features
@@ -27,7 +27,7 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import NUMERIC, TEXT
 from whoosh.filedb.filestore import FileStorage
 
-from search.indexer import Indexer
+from search.engines.whoosh.indexer import Indexer
 from search.ingest import check_paths
 from search.ingest.records import ExtractMode, load_articles
 from search.schema import HEADLINE_BOOST, article_to_doc, build_schema

@@ -20,7 +20,7 @@ import re
 import sys
 from pathlib import Path
 
-from search import store
+from search.engines.whoosh import store
 from search.schema import doc_to_article
 
 

@@ -95,7 +95,7 @@ def workload(index: Path, seed: int = 7, size: int = 60):
     """A fixed, seeded mix of requests drawn from the index's own vocabulary and facets."""
     import datetime as dt
 
-    from search import store
+    from search.engines.whoosh import store
     from search.models import SearchRequest
     from search.service import Archive
 
@@ -159,7 +159,7 @@ def check_facets(index: Path, reqs, limit: int = 12) -> dict:
     facet arrays is used. Returns {"checked": n, "mismatches": [...]}, empty when exact."""
     from collections import Counter
 
-    from search import store
+    from search.engines.whoosh import store
     from search.query import clean_query_text, parse_query
     from search.schema import doc_to_article
     from search.service import Archive
@@ -228,7 +228,7 @@ def to_params(req) -> dict:
 
 
 def measure_core(index: Path, reqs, rounds: int, documented: bool, budget: float) -> dict:
-    from search import store
+    from search.engines.whoosh import store
     from search.query import make_parser
     from search.service import Archive
 
@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.pages_only:
         ingest_figures(args, name, src, index, figures)
     else:
-        from search.stats import archive_stats
+        from search.engines.whoosh.stats import archive_stats
 
         figures["articles"] = archive_stats(index)["articles"]
     if args.ingest_only:

@@ -35,7 +35,7 @@ def index_words(index: Path, count: int = 300, seed: int = 17) -> list[str]:
     alternated in a seeded order."""
     import random
 
-    from search import store
+    from search.engines.whoosh import store
 
     ix = store.open_index(index)
     try:

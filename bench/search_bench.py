@@ -31,8 +31,8 @@ from dateutil.relativedelta import relativedelta
 from whoosh import sorting
 from whoosh.query import And, DateRange, Every, Or, Term
 
-from search import store
-from search.indexer import Indexer
+from search.engines.whoosh import store
+from search.engines.whoosh.indexer import Indexer
 from search.ingest import check_paths
 from search.ingest.records import load_articles
 from search.models import SearchRequest

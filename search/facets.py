@@ -24,7 +24,7 @@ from whoosh.index import FileIndex
 from search.analysis import exact_key
 from search.dates import MAX_YEAR
 from search.models import FacetValue
-from search.postings import field_lengths, numeric_column, term_postings
+from search.engines.whoosh.postings import field_lengths, numeric_column, term_postings
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ class FacetData:
 
     def term_postings(self, field: str, text) -> tuple[np.ndarray, np.ndarray]:
         """(documents, weights) of every posting of ``text`` in ``field``, deleted documents
-        included (see ``search.postings.term_postings``)."""
+        included (see ``search.engines.whoosh.postings.term_postings``)."""
         return self.cached(("postings", field, text),
                            lambda: self._reading(term_postings, field, text))
 

@@ -34,7 +34,7 @@ from whoosh.qparser import FuzzyTermPlugin, PhrasePlugin, syntax
 from whoosh.qparser.plugins import TaggingPlugin
 
 from search.errors import past
-from search.postings import decode_positions, has_positions, segment_positions
+from search.engines.whoosh.postings import decode_positions, has_positions, segment_positions
 from search.schema import ArrayPositions
 
 MAX_EDITS = 2

@@ -35,7 +35,7 @@ from search.facets import FacetData
 from search.highlight import EXACT_MARK, escape, highlight_whole, match_spans, snippet
 from search import operators as ops
 from search.models import FacetValue, Hit, SearchRequest, SearchResult, StoryRef, Suggestion
-from search.postings import (avg_field_length, bm25, decode_positions, has_positions, idf,
+from search.engines.whoosh.postings import (avg_field_length, bm25, decode_positions, has_positions, idf,
                              segment_positions)
 from search.schema import ArrayPositions, doc_to_article
 

@@ -21,7 +21,7 @@ from dataclasses import replace
 from search.analysis import exact_key
 from search.facets import date_columns, display_name
 from search.models import Article
-from search.postings import term_postings
+from search.engines.whoosh.postings import term_postings
 from search.query import date_to_day
 
 # "near in time": a full name with an article this many days either side of the lone name's

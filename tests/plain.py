@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from search import store
+from search.engines.whoosh import store
 from search.schema import doc_to_article
 
 

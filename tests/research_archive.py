@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from search.indexer import Indexer
+from search.engines.whoosh.indexer import Indexer
 from search.models import Article
 
 HAND = [

@@ -74,7 +74,7 @@ def test_did_you_mean_is_escaped(client):
 
 
 def _words(archive) -> list[str]:
-    from search import store
+    from search.engines.whoosh import store
 
     ix = store.open_index(archive.directory)
     with ix.searcher() as s:
@@ -125,7 +125,7 @@ def test_the_prefixes_of_a_query_share_one_expansion_budget(demo_index, monkeypa
     """40-80 two-letter prefixes, each under the per-prefix cap, held a worker for seconds:
     the whole query has one budget; prefixes past it are left out, each with a note."""
     import search.query as query
-    from search import store
+    from search.engines.whoosh import store
     from search.models import SearchRequest
     from search.service import Archive
 

@@ -16,7 +16,7 @@ import pytest
 
 from search.entities import (canonical_entity, organization_from_id, place_from_id,
                              split_names)
-from search.indexer import Indexer
+from search.engines.whoosh.indexer import Indexer
 from search.ingest import Record
 from search.ingest.records import ExtractMode, Prepared, to_prepared
 from search.models import ENTITY_KINDS, Article
@@ -227,7 +227,7 @@ def test_query_fields_look_ups_article_json_and_exports(client, archive_dir):
 def test_an_index_made_before_them_is_searched_and_added_to(tmp_path, monkeypatch):
     """A format-4 index (stories, no organisation or place fields) takes new articles in its
     own format: their organisations and places are not kept, nothing fails."""
-    from search import store
+    from search.engines.whoosh import store
     from search.analysis import index_format
     from search.models import SearchRequest
     from search.schema import build_schema

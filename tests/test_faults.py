@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from search import store
+from search.engines.whoosh import store
 from search.models import SearchRequest
 from search.service import Archive
 
@@ -18,7 +18,7 @@ from .conftest import ROOT, run_ingest, summary_of, write_jsonl
 pytestmark = pytest.mark.slow
 
 TOTAL = 10_000
-BATCH = 625  # at least search.indexer.PARALLEL_FROM: the two-process writer is what gets killed
+BATCH = 625  # at least search.engines.whoosh.indexer.PARALLEL_FROM: the two-process writer is what gets killed
 
 
 @pytest.fixture(scope="module")
@@ -145,16 +145,16 @@ def test_a_failed_writer_process_fails_the_batch_and_loses_nothing(tmp_path, mon
     the batch, so the index keeps exactly what it had and the error says what happened."""
     import os
 
-    import search.indexer
+    import search.engines.whoosh.indexer
     from search.errors import IndexWriteError
-    from search.indexer import PARALLEL_FROM, Indexer
+    from search.engines.whoosh.indexer import PARALLEL_FROM, Indexer
     from search.models import Article
 
     index = tmp_path / "ix"
     first = [Article(id=f"a{i}", headline=f"First {i}", body="harbour") for i in range(10)]
     with Indexer(index) as indexer:
         indexer.upsert(first)
-    monkeypatch.setattr(search.indexer._SubWriter, "run", lambda self: os._exit(3))
+    monkeypatch.setattr(search.engines.whoosh.indexer._SubWriter, "run", lambda self: os._exit(3))
     more = [Article(id=f"b{i}", headline=f"More {i}", body="ferry") for i in range(PARALLEL_FROM)]
     with pytest.raises(IndexWriteError, match="writer process"), Indexer(index) as indexer:
         indexer.upsert(more)
@@ -174,7 +174,7 @@ def test_current_is_replaced_atomically(tmp_path):
     """``CURRENT`` names the live index: a write of it that fails (here: no byte may be
     written, as on a full disk) must leave the old name whole, never an empty file."""
     (tmp_path / store.CURRENT_FILE).write_text("news1\n")
-    code = ("import sys; from pathlib import Path; from search import store\n"
+    code = ("import sys; from pathlib import Path; from search.engines.whoosh import store\n"
             "try:\n    store.make_current(Path(sys.argv[1]), 'news2')\n"
             "except OSError:\n    sys.exit(3)\n")
 

@@ -11,9 +11,9 @@ import pytest
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import KEYWORD
 
-from search import store
+from search.engines.whoosh import store
 from search.analysis import INDEX_FORMAT
-from search.indexer import Indexer
+from search.engines.whoosh.indexer import Indexer
 from search.ingest import check_paths
 from search.ingest.records import load_articles
 from search.models import SearchRequest
@@ -308,7 +308,7 @@ def test_a_lone_minus_word_means_every_article_without_it(demo):
 
 def test_a_refused_prefix_is_refused_in_every_field_as_its_note_says(demo, monkeypatch):
     import search.query as query
-    from search import store as st
+    from search.engines.whoosh import store as st
 
     ix = st.open_index(demo.directory)
     with ix.searcher() as s:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from search import store
+from search.engines.whoosh import store
 from search.schema import doc_to_article
-from search.stats import archive_stats
+from search.engines.whoosh.stats import archive_stats
 
 from .conftest import DEMO, ROOT, run_ingest, summary_of, write_jsonl
 
@@ -89,7 +89,7 @@ def test_earlier_content_and_deleted_ids_are_not_taken_as_stored(tmp_path):
     s = summary_of(run_ingest("--index", index, "--json", write_jsonl(src, [first, second])))
     assert (s["added"], s["updated"], s["unchanged"]) == (1, 1, 0)
     # the same within one run, batch by batch (the run's own record of what it wrote)
-    from search.indexer import Indexer
+    from search.engines.whoosh.indexer import Indexer
     from search.ingest import check_paths
     from search.ingest.records import load_articles
     src2 = write_jsonl(tmp_path / "b.jsonl", [second, first, second, first])
@@ -184,7 +184,7 @@ def test_failed_rebuild_leaves_the_old_index_live(tmp_path):
     run_ingest("--index", index, old)
     code = (
         "import sys\nfrom pathlib import Path\n"
-        "from search.indexer import Indexer\nfrom search.models import Article\n"
+        "from search.engines.whoosh.indexer import Indexer\nfrom search.models import Article\n"
         "def gen():\n"
         "    yield from (Article(id=f'n{i}', headline='x', body='') for i in range(10))\n"
         "    raise RuntimeError('source broke half way')\n"
@@ -234,7 +234,7 @@ def test_people_option_always_extracts_for_every_record(tmp_path):
 
 
 def test_core_does_not_import_flask():
-    code = "import sys, search.indexer, search.ingest.records, search.stats; " \
+    code = "import sys, search.engines.whoosh.indexer, search.ingest.records, search.engines.whoosh.stats; " \
            "print('flask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from search import store
+from search.engines.whoosh import store
 
 from .conftest import ROOT, run_ingest, summary_of, write_jsonl
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search import store
+from search.engines.whoosh import store
 from search.facets import FacetData
 from search.highlight import SNIPPET_CHARS, highlight_whole, snippet
 from search.models import SearchRequest
@@ -136,7 +136,7 @@ def test_related_articles_equal_whooshs_more_like(demo_index, monkeypatch):
 
 def _block_postings(reader, field, text):
     """``term_postings`` read from Whoosh's own posting blocks, the side file ignored."""
-    from search import postings
+    from search.engines.whoosh import postings
 
     saved = postings.RANKED_FIELDS
     postings.RANKED_FIELDS = frozenset()
@@ -161,11 +161,11 @@ def test_side_file_postings_equal_whooshs_blocks(tmp_path, monkeypatch):
 
     from whoosh.codec.whoosh3 import W3Codec
 
-    import search.indexer
-    from search.indexer import PARALLEL_FROM, Indexer
+    import search.engines.whoosh.indexer
+    from search.engines.whoosh.indexer import PARALLEL_FROM, Indexer
     from search.ingest import check_paths
     from search.ingest.records import load_articles
-    from search.postings import RANK_EXT, term_postings
+    from search.engines.whoosh.postings import RANK_EXT, term_postings
     from search.schema import article_to_doc
     from tests.conftest import DEMO
 
@@ -179,16 +179,16 @@ def test_side_file_postings_equal_whooshs_blocks(tmp_path, monkeypatch):
               for i in range(PARALLEL_FROM + 100)]
     parallel = []
 
-    class Recorded(search.indexer._ParallelWriter):
+    class Recorded(search.engines.whoosh.indexer._ParallelWriter):
         def __init__(self, *args, **kwargs):
             parallel.append(kwargs["procs"])
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(search.indexer, "_ParallelWriter", Recorded)
+    monkeypatch.setattr(search.engines.whoosh.indexer, "_ParallelWriter", Recorded)
     index = tmp_path / "ix"
     # first, segments as the version before wrote them: side files without organisations'
     # and places' postings, nor the mark that says they hold them
-    from search import postings
+    from search.engines.whoosh import postings
 
     with monkeypatch.context() as before:
         before.setattr(postings, "RANKED_FIELDS", postings.RANKED_FIELDS - postings._MARKED_FIELDS)
@@ -322,7 +322,7 @@ def _phrases_equal_whoosh(index, phrases):
     in both fields; returns how many phrases matched something."""
     import whoosh.query as wq
 
-    from search.postings import has_positions
+    from search.engines.whoosh.postings import has_positions
     from search.query import _phrase_docs
 
     ix = store.open_index(index)
@@ -369,7 +369,7 @@ def test_phrases_from_side_file_positions_equal_whooshs_on_reuters(reuters_inges
 def test_phrase_positions_survive_merges(tmp_path):
     """Segments written in small batches and merged keep their positions (Whoosh writes a
     merged segment through the same field writer)."""
-    from search.indexer import Indexer
+    from search.engines.whoosh.indexer import Indexer
     from search.ingest import check_paths
     from search.ingest.records import load_articles
 
@@ -389,9 +389,9 @@ def test_phrases_of_a_format_2_index(tmp_path, monkeypatch):
     are added to it, and its phrases are matched from its side files all the same."""
     from whoosh.formats import Positions
 
-    import search.store
+    import search.engines.whoosh.store
     from search.analysis import index_format
-    from search.indexer import Indexer
+    from search.engines.whoosh.indexer import Indexer
     from search.ingest import check_paths
     from search.ingest.records import load_articles
     from search.schema import build_schema
@@ -404,7 +404,7 @@ def test_phrases_of_a_format_2_index(tmp_path, monkeypatch):
             schema[name].format = Positions(field_boost=schema[name].format.field_boost)
         return schema
 
-    monkeypatch.setattr(search.store, "build_schema", format_2_schema)
+    monkeypatch.setattr(search.engines.whoosh.store, "build_schema", format_2_schema)
     index = tmp_path / "ix"
     with Indexer(index) as indexer:
         indexer.upsert(load_articles(check_paths([DEMO / "courier.jsonl"], None),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
 from whoosh.fields import TEXT
 
-from search.indexer import Indexer
+from search.engines.whoosh.indexer import Indexer
 from search.ingest import check_paths
 from search.ingest.records import load_articles
 from search.models import Article

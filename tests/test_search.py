@@ -6,7 +6,7 @@ import re
 import pytest
 
 from search.errors import ArticleNotFound, ParamError
-from search.indexer import Indexer
+from search.engines.whoosh.indexer import Indexer
 from search.models import Article, SearchRequest
 from search.params import parse_search_params
 from search.service import Archive

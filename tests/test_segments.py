@@ -12,12 +12,12 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
-from search import store
+from search.engines.whoosh import store
 from search.ingest import check_paths
 from search.ingest.records import load_articles
-from search.postings import RankingCodec
+from search.engines.whoosh.postings import RankingCodec
 from search.schema import article_to_doc
-from search.segments import ArraySegmentWriter, supports
+from search.engines.whoosh.segments import ArraySegmentWriter, supports
 from tests.conftest import DEMO, corpus_path
 
 WORDS = ("oil prices rose fell market bank rates talks minister election café Zürich "

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bench.stories_eval import companies_differ, rewrite
-from search import store
+from search.engines.whoosh import store
 from search.errors import StoryNotFound
-from search.indexer import Indexer
+from search.engines.whoosh.indexer import Indexer
 from search.models import Article
 from search.schema import doc_to_article
 from search.stories import Version, article_sketch, group, similarity

@@ -7,8 +7,8 @@ from whoosh.qparser import QueryParser
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.query import And, DateRange, Term
 
-from search import store
-from search.indexer import Indexer
+from search.engines.whoosh import store
+from search.engines.whoosh.indexer import Indexer
 from search.models import Article
 
 

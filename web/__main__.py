@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from search import store
+from search.engines.whoosh import store
 from search.errors import IndexNotFound
 from web import gunicorn_conf
 

@@ -63,7 +63,7 @@ def open_engine(name: str | None = None, *, directory=None, shards: str | None =
 
         return XapianEngine(shards_setting(shards), time_limit=limit)
     from search.engines.whoosh.engine import WhooshEngine
-    from search import store
+    from search.engines.whoosh import store
 
     return WhooshEngine(directory if directory is not None else store.default_index_dir(),
                         time_limit=limit)
@@ -71,7 +71,7 @@ def open_engine(name: str | None = None, *, directory=None, shards: str | None =
 
 def open_indexer(name: str | None = None, *, directory=None, shards: str | None = None,
                  **options):
-    """What ``ingest.py`` writes through: ``search.indexer.Indexer`` (Whoosh) or
+    """What ``ingest.py`` writes through: ``search.engines.whoosh.indexer.Indexer`` (Whoosh) or
     ``XapianIndexer`` (the cluster), with the same options."""
     name = engine_name(name)
     if name == "xapian":
@@ -79,6 +79,6 @@ def open_indexer(name: str | None = None, *, directory=None, shards: str | None 
         from search.engines.xapian.writer import XapianIndexer
 
         return XapianIndexer(shards_setting(shards), **options)
-    from search.indexer import Indexer
+    from search.engines.whoosh.indexer import Indexer
 
     return Indexer(directory, **options)

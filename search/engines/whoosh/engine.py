@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as wq
 
-from search import kwic, significant, store
+from search import kwic, significant
+from search.engines.whoosh import store
 from search.engines.base import Features
 from search.aliases import ALIASES_FILE, Aliases, AliasesError
 from search.analysis import uneven_fold
@@ -39,7 +40,7 @@ from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, first
                           matched_mask, ordered, parse_query, positive_terms, rank_scores,
                           run_search)
 from search.schema import build_schema, doc_to_article
-from search.stats import stats_of
+from search.engines.whoosh.stats import stats_of
 from search.trends import (Point, Series, Trends, bucket_range, clipped_bounds,
                            buckets_of)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from search import store
+from search.engines.whoosh import store
 from search.analysis import index_format
 from search.facets import FacetData
 
@@ -45,7 +45,7 @@ def _iso(day) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m search.stats [INDEX_DIR]``: print the archive's figures."""
+    """``python -m search.engines.whoosh.stats [INDEX_DIR]``: print the archive's figures."""
     import json
     import sys
 

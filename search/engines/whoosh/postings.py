@@ -38,7 +38,7 @@ from whoosh.matching.mcore import ListMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from search.segments import TermAtATime
+from search.engines.whoosh.segments import TermAtATime
 
 B = 0.75  # Whoosh's BM25F defaults, which the service uses
 K1 = 1.2

@@ -82,7 +82,7 @@ class _TermPool:
 class ArraySegmentWriter(SegmentWriter):
     """Whoosh's ``SegmentWriter`` (same arguments, same files), gathering postings per term
     and writing them a term at a time. Its codec's field writer must have ``add_term``
-    (``search.postings.RankingCodec``'s has)."""
+    (``search.engines.whoosh.postings.RankingCodec``'s has)."""
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)

@@ -66,7 +66,7 @@ OPEN_FILES = 65_536
 
 
 def _allow_open_files() -> None:
-    """Segments are written as separate files (see ``search.indexer``): a reader keeps about
+    """Segments are written as separate files (see ``search.engines.whoosh.indexer``): a reader keeps about
     ten open per segment, a thousand at a million articles. Raise this process's soft limit
     on open files (1,024 on many systems) towards its hard limit."""
     try:
