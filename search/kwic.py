@@ -8,20 +8,22 @@ each word of a proximity group that has the others within its distance. Words th
 leaves out (``NOT``, ``-word``) and names searched in the people, organisation and place
 fields are not text, and make no line. Lines come from the headline, then the body, of each
 article, with up to ``CONTEXT_CHARS`` characters each side, cut at a word.
+
+Here: the rules, shared; each engine reads the matching articles its own way
+(``search.engines.whoosh.research.run_kwic``, the Xapian engine's ``kwic``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from whoosh import query as wq
 from whoosh.analysis import STOP_WORDS
 
 from search import operators as ops
-from search.errors import past
 from search.highlight import match_spans, word_former, word_pattern
-from search.query import Selection, leaf_terms, ordered, positive_leaves
+from search.query import leaf_terms, positive_leaves
 
 CONTEXT_CHARS = 60
 DEFAULT_LINES = 100
@@ -151,32 +153,6 @@ class Kwic:
     lines: tuple[Line, ...]
     more: bool  # lines past the cap were left out
     notes: tuple[str, ...]
-
-
-def run_kwic(searcher, facets, request, sort: str, limit: int, deadline: float,
-             time_limit: float) -> Kwic:
-    """The lines of ``request``'s search (every article, not one per story), in its order or
-    sorted by ``sort``, up to ``limit``: articles are read in the search's order until
-    ``limit`` lines are found."""
-    sel = Selection(searcher, facets, replace(request, group="none"), deadline, time_limit)
-    notes = list(dict.fromkeys(sel.notes))
-    want = wanted(sel.q, searcher.reader())
-    if sel.q is not None and not want:
-        notes.append("the query has no words to show in context (only names, dates or words "
-                     "left out)")
-    analyzers = {f: searcher.schema[f].analyzer for f in FIELDS}
-    total = len(sel.docs)
-
-    def articles(start: int, count: int):
-        page, _ = ordered(sel, searcher, facets, start, count, deadline)
-        for docnum, _ in page:
-            past(deadline)
-            stored = searcher.stored_fields(docnum)
-            yield (stored.get("id", ""), _iso(stored.get("date")), stored.get("headline") or "",
-                   stored)
-
-    lines, read, more = collect_lines(articles, total, want, analyzers, limit)
-    return Kwic(total, read, tuple(sort_lines(lines, sort)), more, tuple(notes))
 
 
 def collect_lines(articles, total: int, want: dict[str, Wanted], analyzers: dict,

@@ -16,8 +16,9 @@ dates inside the query and words without stemming.
   ("runs", "ran"): the articles holding the stem are read and the word looked for in their
   headline and body.
 
-Each operator is a Whoosh query class of its own, evaluated with numpy in
-``search.query.matched_mask``; the parser gains a plugin for each.
+Each operator is a Whoosh query class of its own, which the parser makes with a plugin; the
+Whoosh engine evaluates them with numpy on positions (``search.engines.whoosh.matching``), the
+Xapian engine compiles them (``search.engines.xapian.compiler``).
 """
 
 from __future__ import annotations
@@ -26,16 +27,12 @@ import calendar
 import datetime as dt
 import re
 
-import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from whoosh import query as wq
 from whoosh.qparser import FuzzyTermPlugin, PhrasePlugin, syntax
 from whoosh.qparser.plugins import TaggingPlugin
 
-from search.errors import past
-from search.engines.whoosh.postings import decode_positions, has_positions, segment_positions
-from search.schema import ArrayPositions
 
 MAX_EDITS = 2
 MAX_FUZZY_WORDS = 64  # words one fuzzy word may stand for
@@ -47,7 +44,7 @@ EXACT_FIELDS = ("headline", "body")
 # -- the query classes ---------------------------------------------------------------------------
 
 class _Leaf(wq.Query):
-    """A leaf query evaluated by ``search.query.matched_mask`` (never by Whoosh's matchers)."""
+    """A leaf query evaluated by ``search.engines.whoosh.matching.matched_mask`` (never by Whoosh's matchers)."""
 
     fieldname = None
     boost = 1.0
@@ -337,104 +334,7 @@ def expand_fuzzy(q: wq.FuzzyTerm, lexicon, notes: list[str]) -> wq.Query:
 
 # -- evaluation ----------------------------------------------------------------------------------
 
-def near_docs(q: Near, searcher, facets, deadline: float) -> np.ndarray:
-    """The live documents holding ``q``'s words within ``q.distance`` words of each other."""
-    reader = searcher.reader()
-    if not has_positions(reader, q.fieldname):
-        # an index without positions of its own: Whoosh's span query (ordered or not)
-        from whoosh.query.spans import SpanNear2
-
-        spans = SpanNear2([wq.Term(q.fieldname, w) for w in q.words], slop=q.distance,
-                          ordered=False)
-        return np.array(list(searcher.docs_for_query(spans)), dtype=np.int32)
-    arrays = isinstance(searcher.schema[q.fieldname].format, ArrayPositions)
-    found: list[np.ndarray] = []
-    checked = 0
-    for sub, offset in reader.leaf_readers():
-        terms = [segment_positions(sub, q.fieldname, w) for w in q.words]
-        if any(not t for t in terms):
-            continue
-        candidates = terms[0][0]
-        for t in terms[1:]:
-            candidates = candidates[np.isin(candidates, t[0], assume_unique=True)]
-        candidates = candidates[facets.live[candidates.astype(np.int64) + offset]]
-        at = [np.searchsorted(t[0], candidates) for t in terms]
-        kept = []
-        for j, doc in enumerate(candidates.tolist()):
-            checked += 1
-            if checked % 64 == 0:
-                past(deadline)
-            lists = [_positions(t, int(rows[j]), arrays) for t, rows in zip(terms, at)]
-            if _within_window(lists, q.distance):
-                kept.append(doc)
-        if kept:
-            found.append(np.array(kept, dtype=np.int64) + offset)
-    return np.concatenate(found).astype(np.int32) if found else np.zeros(0, dtype=np.int32)
-
-
-def _positions(term, row: int, arrays: bool) -> np.ndarray:
-    _, offsets, values = term
-    if arrays:
-        start, end = int(offsets[row]) // 4 + 1, int(offsets[row + 1]) // 4
-        return np.frombuffer(values, dtype="<u4")[start:end].astype(np.int64)
-    return np.array(decode_positions(values, offsets, row), dtype=np.int64)
-
-
-def _within_window(lists: list[np.ndarray], distance: int) -> bool:
-    """Whether one position from each list can be picked with the highest at most
-    ``distance`` above the lowest (the smallest window holding every list, found by walking
-    the merged positions)."""
-    if len(lists) == 2:  # the common case, in numpy: the closest pair of the two lists
-        a, b = lists
-        at = np.searchsorted(b, a)
-        best = np.inf
-        before = at > 0
-        if before.any():
-            best = min(best, np.min(a[before] - b[at[before] - 1]))
-        after = at < len(b)
-        if after.any():
-            best = min(best, np.min(b[at[after]] - a[after]))
-        return bool(best <= distance)
-    merged = sorted((int(p), i) for i, positions in enumerate(lists) for p in positions)
-    need = len(lists)
-    counts = [0] * need
-    have = 0
-    left = 0
-    for right, (position, word) in enumerate(merged):
-        if counts[word] == 0:
-            have += 1
-        counts[word] += 1
-        while have == need:
-            if position - merged[left][0] <= distance:
-                return True
-            gone = merged[left][1]
-            counts[gone] -= 1
-            if counts[gone] == 0:
-                have -= 1
-            left += 1
-    return False
-
 
 _TOKEN = re.compile(r"\w+(?:\.?\w+)*")
 
 
-def exact_docs(q: Exact, searcher, facets, deadline: float) -> np.ndarray:
-    """The live documents whose ``q.fieldname`` holds ``q.word`` as written (case ignored):
-    those holding its stem, read from the stored articles."""
-    candidates = facets.term_docs(q.fieldname, q.stem)
-    candidates = candidates[facets.live[candidates]]
-    word = q.word
-    kept = []
-    for i, doc in enumerate(candidates.tolist()):
-        if i % 64 == 63:
-            past(deadline)
-        text = searcher.stored_fields(doc).get(q.fieldname) or ""
-        lowered = text.lower()
-        at = lowered.find(word)
-        while at != -1:
-            m = _TOKEN.match(lowered, at)
-            if m and m.group() == word and (at == 0 or not _TOKEN.match(lowered[at - 1])):
-                kept.append(doc)
-                break
-            at = lowered.find(word, at + 1)
-    return np.array(kept, dtype=np.int32)

@@ -13,19 +13,32 @@ batch being written.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections import defaultdict
 from dataclasses import replace
 
+from typing import Protocol
+
 from search.analysis import exact_key
-from search.facets import date_columns, display_name
 from search.models import Article
-from search.engines.whoosh.postings import term_postings
 from search.query import date_to_day
 
 # "near in time": a full name with an article this many days either side of the lone name's
 WINDOW_DAYS = 90
+
+
+class PeopleDays(Protocol):
+    """What lone names are resolved against, as each engine reads it
+    (``search.engines.whoosh.people.PeopleDays``, ``search.engines.xapian.writer.ShardPeople``):
+    the archive's people terms, the days of the articles naming one (``None`` for an undated
+    one) and the name as an article writes it."""
+
+    def terms(self): ...
+
+    def days(self, term: str) -> list: ...
+
+    def display(self, term: str) -> str: ...
+
 class LoneNames:
     """Resolves lone surnames for one ingest run. The stored people's names are listed once,
     on first need (only their terms: the dates of a name's articles are read when a lone name
@@ -102,39 +115,3 @@ class LoneNames:
         return next(iter(found.values())) if len(found) == 1 else lone
 
 
-class PeopleDays:
-    """What lone names are resolved against: the archive's people terms, the days of the
-    articles naming each (``None`` for an undated one) and a name as written. This is the
-    Whoosh engine's, read from one searcher; the Xapian engine's is
-    ``search.engines.xapian.writer.ShardPeople``."""
-
-    def __init__(self, searcher):
-        self.searcher = searcher
-        self.reader = searcher.reader()
-        self._years = self._days = None
-        self._first: dict[str, int] = {}
-
-    @classmethod
-    @contextlib.contextmanager
-    def of(cls, ix):
-        """A context manager for ``LoneNames``: the people of the Whoosh index ``ix``."""
-        with ix.searcher() as searcher:
-            yield cls(searcher)
-
-    def terms(self):
-        return self.reader.field_terms("people") if "people" in self.reader.schema else ()
-
-    def days(self, term: str) -> list:
-        docs = [d for d in term_postings(self.reader, "people", term)[0].tolist()
-                if not self.reader.is_deleted(d)]
-        if not docs:
-            return []
-        if self._years is None:
-            self._years, self._days = date_columns(self.reader)
-        self._first[term] = docs[0]
-        return [int(self._days[d]) if self._years[d] > 0 else None for d in docs]
-
-    def display(self, term: str) -> str:
-        """The name as an article writes it, for its folded ``term``."""
-        return display_name(self.searcher.stored_fields(self._first[term]).get("people"),
-                            term, True)

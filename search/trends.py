@@ -1,10 +1,10 @@
 """Trends over time: how many articles match a query in each year, month, week or day, beside
 how many match the filters alone (the denominator), every bucket of the range present.
 
-The buckets are counted from the per-document date arrays of ``search.facets.FacetData``
-(``day``: days since 0001-01-01, ``year``, ``month``) over the same selections as a search
-(``search.query.Selection``), so a point's ``count`` is exactly ``/api/search``'s ``total`` for
-that query with ``from`` and ``to`` set to the bucket's first and last day.
+Here: the buckets and their bounds, shared. Each engine counts them over the same selections
+as its searches (the Whoosh engine from its per-document date arrays, the Xapian engine from a
+match spy on each article's day), so a point's ``count`` is exactly ``/api/search``'s
+``total`` for that query with ``from`` and ``to`` set to the bucket's first and last day.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-import search.query
+import search.engines.whoosh.matching
 from search.errors import SearchTimeout
 from search.models import SearchRequest
 from search.params import MAX_FILTER_VALUES, MAX_QUERY_CHARS
@@ -22,7 +22,7 @@ def test_ranking_past_the_limit_returns_what_it_found(demo_index, monkeypatch):
     assert not full.timed_out and len(full.hits) > 1
     archive.time_limit = 0.5
     scored = []
-    original = search.query._term_scores
+    original = search.engines.whoosh.matching._term_scores
 
     def slow_term_scores(*args, **kwargs):
         # the first term takes past the time limit: the remaining terms are not scored
@@ -31,7 +31,7 @@ def test_ranking_past_the_limit_returns_what_it_found(demo_index, monkeypatch):
         time.sleep(0.6)
         return result
 
-    monkeypatch.setattr(search.query, "_term_scores", slow_term_scores)
+    monkeypatch.setattr(search.engines.whoosh.matching, "_term_scores", slow_term_scores)
     res = archive.search(SearchRequest(q="harbour ferry"))
     archive.close()
     assert res.timed_out and len(scored) == 1  # four terms (2 words x 2 fields); one scored

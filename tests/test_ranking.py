@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search.engines.whoosh import store
-from search.facets import FacetData
+from search.engines.whoosh.facets import FacetData
 from search.highlight import SNIPPET_CHARS, highlight_whole, snippet
 from search.models import SearchRequest
-from search.query import matched_mask, parse_query, rank_scores
+from search.query import parse_query
+from search.engines.whoosh.matching import matched_mask, rank_scores
 from search.schema import build_schema
 from search.service import Archive
 
@@ -235,7 +236,7 @@ def test_side_file_postings_equal_whooshs_blocks(tmp_path, monkeypatch):
 def test_first_of_equals_a_full_stable_sort(values, k):
     """The top-k selection of ranking and date order gives exactly the first k of a stable
     sort (ties in position order), with many ties, few values, and k past the end."""
-    from search.query import first_of
+    from search.engines.whoosh.matching import first_of
 
     key = np.array(values, dtype=np.float64)
     assert first_of(key, k).tolist() == np.argsort(key, kind="stable")[:k].tolist()
@@ -323,7 +324,7 @@ def _phrases_equal_whoosh(index, phrases):
     import whoosh.query as wq
 
     from search.engines.whoosh.postings import has_positions
-    from search.query import _phrase_docs
+    from search.engines.whoosh.matching import _phrase_docs
 
     ix = store.open_index(index)
     matched = 0

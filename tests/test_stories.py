@@ -18,7 +18,7 @@ from search.engines.whoosh.indexer import Indexer
 from search.models import Article
 from search.schema import doc_to_article
 from search.stories import Version, article_sketch, group, similarity
-from search.story_index import RUN_INFIX, BandStore
+from search.engines.whoosh.story_index import RUN_INFIX, BandStore
 from tests.conftest import ENGINES, corpus_path
 
 SYLLABLES = ["ka", "lo", "mi", "ren", "tas", "vo", "pel", "dri", "sun", "ba", "ro", "ne", "qui",

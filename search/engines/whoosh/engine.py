@@ -26,19 +26,20 @@ import numpy as np
 from whoosh import query as wq
 
 from search import kwic, significant
+from search.engines.whoosh import research
 from search.engines.whoosh import store
 from search.engines.base import Features
 from search.aliases import ALIASES_FILE, Aliases, AliasesError
 from search.analysis import uneven_fold
 from search.errors import (ArticleNotFound, EntityNotFound, IndexNotFound, PersonNotFound,
                            SearchTimeout, StoryNotFound)
-from search.facets import FacetCache
+from search.engines.whoosh.facets import FacetCache
 from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, RelatedArticle,
                            SearchRequest, SearchResult, Story, StoryVersion)
 from search.highlight import highlighted_article
-from search.query import (DEFAULT_TIME_LIMIT, Selection, clean_query_text, first_of,
-                          matched_mask, ordered, parse_query, positive_terms, rank_scores,
-                          run_search)
+from search.query import DEFAULT_TIME_LIMIT, clean_query_text, parse_query, positive_terms
+from search.engines.whoosh.matching import (Selection, first_of, matched_mask, ordered,
+                                            rank_scores, run_search)
 from search.schema import build_schema, doc_to_article
 from search.engines.whoosh.stats import stats_of
 from search.trends import (Point, Series, Trends, bucket_range, clipped_bounds,
@@ -135,7 +136,7 @@ class WhooshEngine:
                 facets.words("a")
                 for table in (facets.people, facets.organizations, facets.places):
                     table.lookup("a", 1)
-                significant.background_sample(opened.searcher, facets)
+                research.background_sample(opened.searcher, facets)
             uneven_fold()  # the highlighter's table of characters folding changes in length
         except IndexNotFound:
             pass
@@ -281,7 +282,7 @@ class WhooshEngine:
         """Keyword in context for ``request`` (``search.kwic``)."""
         with self._searching() as opened:
             facets = self._facets.get(opened.key, opened.searcher)
-            return kwic.run_kwic(opened.searcher, facets, request, sort, limit,
+            return research.run_kwic(opened.searcher, facets, request, sort, limit,
                                  time.perf_counter() + self.time_limit, self.time_limit)
 
     def significant(self, request: SearchRequest,
@@ -289,7 +290,7 @@ class WhooshEngine:
         """What is distinctive about ``request``'s articles (``search.significant``)."""
         with self._searching() as opened:
             facets = self._facets.get(opened.key, opened.searcher)
-            return significant.run_significant(opened.searcher, facets, request, size,
+            return research.run_significant(opened.searcher, facets, request, size,
                                                time.perf_counter() + self.time_limit,
                                                self.time_limit)
 

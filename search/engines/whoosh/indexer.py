@@ -37,12 +37,14 @@ from search.people import Extractor
 from search.ingest.records import Prepared, batched, complete_articles
 from search.engines.whoosh.postings import RankingCodec
 from search.proc import die_with_parent, forking
-from search.resolution import LoneNames, PeopleDays
+from search.resolution import LoneNames
+from search.engines.whoosh.people import PeopleDays
 from search.analysis import exact_key
 from search.engines.whoosh.postings import term_postings
 from search.schema import ALIAS_FIELDS, article_to_doc, doc_to_article
 from search.stories import Version
-from search.story_index import BandStore, StoryKeeper, keeps_stories
+from search.engines.whoosh.story_index import BandStore, IndexStored, keeps_stories
+from search.story_keeper import StoryKeeper
 
 log = logging.getLogger(__name__)
 
@@ -398,8 +400,9 @@ class Indexer:
             plan = None
             if self._stories is not None:
                 with self.ix.searcher() as searcher:
-                    plan = self._stories.plan(searcher, [(a, p.fingerprint)
-                                                         for p, a in zip(to_write, articles)])
+                    plan = self._stories.plan(IndexStored(self._stories, searcher),
+                                              [(a, p.fingerprint)
+                                               for p, a in zip(to_write, articles)])
             writer = self._writer(len(to_write))
 
             def write():
@@ -526,7 +529,7 @@ class Indexer:
         plan = None
         if self._stories is not None:
             with self.ix.searcher() as searcher:
-                plan = self._stories.plan(searcher, [], removed=ids)
+                plan = self._stories.plan(IndexStored(self._stories, searcher), [], removed=ids)
         writer = self._writer()
         try:
             for article_id in ids:

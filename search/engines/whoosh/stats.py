@@ -7,7 +7,7 @@ from pathlib import Path
 
 from search.engines.whoosh import store
 from search.analysis import index_format
-from search.facets import FacetData
+from search.engines.whoosh.facets import FacetData
 
 
 def archive_stats(directory: Path) -> dict:

@@ -44,7 +44,8 @@ from search.aliases import Aliases
 from search.errors import (ArticleNotFound, EntityNotFound, PersonNotFound, SearchTimeout,
                            StoryNotFound)
 from search.facets import _with_selected, lookup_entries, lookup_names
-from search.highlight import highlight_whole, highlighted_article, snippet
+from search.highlight import (highlight_whole, highlighted_article, plain_pattern, snippet,
+                              word_former, word_pattern)
 from search.models import (ENTITY_KINDS, Article, EntityProfile, FacetValue, Hit,
                            RelatedArticle, SearchRequest, SearchResult, Story, StoryRef,
                            StoryVersion)
@@ -546,7 +547,7 @@ class XapianEngine:
 
     def kwic(self, request: SearchRequest, sort: str = "order",
              limit: int = kwic.DEFAULT_LINES) -> kwic.Kwic:
-        """As ``search.kwic.run_kwic``: the shared line rules over the articles in the
+        """As the Whoosh engine's (``search.engines.whoosh.research.run_kwic``): the shared line rules over the articles in the
         search's order, read from the shards until ``limit`` lines are found."""
         def work(opened):
             lexicon = self._lexicon(opened)
@@ -576,7 +577,7 @@ class XapianEngine:
 
     def significant(self, request: SearchRequest, size: int = sig.DEFAULT_SIZE) \
             -> sig.Significant:
-        """As ``search.significant.run_significant``: names counted exactly over every
+        """As the Whoosh engine's (``search.engines.whoosh.research.run_significant``): names counted exactly over every
         matching article (match spies against the archive's counts); words estimated from up
         to ``SAMPLE`` matching articles against a ``BACKGROUND`` sample of the archive, the
         best counted exactly (a count of matches per word)."""
@@ -619,8 +620,8 @@ class XapianEngine:
     def _significant_words(self, opened, lexicon, sel, final, fg_total, bg_total, size,
                            min_count):
         db = opened.db
-        form, findall = sig.word_former(_schema()["body"].analyzer), sig.plain_pattern(
-            sig.word_pattern(_schema()["body"].analyzer).pattern).findall
+        form, findall = word_former(_schema()["body"].analyzer), plain_pattern(
+            word_pattern(_schema()["body"].analyzer).pattern).findall
 
         def read(docids) -> Counter:
             found: Counter = Counter()

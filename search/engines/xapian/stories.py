@@ -1,4 +1,4 @@
-"""Stories on the cluster: what ``search.story_index.StoryKeeper.plan`` reads of the articles
+"""Stories on the cluster: what ``search.story_keeper.StoryKeeper.plan`` reads of the articles
 stored, from the shards being written (``ShardStored``: the Whoosh engine reads a searcher and
 the band store beside its index).
 
@@ -25,7 +25,7 @@ from search.engines.xapian.documents import (SLOT_DAY, SLOT_SHARED, SLOT_SKETCH,
                                              set_story, sketch_of, slot_day, stored,
                                              story_term)
 from search.stories import BANDS, MAX_BAND_HOLDERS, Version, band_keys
-from search.story_index import UNDATED, Stored, version_of
+from search.story_keeper import UNDATED, Stored, version_of
 
 CHUNK = 4_096  # terms in one query
 

@@ -51,7 +51,7 @@ from search.models import ENTITY_KINDS, Article, IngestStats
 from search.people import Extractor
 from search.query import date_to_day
 from search.resolution import LoneNames
-from search.story_index import StoryKeeper
+from search.story_keeper import StoryKeeper
 
 log = logging.getLogger(__name__)
 
