@@ -19,7 +19,7 @@ How two articles are compared:
   long one is not its version), and, when both are dated, they are at most ``MAX_DAYS`` apart.
 - Comparing every pair is out of the question at a million articles: a MinHash sketch of each
   article's shingles (datasketch's MinHash) is cut into ``BANDS`` bands, each made a 64-bit
-  key (``search.story_index.BandStore`` keeps them); only articles sharing a band, close in
+  key (``search.engines.whoosh.story_index.BandStore`` keeps them); only articles sharing a band, close in
   time, whose sketches agree on ``MIN_ESTIMATE`` of their values, have their shingles
   compared. Sharing a band is part of the rule, so that the
   grouping never depends on the order articles came in: an *edge* joins two articles that
@@ -41,7 +41,7 @@ import numpy as np
 from search.analysis import fold
 
 # the version of the shingles, sketches and band keys below: sketches stored by another
-# version are made again from the stored articles (search.story_index)
+# version are made again from the stored articles (search.engines.whoosh.story_index)
 SKETCHES = 2
 SHINGLE = 3
 NUM_PERM = 64
@@ -169,10 +169,15 @@ def shingles(headline: str, body: str) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    from datasketch import MinHash
-
-    a, b = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations
-    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+    """datasketch's "affine32" permutations for seed 1 (``MinHash(num_perm=NUM_PERM, seed=1,
+    scheme="affine32").permutations``), drawn as it draws them: an odd ``a`` and a ``b`` per
+    permutation from NumPy's legacy ``RandomState``, whose stream NumPy keeps unchanged.
+    Importing datasketch for them cost every ingest 1.5-4.6 s (it imports scipy);
+    ``tests/test_stories.py`` checks they are datasketch's."""
+    gen = np.random.RandomState(1)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35),

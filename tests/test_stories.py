@@ -311,6 +311,29 @@ def test_the_sketch_is_datasketchs_minhash():
         assert np.all(hashes[1:] > hashes[:-1])
 
 
+def test_the_permutations_are_datasketchs_without_importing_it():
+    """The permutations ``sketch`` uses are drawn as datasketch draws them, and an ingest does
+    not import datasketch (it imports scipy: seconds of every ingest)."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    from datasketch import MinHash
+
+    from search.stories import NUM_PERM, _permutations
+
+    a, b = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations
+    mine = _permutations()
+    assert mine[0].dtype == np.uint32 and mine[1].dtype == np.uint32
+    assert np.array_equal(mine[0], a) and np.array_equal(mine[1], b)
+    code = ("import sys; from search.stories import article_sketch; "
+            "article_sketch('A made-up headline', 'A made-up body of a few words.'); "
+            "print('datasketch' in sys.modules, 'scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
 def test_signatures_and_shingles_of_many_articles_at_once_are_each_article_s_own():
     """``signatures`` (the ingest's, a group of texts at a time) gives every article the
     signature ``article_sketch`` gives it alone: texts of every length (none, one or two
