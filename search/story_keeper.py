@@ -95,14 +95,13 @@ def _signatures(rows: list[tuple[str, object, str, str]]) -> tuple[np.ndarray, n
 
 
 def _sketcher(conn, parent: int) -> None:
-    """A sketch process: it dies with the ingest (and leaves interrupts to it), has datasketch
-    imported (with scipy, half a second) while the ingest reads, and sends back the
-    signatures of each task it receives until it receives None."""
+    """A sketch process: it dies with the ingest (and leaves interrupts to it), has the
+    permutations drawn while the ingest reads, and sends back the signatures of each task it
+    receives until it receives None."""
     import signal
 
     from search.proc import die_with_parent
     from search.stories import _permutations
-
 
     # an interrupt is the ingest's to handle (it stops this process)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
