@@ -19,13 +19,11 @@ def fold(text: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z]+", " ", ascii_text).split())
 
 
-
 def lookup_entries(values) -> list[tuple[str, tuple[str, ...], int, str]]:
     """What ``lookup_names`` reads of (value as written, articles) pairs: each value folded,
     its folded words, its articles, the value."""
     return [(key, tuple(key.split()), count, shown)
             for shown, count in values for key in (fold(shown),)]
-
 
 
 def lookup_names(entries, text: str, limit: int) -> list[tuple[str, int]]:
@@ -49,7 +47,6 @@ def lookup_names(entries, text: str, limit: int) -> list[tuple[str, int]]:
     return [(shown, -negative) for _, negative, shown in found[:limit]]
 
 
-
 def display_name(stored: str | None, term: str, multi: bool) -> str:
     """The value as the stored field ``stored`` writes it, for its folded ``term`` (``multi``:
     a comma-joined list of names); the term itself when none matches."""
@@ -59,7 +56,6 @@ def display_name(stored: str | None, term: str, multi: bool) -> str:
             if exact_key(c) == exact_key(term):
                 return c
     return term
-
 
 
 def _with_selected(values: list[FacetValue], selected, count_of) -> tuple[FacetValue, ...]:

@@ -336,5 +336,3 @@ def expand_fuzzy(q: wq.FuzzyTerm, lexicon, notes: list[str]) -> wq.Query:
 
 
 _TOKEN = re.compile(r"\w+(?:\.?\w+)*")
-
-

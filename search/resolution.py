@@ -113,5 +113,3 @@ class LoneNames:
             if key not in found and near(index.days(term)):
                 found[key] = index.display(term)
         return next(iter(found.values())) if len(found) == 1 else lone
-
-

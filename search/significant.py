@@ -95,5 +95,3 @@ def _by_term(counts: Counter, form, own=frozenset(), least: int = 1) \
         if n > shown.get(term, (0, ""))[0]:
             shown[term] = (n, word)
     return terms, {t: w for t, (_, w) in shown.items()}
-
-

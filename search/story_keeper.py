@@ -34,17 +34,14 @@ log = logging.getLogger(__name__)
 UNDATED = -1  # the day of an undated article (days are proleptic Gregorian ordinals)
 
 
-
 def day_numbers(versions: list[Version]) -> np.ndarray:
     return np.array([v.date.toordinal() if v.date else UNDATED for v in versions],
                     dtype=np.int32)
 
 
-
 def close_days(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``search.stories.close_in_time`` on arrays of day numbers."""
     return (a == UNDATED) | (b == UNDATED) | (np.abs(a - b) <= MAX_DAYS)
-
 
 
 @dataclass
@@ -60,7 +57,6 @@ class Stored:
     @property
     def story(self) -> str:
         return self.story_id or self.version.id
-
 
 
 @dataclass
@@ -80,18 +76,15 @@ class Plan:
         return self.band_run.result() if self.band_run is not None else None
 
 
-
 def version_of(article: Article) -> Version:
     hashes, signature = article_sketch(article.headline, article.body)
     return Version(article.id, article.date, hashes, signature)
-
 
 
 def _signatures(rows: list[tuple[str, object, str, str]]) -> tuple[np.ndarray, np.ndarray]:
     """``search.stories.signatures`` of (id, date, headline, body) rows (a task of the sketch
     pool: signatures are all that comes back)."""
     return signatures([(headline, body) for _, _, headline, body in rows])
-
 
 
 def _sketcher(conn, parent: int) -> None:
@@ -115,7 +108,6 @@ def _sketcher(conn, parent: int) -> None:
         if rows is None:
             return
         conn.send(_signatures(rows))
-
 
 
 class _Sketchers:
@@ -181,7 +173,6 @@ class _Sketchers:
         self._conns, self._procs = [], []
 
 
-
 def _made(rows: list[tuple], signatures: tuple[np.ndarray, np.ndarray]) -> list[Version]:
     sigs, signed = signatures
     # (rows of the array as a list, flags as Python bools: indexing either per article
@@ -190,9 +181,7 @@ def _made(rows: list[tuple], signatures: tuple[np.ndarray, np.ndarray]) -> list[
             for row, sig, ok in zip(rows, list(sigs), signed.tolist())]
 
 
-
 _STORY = "\0story:"  # the node of a whole stored story that no version of the batch leaves
-
 
 
 class StoryKeeper:

@@ -29,9 +29,6 @@ from search.query import (_NO_DEADLINE, DEFAULT_TIME_LIMIT, SUGGEST_BELOW, date_
 from search.schema import ArrayPositions, doc_to_article
 
 
-
-
-
 def matched_mask(q: wq.Query, searcher, facets: FacetData,
                  deadline: float = _NO_DEADLINE) -> np.ndarray:
     """The documents ``q`` matches, as a boolean mask, without scoring anything.
@@ -100,13 +97,11 @@ def matched_mask(q: wq.Query, searcher, facets: FacetData,
     return _mask_of(docs, facets.maxdoc)
 
 
-
 def _mask_of(docs: np.ndarray, maxdoc: int) -> np.ndarray:
     """The boolean mask of the document numbers ``docs``."""
     mask = np.zeros(maxdoc, dtype=bool)
     mask[docs] = True
     return mask
-
 
 
 def _phrase_docs(q: wq.Phrase, searcher, facets: FacetData, deadline: float) -> np.ndarray:
@@ -155,9 +150,7 @@ def _phrase_docs(q: wq.Phrase, searcher, facets: FacetData, deadline: float) -> 
     return np.concatenate(found).astype(np.int32) if found else np.zeros(0, dtype=np.int32)
 
 
-
 _ROW = 1 << 33  # a key is row * _ROW + position - word index + 2**32 (never negative)
-
 
 
 def _phrase_rows(terms, at: list[np.ndarray]) -> np.ndarray:
@@ -181,7 +174,6 @@ def _phrase_rows(terms, at: list[np.ndarray]) -> np.ndarray:
     return rows[np.r_[True, rows[1:] != rows[:-1]]] if len(rows) else rows
 
 
-
 def _within(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
     """Which of ``values`` are in ``sorted_values`` (ascending): ``np.isin`` without sorting
     what is sorted already (document numbers of a posting list; phrase keys, which grow with
@@ -193,7 +185,6 @@ def _within(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
     return sorted_values[at] == values
 
 
-
 def _in(docs: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each candidate, whether it is in the sorted ``docs``, and its position there."""
     pos = np.searchsorted(docs, candidates)
@@ -202,14 +193,12 @@ def _in(docs: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return found, pos
 
 
-
 def _term_scores(field: str, text, boost: float, searcher, facets: FacetData,
                  docs: np.ndarray) -> np.ndarray:
     """Whoosh's score of one term for each of ``docs`` (0 where it does not occur)."""
     out = np.zeros(len(docs))
     _add_term_scores(out, field, text, boost, searcher, facets, docs)
     return out
-
 
 
 def _add_term_scores(out: np.ndarray, field: str, text, boost: float, searcher,
@@ -239,7 +228,6 @@ def _add_term_scores(out: np.ndarray, field: str, text, boost: float, searcher,
         w = bm25(w, lengths, idf(reader, field, text, len(postings)),
                  avg_field_length(reader, field))
     out[at] += w * boost  # a term has one posting per document: no index repeats
-
 
 
 def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
@@ -315,7 +303,6 @@ def rank_scores(q: wq.Query, searcher, facets: FacetData, docs: np.ndarray,
     return scores, stopped
 
 
-
 class Selection:
     """The documents a request selects: its parsed query, the match mask and each filter's
     mask, kept apart so that each facet can leave out its own filter."""
@@ -358,7 +345,6 @@ class Selection:
         return mask
 
 
-
 def ordered(sel: Selection, searcher, facets: FacetData, start: int, count: int,
             deadline: float) -> tuple[list[tuple[int, float | None]], bool]:
     """Documents ``start`` to ``start + count`` of ``sel`` in the request's order, with their
@@ -382,7 +368,6 @@ def ordered(sel: Selection, searcher, facets: FacetData, start: int, count: int,
     return [(int(docs[i]), None) for i in order], False
 
 
-
 def first_distinct(key: np.ndarray, k: int, groups: np.ndarray) -> np.ndarray:
     """The positions of the first ``k`` values of ``key`` in ``first_of`` order that each
     begin a group (``groups``: a group number per position): the best of each group, best
@@ -398,7 +383,6 @@ def first_distinct(key: np.ndarray, k: int, groups: np.ndarray) -> np.ndarray:
         n *= 4
 
 
-
 def first_of(key: np.ndarray, k: int) -> np.ndarray:
     """The positions of the ``k`` smallest values of ``key``, smallest first, equal values in
     position order: ``np.argsort(key, kind="stable")[:k]`` without sorting all of ``key``
@@ -411,7 +395,6 @@ def first_of(key: np.ndarray, k: int) -> np.ndarray:
     # every value up to the k-th, ties included, so that ties keep their position order
     candidates = np.flatnonzero(key <= kth)
     return candidates[np.argsort(key[candidates], kind="stable")][:k]
-
 
 
 def run_search(searcher, facets: FacetData, req: SearchRequest,
@@ -468,7 +451,6 @@ def run_search(searcher, facets: FacetData, req: SearchRequest,
                         timed_out=timed_out, stories=stories)
 
 
-
 def make_hit(searcher, docnum: int, score: float | None, terms: dict,
              facets: FacetData | None = None) -> Hit:
     article = doc_to_article(searcher.stored_fields(docnum))
@@ -494,7 +476,6 @@ def make_hit(searcher, docnum: int, score: float | None, terms: dict,
         score=round(score, 4) if score is not None else None,
         story=story,
     )
-
 
 
 class _WhooshWords:
@@ -523,7 +504,6 @@ class _WhooshWords:
             return None
         return int(np.count_nonzero(matched_mask(query, self.searcher, self.facets,
                                                  self.deadline) & self.facets.live))
-
 
 
 def _suggest(searcher, facets: FacetData, text: str, total: int,
@@ -567,14 +547,12 @@ def near_docs(q: Near, searcher, facets, deadline: float) -> np.ndarray:
     return np.concatenate(found).astype(np.int32) if found else np.zeros(0, dtype=np.int32)
 
 
-
 def _positions(term, row: int, arrays: bool) -> np.ndarray:
     _, offsets, values = term
     if arrays:
         start, end = int(offsets[row]) // 4 + 1, int(offsets[row + 1]) // 4
         return np.frombuffer(values, dtype="<u4")[start:end].astype(np.int64)
     return np.array(decode_positions(values, offsets, row), dtype=np.int64)
-
 
 
 def _within_window(lists: list[np.ndarray], distance: int) -> bool:
@@ -610,7 +588,6 @@ def _within_window(lists: list[np.ndarray], distance: int) -> bool:
                 have -= 1
             left += 1
     return False
-
 
 
 def exact_docs(q: Exact, searcher, facets, deadline: float) -> np.ndarray:

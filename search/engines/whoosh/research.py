@@ -79,7 +79,6 @@ def run_significant(searcher, facets, request, size: int, deadline: float,
     return Significant(fg_total, bg_total, kinds, sampled, tuple(notes))
 
 
-
 def _word_counts(docs, searcher, findall, deadline: float | None = None) -> Counter:
     """In how many of ``docs`` each word is (counted by word, in C: the words' terms are
     looked up once each afterwards)."""
@@ -91,11 +90,9 @@ def _word_counts(docs, searcher, findall, deadline: float | None = None) -> Coun
     return counts
 
 
-
 def _tokens(searcher):
     analyzer = searcher.schema["body"].analyzer
     return word_former(analyzer), plain_pattern(word_pattern(analyzer).pattern).findall
-
 
 
 def background_sample(searcher, facets) -> tuple[int, Counter]:
@@ -110,7 +107,6 @@ def background_sample(searcher, facets) -> tuple[int, Counter]:
         return len(live), _by_term(_word_counts(live.tolist(), searcher, findall), form)[0]
 
     return facets.memo("significant-background", build)
-
 
 
 def _words(searcher, facets, sel, fg_mask, fg_total, bg_total, size, min_count, deadline):

@@ -428,5 +428,3 @@ class IndexStored:
             doc["aliased"] = "1"
             doc["names_found"] = fields["names_found"]
         return doc
-
-
