@@ -150,21 +150,37 @@ def _text(value) -> str:
 
 def _names(counts: dict[str, int]) -> tuple[dict[str, int], dict[str, str]]:
     """Counts per name key from a names slot's counts (each value a list of names) and the
-    way each key is written (its most frequent spelling, then the first in order)."""
-    per_key: dict[str, int] = {}
-    spellings: dict[str, dict[str, int]] = {}
+    way each key is written (its most frequent spelling, then the first in order).
+
+    A common word's match holds tens of thousands of distinct lists of a few thousand names:
+    the lists are counted per name as written first, and each distinct name's key made once
+    (``exact_key`` costs microseconds; once per name in every list, it took seconds)."""
+    key_of: dict[str, str] = {}
+    per_form: dict[str, int] = {}  # a name as written: the articles it is first of its key in
     for joined, n in counts.items():
+        if NAME_JOIN not in joined:
+            if joined:
+                per_form[joined] = per_form.get(joined, 0) + n
+            continue
         seen = set()
         for name in joined.split(NAME_JOIN):
             if not name:
                 continue
-            key = exact_key(name)
+            key = key_of.get(name)
+            if key is None:
+                key = key_of[name] = exact_key(name)
             if key in seen:
                 continue
             seen.add(key)
-            per_key[key] = per_key.get(key, 0) + n
-            forms = spellings.setdefault(key, {})
-            forms[name] = forms.get(name, 0) + n
+            per_form[name] = per_form.get(name, 0) + n
+    per_key: dict[str, int] = {}
+    spellings: dict[str, dict[str, int]] = {}
+    for name, n in per_form.items():
+        key = key_of.get(name)
+        if key is None:
+            key = exact_key(name)
+        per_key[key] = per_key.get(key, 0) + n
+        spellings.setdefault(key, {})[name] = n
     display = {k: min(forms, key=lambda f: (-forms[f], f)) for k, forms in spellings.items()}
     return per_key, display
 
