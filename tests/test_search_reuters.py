@@ -137,6 +137,7 @@ def test_the_limit_is_checked_while_matching_not_after(reuters, monkeypatch):
     prefixes stops at the 21st, long before its end. A check only after matching would let it
     run to the end. (Matching got fast enough with index format 3 that wall-clock timing could
     no longer tell the two apart on Reuters: 0.05-0.13 s.)"""
+    import search.engines.whoosh.matching as sm
     import search.query as sq
     from search.errors import SearchTimeout
 
@@ -148,16 +149,16 @@ def test_the_limit_is_checked_while_matching_not_after(reuters, monkeypatch):
         if len(looks) > deadline:
             raise SearchTimeout("past the deadline")
 
-    monkeypatch.setattr(sq, "past", counting_past)
+    monkeypatch.setattr(sm, "past", counting_past)
     text = PHRASES[:240] + " OR " + TWO_LETTER_PREFIXES[:250]
     with archive.engine._searching() as opened:
         facets = archive.engine._facets.get(opened.key, opened.searcher)
         parsed = sq.parse_query(sq.clean_query_text(text, []), opened.searcher.schema,
                                 opened.searcher.reader(), [])
-        sq.matched_mask(parsed, opened.searcher, facets, deadline=10**9)
+        sm.matched_mask(parsed, opened.searcher, facets, deadline=10**9)
         whole = len(looks)
         assert whole >= 200  # how often matching this query looks at its deadline
         looks.clear()
         with pytest.raises(SearchTimeout):
-            sq.matched_mask(parsed, opened.searcher, facets, deadline=20)
+            sm.matched_mask(parsed, opened.searcher, facets, deadline=20)
         assert len(looks) == 21
