@@ -44,7 +44,7 @@ EXACT_FIELDS = ("headline", "body")
 # -- the query classes ---------------------------------------------------------------------------
 
 class _Leaf(wq.Query):
-    """A leaf query evaluated by ``search.engines.whoosh.matching.matched_mask`` (never by Whoosh's matchers)."""
+    """A leaf query the engines evaluate themselves (never Whoosh's matchers)."""
 
     fieldname = None
     boost = 1.0

@@ -333,7 +333,7 @@ def date_to_day(value: dt.date) -> int:
     return value.toordinal() - _DAY0
 
 
-DEFAULT_TIME_LIMIT = 5.0  # seconds a search may take (see search.engines.whoosh.matching.run_search)
+DEFAULT_TIME_LIMIT = 5.0  # seconds a search may take
 
 
 def only_exclusions(q: wq.Query | None) -> bool:

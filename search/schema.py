@@ -181,7 +181,7 @@ def build_schema(stories: bool = True) -> Schema:
         id=ID(stored=True, unique=True),
         # "<content hash>:<id>": a term lookup tells whether an article is already stored unchanged
         fingerprint=ID(stored=True),
-        # "did you mean" suggestions come from these fields' own terms (search.query._suggest),
+        # "did you mean" suggestions come from these fields' own terms (search.engines.whoosh.matching._suggest),
         # so no second, unstemmed copy of every word is indexed (spelling=True)
         headline=ArticleText(stored=True, field_boost=HEADLINE_BOOST),
         body=ArticleText(stored=True),

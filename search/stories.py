@@ -19,9 +19,9 @@ How two articles are compared:
   long one is not its version), and, when both are dated, they are at most ``MAX_DAYS`` apart.
 - Comparing every pair is out of the question at a million articles: a MinHash sketch of each
   article's shingles (datasketch's MinHash) is cut into ``BANDS`` bands, each made a 64-bit
-  key (``search.engines.whoosh.story_index.BandStore`` keeps them); only articles sharing a band, close in
-  time, whose sketches agree on ``MIN_ESTIMATE`` of their values, have their shingles
-  compared. Sharing a band is part of the rule, so that the
+  key (the Whoosh engine's ``BandStore`` keeps them, the Xapian engine's documents hold them);
+  only articles sharing a band, close in time, whose sketches agree on ``MIN_ESTIMATE`` of
+  their values, have their shingles compared. Sharing a band is part of the rule, so that the
   grouping never depends on the order articles came in: an *edge* joins two articles that
   share a band and pass the comparison, and a story is a connected group of edges.
 - The lead of a story is its earliest dated version (undated ones come after every dated one;

@@ -1,7 +1,7 @@
 """Relevance scores computed with numpy equal Whoosh's own BM25F scores; snippets mark what the
 analyzer matches.
 
-``search.query.rank_scores`` replaces Whoosh's matchers for ranking; these tests run the same
+``search.engines.whoosh.matching.rank_scores`` replaces Whoosh's matchers for ranking; these tests run the same
 queries through ``searcher.search`` and compare every matched document's score.
 """
 

@@ -123,7 +123,7 @@ def article_document(article: Article, fingerprint: str,
             t = term(prefix, word)
             for pos in positions:
                 add_posting(t, pos + 1, wdf)  # Xapian positions start at 1
-        # the words ``exact:`` looks for, found as ``search.operators.exact_docs`` does
+        # the words ``exact:`` looks for, found as ``search.engines.whoosh.matching.exact_docs`` does
         for word in set(_TOKEN.findall(getattr(article, field).lower())):
             doc.add_boolean_term(term(EXACT_PREFIX[field], word))
     for kind in ENTITY_KINDS:

@@ -563,8 +563,9 @@ class XapianEngine:
 
     def kwic(self, request: SearchRequest, sort: str = "order",
              limit: int = kwic.DEFAULT_LINES) -> kwic.Kwic:
-        """As the Whoosh engine's (``search.engines.whoosh.research.run_kwic``): the shared line rules over the articles in the
-        search's order, read from the shards until ``limit`` lines are found."""
+        """As the Whoosh engine's (``search.engines.whoosh.research.run_kwic``): the shared
+        line rules over the articles in the search's order, read from the shards until
+        ``limit`` lines are found."""
         def work(opened):
             lexicon = self._lexicon(opened)
             req = replace(request, group="none")
@@ -593,7 +594,8 @@ class XapianEngine:
 
     def significant(self, request: SearchRequest, size: int = sig.DEFAULT_SIZE) \
             -> sig.Significant:
-        """As the Whoosh engine's (``search.engines.whoosh.research.run_significant``): names counted exactly over every
+        """As the Whoosh engine's (``search.engines.whoosh.research.run_significant``): names
+        counted exactly over every
         matching article (match spies against the archive's counts); words estimated from up
         to ``SAMPLE`` matching articles against a ``BACKGROUND`` sample of the archive, the
         best counted exactly (a count of matches per word)."""
