@@ -595,8 +595,7 @@ class XapianEngine:
     def significant(self, request: SearchRequest, size: int = sig.DEFAULT_SIZE) \
             -> sig.Significant:
         """As the Whoosh engine's (``search.engines.whoosh.research.run_significant``): names
-        counted exactly over every
-        matching article (match spies against the archive's counts); words estimated from up
+        counted exactly over every matching article (match spies against the archive's counts); words estimated from up
         to ``SAMPLE`` matching articles against a ``BACKGROUND`` sample of the archive, the
         best counted exactly (a count of matches per word)."""
         def work(opened):
