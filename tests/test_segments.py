@@ -145,3 +145,23 @@ def test_schemas_with_vectors_or_spelling_use_whooshs_writer(tmp_path):
     with pytest.raises(ValueError, match="term vectors or spelling"):
         ArraySegmentWriter(FileStorage(str(tmp_path)).create_index(
             Schema(id=ID(stored=True), body=stemmed), indexname="other"))
+
+
+def test_the_moved_whoosh_modules_keep_their_old_names_for_older_indexes():
+    """Indexes written before the Whoosh engine's modules moved into search/engines/whoosh/
+    name ``search.postings.RankingCodec`` in their pickled table of contents: a fresh process
+    unpickles the old name as the moved class."""
+    import pickle
+    import subprocess
+    import sys
+
+    from search.engines.whoosh.postings import RankingCodec
+
+    old = pickle.dumps(RankingCodec, protocol=0).replace(b"search.engines.whoosh.postings",
+                                                         b"search.postings")
+    assert b"csearch.postings\n" in old
+    code = ("import pickle, sys; import search.engines.whoosh.postings as p; "
+            "print(pickle.loads(sys.stdin.buffer.read()) is p.RankingCodec)")
+    out = subprocess.run([sys.executable, "-c", code], input=old, capture_output=True,
+                         check=True).stdout.split()
+    assert out == [b"True"]
