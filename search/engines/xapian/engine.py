@@ -140,8 +140,25 @@ def _count(db: xapian.Database, query: xapian.Query) -> int:
     return _Counts(db, query, []).total
 
 
+# The bindings' ``ValueCountMatchSpy.values()`` makes a Python item object per value: a common
+# word's names spies hold tens of thousands of values (lists of names), and that took half of
+# its page's time. The iterator underneath, read directly, costs half as much.
+_VALUES = (getattr(getattr(xapian, "_xapian", None), "ValueCountMatchSpy_values_begin", None),
+           getattr(getattr(xapian, "_xapian", None), "ValueCountMatchSpy_values_end", None))
+
+
 def _spied(spy: xapian.ValueCountMatchSpy) -> dict[str, int]:
-    return {_text(item.term): item.termfreq for item in spy.values()}
+    begin, end = _VALUES
+    if begin is None or end is None:
+        return {_text(item.term): item.termfreq for item in spy.values()}
+    out: dict[str, int] = {}
+    it, stop = begin(spy), end(spy)
+    term, freq, at_end = it.get_term, it.get_termfreq, it.equals
+    while not at_end(stop):
+        value = term()
+        out[value.decode("utf-8") if isinstance(value, bytes) else value] = freq()
+        next(it)
+    return out
 
 
 def _text(value) -> str:
