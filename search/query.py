@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import logging
 import re
 from functools import partial
 
@@ -33,8 +32,6 @@ from search.errors import past
 from search.highlight import EXACT_MARK, escape, match_spans
 from search import operators as ops
 from search.models import SearchRequest, Suggestion
-
-log = logging.getLogger(__name__)
 
 _NO_DEADLINE = float("inf")
 

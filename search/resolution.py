@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import replace
-
 from typing import Protocol
 
 from search.analysis import exact_key
@@ -38,6 +37,7 @@ class PeopleDays(Protocol):
     def days(self, term: str) -> list: ...
 
     def display(self, term: str) -> str: ...
+
 
 class LoneNames:
     """Resolves lone surnames for one ingest run. The stored people's names are listed once,

@@ -2,8 +2,8 @@
 
 A wire story is printed many times: the agency's first take, its updates, clients' copies with
 a new headline, a dateline, a trimmed ending, a few edits or a correction added. This module
-decides which articles are versions of one another; ``search.engines.whoosh.indexer`` keeps the grouping in
-the index as articles come and go, and searches show one hit per story.
+decides which articles are versions of one another; ``search.story_keeper`` keeps the grouping
+in the archive as articles come and go, on either engine, and searches show one hit per story.
 
 How two articles are compared:
 
@@ -444,7 +444,7 @@ class Groups:
 def group(versions: Iterable[Version]) -> list[list[Version]]:
     """Every story among ``versions`` (each a list, lead first, then in lead order), by
     comparing the articles that share a band. The reference the incremental grouping of
-    ``search.engines.whoosh.indexer`` must equal."""
+    ``search.story_keeper`` must equal."""
     by_id = {v.id: v for v in versions}
     groups = Groups()
     by_band: dict[int, list[str]] = {}

@@ -14,7 +14,6 @@ grouping. The sketches of a batch are made in processes of their own (``_Sketche
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,8 +26,6 @@ from search.stories import (_EMPTY, BANDS, MAX_BAND_HOLDERS, MAX_COMPARED, MAX_D
                             MIN_ESTIMATE, NUM_PERM, Groups, Similarity, Version, article_sketch,
                             band_keys, lead_key, make_shingles, same_story, signatures,
                             similarity)
-
-log = logging.getLogger(__name__)
 
 
 UNDATED = -1  # the day of an undated article (days are proleptic Gregorian ordinals)

@@ -26,8 +26,7 @@ import numpy as np
 from whoosh import query as wq
 
 from search import kwic, significant
-from search.engines.whoosh import research
-from search.engines.whoosh import store
+from search.engines.whoosh import research, store
 from search.engines.base import Features
 from search.aliases import ALIASES_FILE, Aliases, AliasesError
 from search.analysis import uneven_fold
@@ -283,7 +282,7 @@ class WhooshEngine:
         with self._searching() as opened:
             facets = self._facets.get(opened.key, opened.searcher)
             return research.run_kwic(opened.searcher, facets, request, sort, limit,
-                                 time.perf_counter() + self.time_limit, self.time_limit)
+                                     time.perf_counter() + self.time_limit, self.time_limit)
 
     def significant(self, request: SearchRequest,
                     size: int = significant.DEFAULT_SIZE) -> significant.Significant:
@@ -291,8 +290,8 @@ class WhooshEngine:
         with self._searching() as opened:
             facets = self._facets.get(opened.key, opened.searcher)
             return research.run_significant(opened.searcher, facets, request, size,
-                                               time.perf_counter() + self.time_limit,
-                                               self.time_limit)
+                                            time.perf_counter() + self.time_limit,
+                                            self.time_limit)
 
     def aliases(self) -> Aliases:
         """The archive's aliases file as last read (read again when it changes); none when

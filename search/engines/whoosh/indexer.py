@@ -28,22 +28,20 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.reading import SegmentReader
 from whoosh.writing import NO_MERGE, LockError, SegmentWriter
 
-from search.engines.whoosh import segments, store
 from search.aliases import Aliases
-from search.analysis import INDEX_FORMAT, MIN_WRITABLE_FORMAT, index_format
+from search.analysis import INDEX_FORMAT, MIN_WRITABLE_FORMAT, exact_key, index_format
+from search.engines.whoosh import segments, store
+from search.engines.whoosh.people import PeopleDays
+from search.engines.whoosh.postings import RankingCodec, term_postings
+from search.engines.whoosh.story_index import BandStore, IndexStored, keeps_stories
 from search.errors import IndexLocked, IndexOutdated, IndexWriteError
+from search.ingest.records import Prepared, batched, complete_articles
 from search.models import ENTITY_KINDS, Article, IngestStats
 from search.people import Extractor
-from search.ingest.records import Prepared, batched, complete_articles
-from search.engines.whoosh.postings import RankingCodec
 from search.proc import die_with_parent, forking
 from search.resolution import LoneNames
-from search.engines.whoosh.people import PeopleDays
-from search.analysis import exact_key
-from search.engines.whoosh.postings import term_postings
 from search.schema import ALIAS_FIELDS, article_to_doc, doc_to_article
 from search.stories import Version
-from search.engines.whoosh.story_index import BandStore, IndexStored, keeps_stories
 from search.story_keeper import StoryKeeper
 
 log = logging.getLogger(__name__)

@@ -155,8 +155,7 @@ def _spied(spy: xapian.ValueCountMatchSpy) -> dict[str, int]:
     it, stop = begin(spy), end(spy)
     term, freq, at_end = it.get_term, it.get_termfreq, it.equals
     while not at_end(stop):
-        value = term()
-        out[value.decode("utf-8") if isinstance(value, bytes) else value] = freq()
+        out[_text(term())] = freq()
         next(it)
     return out
 
@@ -612,9 +611,10 @@ class XapianEngine:
     def significant(self, request: SearchRequest, size: int = sig.DEFAULT_SIZE) \
             -> sig.Significant:
         """As the Whoosh engine's (``search.engines.whoosh.research.run_significant``): names
-        counted exactly over every matching article (match spies against the archive's counts); words estimated from up
-        to ``SAMPLE`` matching articles against a ``BACKGROUND`` sample of the archive, the
-        best counted exactly (a count of matches per word)."""
+        counted exactly over every matching article (match spies against the archive's
+        counts); words estimated from up to ``SAMPLE`` matching articles against a
+        ``BACKGROUND`` sample of the archive, the best counted exactly (a count of matches per
+        word)."""
         def work(opened):
             db = opened.db
             lexicon = self._lexicon(opened)

@@ -1,6 +1,6 @@
 """Ingest into a Xapian cluster: each article to the shard a stable hash of its id names.
 
-``XapianIndexer`` is used as ``search.engines.whoosh.indexer.Indexer`` is (``ingest.py`` picks one by
+``XapianIndexer`` is used as the Whoosh engine's ``Indexer`` is (``ingest.py`` picks one by
 ``NEWS_ENGINE``): ``upsert`` counts new, changed and unchanged articles by their fingerprint
 (kept in the stored document), extracts names for those that ask, and writes each batch to
 every shard it touches, one writer connection per shard (``xapian-tcpsrv --writable``, at the
